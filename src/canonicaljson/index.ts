@@ -1,0 +1,31 @@
+/**
+ * Canonical JSON: strict parsing of untrusted JSON (MSC4458) and the
+ * Canonical JSON encoding that hashes and signatures are computed over.
+ *
+ * @example
+ * ```ts
+ * import { parseJson, encodeCanonicalJson } from 'matrix-serverlib/canonicaljson';
+ * const value = parseJson('{"b": 2, "a": 1}');
+ * encodeCanonicalJson(value); // '{"a":1,"b":2}'
+ * ```
+ *
+ * @module canonicaljson
+ */
+
+export { type ErrCode, InvalidInputError } from '../errors.js';
+export {
+  compareCodePoints,
+  type EncodeOptions,
+  encodeCanonicalJson,
+  encodeCanonicalJsonBytes,
+  sortedKeys,
+} from './encode.js';
+export {
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_LENGTH,
+  type NumberRules,
+  type ParseOptions,
+  parseJson,
+} from './parse.js';
+export { pythonFloatRepr } from './pyfloat.js';
+export { isJsonObject, JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';

@@ -1,0 +1,438 @@
+/**
+ * Strict parsing of untrusted JSON into one value tree (MSC4458).
+ *
+ * MSC4458 requires a server to parse received JSON once, discard the text and
+ * derive hashes and signatures from the parsed structure. That only works if
+ * the parser keeps everything the hashes cover and refuses what Canonical
+ * JSON cannot express: so numbers are checked against the room version's
+ * rules here, unpaired surrogates are refused, and duplicate keys collapse to
+ * the last value (as Python's `json`, and so Synapse, does).
+ *
+ * @module
+ */
+
+import { InvalidInputError } from '../errors.js';
+import { JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';
+
+/**
+ * Which numbers are acceptable.
+ *
+ * - `strict` (room versions 6 and later): integers in [-(2^53)+1, 2^53-1],
+ *   written without fraction or exponent. `-0` is the integer 0.
+ * - `legacy` (room versions 1–5): any finite JSON number. Integers stay exact
+ *   (`bigint` outside the safe range); numbers written with a fraction or
+ *   exponent become {@link JsonFloat}.
+ */
+export type NumberRules = 'strict' | 'legacy';
+
+/** Options for {@link parseJson}. */
+export interface ParseOptions {
+  /** Number rules; default `strict`. */
+  numbers?: NumberRules;
+  /**
+   * Deepest nesting of arrays and objects accepted; default
+   * {@link DEFAULT_MAX_DEPTH}. Deeper input is refused with `M_BAD_JSON`.
+   */
+  maxDepth?: number;
+  /**
+   * Largest input accepted: bytes for byte input, UTF-16 code units for
+   * string input; default {@link DEFAULT_MAX_LENGTH}. Larger input is refused
+   * with `M_TOO_LARGE` before any parsing.
+   */
+  maxLength?: number;
+  /**
+   * Accept unpaired UTF-16 surrogates in strings instead of refusing them.
+   * Only for tools that must carry such strings to a later check (the
+   * conformance runner does); never for data that will be hashed or signed.
+   */
+  allowUnpairedSurrogates?: boolean;
+}
+
+/**
+ * Default nesting limit. Synapse has none of its own but Python's recursion
+ * limit (1000 frames) stops it somewhat below 1000 levels; 1024 accepts all
+ * that Synapse accepts.
+ */
+export const DEFAULT_MAX_DEPTH = 1024;
+
+/** Default size limit: 16 MiB. */
+export const DEFAULT_MAX_LENGTH = 16 * 1024 * 1024;
+
+/**
+ * Python refuses to convert integers of more than 4300 digits
+ * (`sys.int_info.default_max_str_digits`), so Synapse rejects such JSON;
+ * legacy parsing does the same.
+ */
+const PYTHON_MAX_INT_DIGITS = 4300;
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function notJson(message: string, pos: number): InvalidInputError {
+  return new InvalidInputError('M_NOT_JSON', `${message} at offset ${pos}`);
+}
+
+function badJson(message: string, pos: number): InvalidInputError {
+  return new InvalidInputError('M_BAD_JSON', `${message} at offset ${pos}`);
+}
+
+/**
+ * Parses JSON text or UTF-8 bytes into a value tree.
+ *
+ * @param input - JSON text, or its UTF-8 encoding (a byte order mark is not
+ *   accepted, nor is invalid UTF-8).
+ * @param options - number rules and limits.
+ * @returns the value tree. Objects are plain objects with the last value of
+ *   any duplicated key; a `__proto__` key is an own property.
+ * @throws {@link InvalidInputError} `M_NOT_JSON` for text that is not JSON or
+ *   bytes that are not UTF-8; `M_BAD_JSON` for numbers the rules refuse,
+ *   unpaired surrogates or nesting beyond `maxDepth`; `M_TOO_LARGE` for input
+ *   beyond `maxLength`.
+ */
+export function parseJson(input: string | Uint8Array, options: ParseOptions = {}): JsonValue {
+  const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
+  if (input.length > maxLength) {
+    throw new InvalidInputError(
+      'M_TOO_LARGE',
+      `JSON input of ${input.length} ${typeof input === 'string' ? 'code units' : 'bytes'} exceeds the limit of ${maxLength}`,
+    );
+  }
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+    if (options.allowUnpairedSurrogates !== true && !text.isWellFormed()) {
+      throw new InvalidInputError('M_BAD_JSON', 'JSON text contains an unpaired UTF-16 surrogate');
+    }
+  } else {
+    try {
+      text = utf8Decoder.decode(input);
+    } catch {
+      throw new InvalidInputError('M_NOT_JSON', 'JSON bytes are not valid UTF-8');
+    }
+  }
+  return new Parser(text, options).parseDocument();
+}
+
+const CTRL = /[\u0000-\u001f]/g;
+
+class Parser {
+  private readonly text: string;
+  private readonly legacy: boolean;
+  private readonly maxDepth: number;
+  private readonly allowLone: boolean;
+  private pos = 0;
+  /** Position of the next backslash at or after the cursor (or text length). */
+  private nextBackslash = -1;
+  /** Position of the next control character at or after the cursor (or text length). */
+  private nextControl = -1;
+
+  constructor(text: string, options: ParseOptions) {
+    this.text = text;
+    this.legacy = options.numbers === 'legacy';
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.allowLone = options.allowUnpairedSurrogates === true;
+  }
+
+  parseDocument(): JsonValue {
+    const text = this.text;
+    // Containers under construction, innermost last; for each object, the
+    // key awaiting its value.
+    const stack: (JsonValue[] | JsonObject)[] = [];
+    const keys: string[] = [];
+    let value: JsonValue;
+    this.skipWhitespace();
+    for (;;) {
+      // Read one value, or open a container and loop to read its first member.
+      const c = text.charCodeAt(this.pos);
+      if (c === 0x7b /* { */) {
+        this.pos++;
+        this.checkDepth(stack.length + 1);
+        this.skipWhitespace();
+        if (text.charCodeAt(this.pos) === 0x7d /* } */) {
+          this.pos++;
+          value = {};
+        } else {
+          stack.push({});
+          keys.push(this.parseKey());
+          continue;
+        }
+      } else if (c === 0x5b /* [ */) {
+        this.pos++;
+        this.checkDepth(stack.length + 1);
+        this.skipWhitespace();
+        if (text.charCodeAt(this.pos) === 0x5d /* ] */) {
+          this.pos++;
+          value = [];
+        } else {
+          stack.push([]);
+          continue;
+        }
+      } else {
+        value = this.parseScalar(c);
+      }
+
+      // Attach the value to its container; close containers that end here.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) {
+          this.skipWhitespace();
+          if (this.pos !== text.length) throw notJson('Unexpected data after the JSON value', this.pos);
+          return value;
+        }
+        this.skipWhitespace();
+        const d = text.charCodeAt(this.pos);
+        if (Array.isArray(top)) {
+          top.push(value);
+          if (d === 0x2c /* , */) {
+            this.pos++;
+            this.skipWhitespace();
+            break;
+          }
+          if (d !== 0x5d /* ] */) throw notJson("Expected ',' or ']'", this.pos);
+        } else {
+          setOwn(top, keys.pop() as string, value);
+          if (d === 0x2c /* , */) {
+            this.pos++;
+            this.skipWhitespace();
+            keys.push(this.parseKey());
+            break;
+          }
+          if (d !== 0x7d /* } */) throw notJson("Expected ',' or '}'", this.pos);
+        }
+        this.pos++;
+        value = stack.pop() as JsonValue;
+      }
+    }
+  }
+
+  private checkDepth(depth: number): void {
+    if (depth > this.maxDepth) {
+      throw badJson(`JSON nesting deeper than ${this.maxDepth} levels`, this.pos);
+    }
+  }
+
+  /** Reads `"key"` and the `:` after it, leaving the cursor on the value. */
+  private parseKey(): string {
+    if (this.text.charCodeAt(this.pos) !== 0x22 /* " */) {
+      throw notJson('Expected a string as object key', this.pos);
+    }
+    const key = this.parseString();
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) throw notJson("Expected ':'", this.pos);
+    this.pos++;
+    this.skipWhitespace();
+    return key;
+  }
+
+  private skipWhitespace(): void {
+    const text = this.text;
+    let pos = this.pos;
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+      else break;
+    }
+    this.pos = pos;
+  }
+
+  private parseScalar(c: number): JsonValue {
+    const text = this.text;
+    if (c === 0x22 /* " */) return this.parseString();
+    if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
+    if (c === 0x74 /* t */ && text.startsWith('true', this.pos)) {
+      this.pos += 4;
+      return true;
+    }
+    if (c === 0x66 /* f */ && text.startsWith('false', this.pos)) {
+      this.pos += 5;
+      return false;
+    }
+    if (c === 0x6e /* n */ && text.startsWith('null', this.pos)) {
+      this.pos += 4;
+      return null;
+    }
+    if (Number.isNaN(c)) throw notJson('Unexpected end of JSON input', this.pos);
+    throw notJson(`Unexpected character ${JSON.stringify(text[this.pos])}`, this.pos);
+  }
+
+  /** Reads a string; the cursor is on its opening quote. */
+  private parseString(): string {
+    const text = this.text;
+    const start = this.pos + 1;
+    const end = text.indexOf('"', start);
+    if (end < 0) throw notJson('Unterminated string', this.pos);
+    if (this.nextBackslash < start) {
+      const b = text.indexOf('\\', start);
+      this.nextBackslash = b < 0 ? text.length : b;
+    }
+    if (this.nextBackslash < end) return this.parseEscapedString(start);
+    this.checkNoControl(start, end);
+    this.pos = end + 1;
+    return text.slice(start, end);
+  }
+
+  /** Raw control characters are not allowed inside strings (RFC 8259 §7). */
+  private checkNoControl(start: number, end: number): void {
+    if (this.nextControl < start) {
+      CTRL.lastIndex = start;
+      const m = CTRL.exec(this.text);
+      this.nextControl = m === null ? this.text.length : m.index;
+    }
+    if (this.nextControl < end) throw notJson('Unescaped control character in string', this.nextControl);
+  }
+
+  private parseEscapedString(start: number): string {
+    const text = this.text;
+    let out = '';
+    let chunk = start;
+    let pos = start;
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x22 /* " */) {
+        out += text.slice(chunk, pos);
+        this.pos = pos + 1;
+        return out;
+      }
+      if (c === 0x5c /* \ */) {
+        out += text.slice(chunk, pos);
+        const e = text.charCodeAt(pos + 1);
+        pos += 2;
+        switch (e) {
+          case 0x22:
+            out += '"';
+            break;
+          case 0x5c:
+            out += '\\';
+            break;
+          case 0x2f:
+            out += '/';
+            break;
+          case 0x62:
+            out += '\b';
+            break;
+          case 0x66:
+            out += '\f';
+            break;
+          case 0x6e:
+            out += '\n';
+            break;
+          case 0x72:
+            out += '\r';
+            break;
+          case 0x74:
+            out += '\t';
+            break;
+          case 0x75 /* u */:
+            {
+              const unit = this.hex4(pos);
+              pos += 4;
+              if (unit >= 0xd800 && unit <= 0xdbff) {
+                // A high surrogate must be followed by an escaped low surrogate.
+                if (text.charCodeAt(pos) === 0x5c && text.charCodeAt(pos + 1) === 0x75) {
+                  const low = this.hex4(pos + 2);
+                  if (low >= 0xdc00 && low <= 0xdfff) {
+                    out += String.fromCharCode(unit, low);
+                    pos += 6;
+                    break;
+                  }
+                }
+                if (!this.allowLone) throw badJson('Unpaired UTF-16 surrogate escape in string', pos - 6);
+              } else if (unit >= 0xdc00 && unit <= 0xdfff && !this.allowLone) {
+                throw badJson('Unpaired UTF-16 surrogate escape in string', pos - 6);
+              }
+              out += String.fromCharCode(unit);
+              break;
+            }
+          default:
+            throw notJson('Invalid escape sequence in string', pos - 2);
+        }
+        chunk = pos;
+        continue;
+      }
+      if (c < 0x20) {
+        if (Number.isNaN(c)) throw notJson('Unterminated string', start - 1);
+        throw notJson('Unescaped control character in string', pos);
+      }
+      pos++;
+    }
+  }
+
+  private hex4(pos: number): number {
+    let n = 0;
+    for (let i = 0; i < 4; i++) {
+      const c = this.text.charCodeAt(pos + i);
+      let d: number;
+      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+      else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+      else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+      else throw notJson('Invalid \\u escape in string', pos - 2);
+      n = n * 16 + d;
+    }
+    return n;
+  }
+
+  private parseNumber(): JsonValue {
+    const text = this.text;
+    const start = this.pos;
+    let pos = start;
+    const negative = text.charCodeAt(pos) === 0x2d;
+    if (negative) pos++;
+    let c = text.charCodeAt(pos);
+    let magnitude = 0;
+    if (c === 0x30) {
+      pos++;
+    } else if (c >= 0x31 && c <= 0x39) {
+      do {
+        magnitude = magnitude * 10 + (c - 0x30);
+        c = text.charCodeAt(++pos);
+      } while (c >= 0x30 && c <= 0x39);
+    } else {
+      throw notJson('Invalid number', start);
+    }
+    const intEnd = pos;
+    let isInteger = true;
+    c = text.charCodeAt(pos);
+    if (c === 0x2e /* . */) {
+      isInteger = false;
+      c = text.charCodeAt(++pos);
+      if (!(c >= 0x30 && c <= 0x39)) throw notJson('Invalid number: digit expected after the decimal point', pos);
+      do c = text.charCodeAt(++pos);
+      while (c >= 0x30 && c <= 0x39);
+    }
+    if (c === 0x65 || c === 0x45 /* e E */) {
+      isInteger = false;
+      c = text.charCodeAt(++pos);
+      if (c === 0x2b || c === 0x2d) c = text.charCodeAt(++pos);
+      if (!(c >= 0x30 && c <= 0x39)) throw notJson('Invalid number: digit expected in the exponent', pos);
+      do c = text.charCodeAt(++pos);
+      while (c >= 0x30 && c <= 0x39);
+    }
+    this.pos = pos;
+
+    if (isInteger) {
+      const digits = intEnd - start - (negative ? 1 : 0);
+      // Up to 15 digits the running total is exact; -0 becomes the integer 0.
+      if (digits <= 15) return negative && magnitude !== 0 ? -magnitude : magnitude;
+      const literal = text.slice(start, intEnd);
+      const n = Number(literal);
+      if (Number.isSafeInteger(n)) return n;
+      if (!this.legacy) {
+        throw badJson(`Integer ${abbreviate(literal)} is outside the range [-(2^53)+1, 2^53-1]`, start);
+      }
+      if (digits > PYTHON_MAX_INT_DIGITS) {
+        throw badJson(`Integer of ${digits} digits exceeds the ${PYTHON_MAX_INT_DIGITS}-digit limit`, start);
+      }
+      return BigInt(literal);
+    }
+    const literal = text.slice(start, pos);
+    if (!this.legacy) {
+      throw badJson(`Number ${abbreviate(literal)} has a fraction or exponent; only integers are allowed`, start);
+    }
+    const n = Number(literal);
+    if (!Number.isFinite(n)) throw badJson(`Number ${abbreviate(literal)} is too large for a float`, start);
+    return new JsonFloat(n);
+  }
+}
+
+function abbreviate(literal: string): string {
+  return literal.length > 40 ? `${literal.slice(0, 37)}...` : literal;
+}

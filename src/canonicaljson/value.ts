@@ -1,0 +1,64 @@
+/**
+ * The value tree that parsed JSON becomes, and that Canonical JSON encodes.
+ *
+ * Room versions 1–5 accept any JSON number and Synapse re-encodes it exactly
+ * as Python does: integers of any size stay integers, anything written with
+ * a fraction or exponent is a float (`1.0` stays distinct from `1`). A plain
+ * `number` cannot carry that, so the legacy parser produces `bigint` for
+ * integers outside the safe range and {@link JsonFloat} for floats.
+ *
+ * @module
+ */
+
+/**
+ * A JSON number written with a fraction or exponent, kept as a float.
+ *
+ * Only produced when parsing with legacy number rules (room versions 1–5),
+ * where Synapse keeps such numbers as Python floats and encodes them with
+ * Python's `repr` (`1.0`, `1e+16`, `-0.0`).
+ */
+export class JsonFloat {
+  /** The IEEE 754 double the text rounds to. Always finite. */
+  readonly value: number;
+
+  /** @param value - a finite double. */
+  constructor(value: number) {
+    this.value = value;
+  }
+}
+
+/** A JSON object as a plain JavaScript object. */
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** Any value of the tree: what the parser returns and the encoder accepts. */
+export type JsonValue = null | boolean | number | bigint | JsonFloat | string | JsonValue[] | JsonObject;
+
+/**
+ * Whether `value` is a JSON object (a plain object, not an array, class
+ * instance or null).
+ */
+export function isJsonObject(value: unknown): value is JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Sets `key` on `target` as an own data property, even when `key` is
+ * `__proto__` (a plain assignment would replace the prototype instead, and the
+ * key would vanish from the object: a parsing difference an attacker can use).
+ */
+export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else {
+    target[key] = value;
+  }
+}

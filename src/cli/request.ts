@@ -1,0 +1,57 @@
+/**
+ * Reading the fields of a conformance request, with the errcodes that
+ * CONFORMANCE.md gives for missing and malformed fields.
+ *
+ * @module
+ */
+
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
+import { getRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
+import { decodeBase64 } from '../signing/base64.js';
+
+/** A request line: an object with `op`, an optional `id` and op fields. */
+export type Request = JsonObject;
+
+function field(req: Request, name: string): JsonValue {
+  const v = req[name];
+  if (v === undefined) throw new InvalidInputError('M_MISSING_PARAM', `Missing field "${name}"`);
+  return v;
+}
+
+/** A required string field. */
+export function stringField(req: Request, name: string): string {
+  const v = field(req, name);
+  if (typeof v !== 'string') throw new InvalidInputError('M_INVALID_PARAM', `Field "${name}" must be a string`);
+  return v;
+}
+
+/** A required object field. */
+export function objectField(req: Request, name: string): JsonObject {
+  const v = field(req, name);
+  if (!isJsonObject(v)) throw new InvalidInputError('M_INVALID_PARAM', `Field "${name}" must be an object`);
+  return v;
+}
+
+/** A required field holding unpadded Base64 of exactly `length` bytes. */
+export function bytesField(req: Request, name: string, length: number): Uint8Array {
+  const bytes = decodeBase64(stringField(req, name));
+  if (bytes.length !== length) {
+    throw new InvalidInputError(
+      'M_INVALID_PARAM',
+      `Field "${name}" must decode to ${length} bytes, not ${bytes.length}`,
+    );
+  }
+  return bytes;
+}
+
+/** The rules of the request's `room_version` (or of `fallback` if absent). */
+export function roomVersionField(req: Request, fallback?: string): RoomVersionRules {
+  const v = req.room_version;
+  if (v === undefined && fallback !== undefined) return getRoomVersion(fallback);
+  if (typeof v !== 'string') {
+    if (v === undefined) throw new InvalidInputError('M_MISSING_PARAM', 'Missing field "room_version"');
+    throw new InvalidInputError('M_UNSUPPORTED_ROOM_VERSION', 'Field "room_version" must be a string');
+  }
+  return getRoomVersion(v);
+}

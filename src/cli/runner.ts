@@ -1,0 +1,67 @@
+/**
+ * The conformance runner: answers one request line with one answer line
+ * (CONFORMANCE.md). Pure and synchronous, so tests and other tools can drive
+ * it without a process.
+ *
+ * @module
+ */
+
+import { encodeCanonicalJson } from '../canonicaljson/encode.js';
+import { parseJson } from '../canonicaljson/parse.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
+import { type Operation, operations } from './ops.js';
+
+/**
+ * Request lines are parsed losslessly (exact numbers, unpaired surrogates
+ * kept) so that each operation applies its own room version's rules to the
+ * values it is given, and can refuse them with the right errcode.
+ */
+const LINE_OPTIONS = { numbers: 'legacy', allowUnpairedSurrogates: true, maxLength: 1 << 28 } as const;
+
+function errorAnswer(id: JsonValue, code: string, message: string): JsonObject {
+  return { id, ok: false, error: { code, message } };
+}
+
+/**
+ * Answers one request line.
+ *
+ * @param line - the request, JSON text.
+ * @param ops - the operations to dispatch to (the library's by default).
+ * @returns the answer as one line of JSON text, without a newline.
+ */
+export function answerLine(line: string, ops: ReadonlyMap<string, Operation> = operations): string {
+  let answer: JsonObject;
+  let request: JsonValue;
+  try {
+    request = parseJson(line, LINE_OPTIONS);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return serialise(errorAnswer(null, 'M_NOT_JSON', message));
+  }
+  const id = isJsonObject(request) && request.id !== undefined ? request.id : null;
+  try {
+    if (!isJsonObject(request)) throw new InvalidInputError('M_BAD_JSON', 'A request must be a JSON object');
+    const opName = request.op;
+    if (typeof opName !== 'string') throw new InvalidInputError('M_MISSING_PARAM', 'Missing string field "op"');
+    const op = ops.get(opName);
+    if (op === undefined) throw new InvalidInputError('M_UNRECOGNIZED', `Unknown op ${JSON.stringify(opName)}`);
+    answer = { id, ok: true, ...op(request) };
+  } catch (e) {
+    if (e instanceof InvalidInputError) answer = errorAnswer(id, e.errcode, e.message);
+    // Anything else is our bug; it is reported, not fatal.
+    else answer = errorAnswer(id, 'M_UNKNOWN', `Internal error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return serialise(answer);
+}
+
+function serialise(answer: JsonObject): string {
+  try {
+    return encodeCanonicalJson(answer, { numbers: 'legacy', allowUnpairedSurrogates: true });
+  } catch (e) {
+    // Only reachable for results nested past the encoder's depth limit.
+    return encodeCanonicalJson(
+      errorAnswer(null, 'M_UNKNOWN', `Answer cannot be written: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  }
+}
