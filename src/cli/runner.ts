@@ -36,8 +36,9 @@ export function answerLine(line: string, ops: ReadonlyMap<string, Operation> = o
   try {
     request = parseJson(line, LINE_OPTIONS);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    return serialise(errorAnswer(null, 'M_NOT_JSON', message));
+    // Not JSON (M_NOT_JSON), or JSON beyond the parser's limits.
+    const code = e instanceof InvalidInputError ? e.errcode : 'M_NOT_JSON';
+    return serialise(errorAnswer(null, code, e instanceof Error ? e.message : String(e)));
   }
   const id = isJsonObject(request) && request.id !== undefined ? request.id : null;
   try {
