@@ -2,11 +2,12 @@
  * matrix-serverlib: Matrix server-side protocol primitives.
  *
  * The root re-exports every area; each is also a subpath export
- * (`matrix-serverlib/canonicaljson`, `/signing`, `/roomversions`).
+ * (`matrix-serverlib/canonicaljson`, `/signing`, `/roomversions`, `/hashing`).
  *
  * @module matrix-serverlib
  */
 
 export * from './canonicaljson/index.js';
+export * from './hashing/index.js';
 export * from './roomversions/index.js';
 export * from './signing/index.js';

@@ -7,8 +7,13 @@
 
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
-import type { JsonObject } from '../canonicaljson/value.js';
-import { encodeBase64 } from '../signing/base64.js';
+import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
+import { contentHash, referenceHash } from '../hashing/hashes.js';
+import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
+import { redactEvent } from '../hashing/redact.js';
+import { checkEventSignatures, type EventVerifyKey, signEvent } from '../hashing/signatures.js';
+import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
 import { bytesField, objectField, type Request, roomVersionField, stringField } from './request.js';
@@ -19,6 +24,29 @@ export type Operation = (req: Request) => JsonObject;
 // Signed JSON is room-version agnostic in the spec and in Synapse's
 // signedjson, which encodes whatever numbers the object holds: so do we.
 const SIGNED_JSON = { numbers: 'legacy' } as const;
+
+/**
+ * A lookup over the protocol's `keys` map: `{server: {key_id: key}}`, each
+ * key either unpadded Base64 (valid forever) or `{key, valid_until_ts}`.
+ */
+function keysField(req: Request): (server: string, keyId: string) => EventVerifyKey | undefined {
+  const keys = objectField(req, 'keys');
+  return (server, keyId) => {
+    const forServer = keys[server];
+    const entry = isJsonObject(forServer) ? forServer[keyId] : undefined;
+    if (entry === undefined) return undefined;
+    const b64 = isJsonObject(entry) ? entry.key : entry;
+    const until = isJsonObject(entry) ? entry.valid_until_ts : undefined;
+    if (typeof b64 !== 'string' || (until !== undefined && typeof until !== 'number')) {
+      throw new InvalidInputError('M_INVALID_PARAM', `Malformed key ${keyId} of ${server} in "keys"`);
+    }
+    const bytes = decodeBase64(b64);
+    if (bytes.length !== PUBLIC_KEY_LENGTH) {
+      throw new InvalidInputError('M_INVALID_PARAM', `Key ${keyId} of ${server} is not 32 bytes`);
+    }
+    return { key: verifyKeyFromBytes(bytes), validUntilTs: until ?? Number.POSITIVE_INFINITY };
+  };
+}
 
 /** The operations by name. */
 export const operations: ReadonlyMap<string, Operation> = new Map<string, Operation>([
@@ -60,6 +88,43 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
         SIGNED_JSON,
       );
       return check.valid ? { valid: true } : { valid: false, reason: check.reason };
+    },
+  ],
+  ['redact', (req) => ({ redacted: redactEvent(objectField(req, 'event'), roomVersionField(req)) })],
+  ['content_hash', (req) => ({ hash: encodeBase64(contentHash(objectField(req, 'event'), roomVersionField(req))) })],
+  [
+    'reference_hash',
+    (req) => ({ hash: encodeBase64(referenceHash(objectField(req, 'event'), roomVersionField(req))) }),
+  ],
+  ['event_id', (req) => ({ event_id: eventId(objectField(req, 'event'), roomVersionField(req)) })],
+  ['room_id', (req) => ({ room_id: roomIdOfCreateEvent(objectField(req, 'create_event'), roomVersionField(req)) })],
+  [
+    'sign_event',
+    (req) => {
+      const rules = roomVersionField(req);
+      const key = new SigningKey(bytesField(req, 'seed', SEED_LENGTH));
+      const event = objectField(req, 'event');
+      return { event: signEvent(event, rules, stringField(req, 'server_name'), stringField(req, 'key_id'), key) };
+    },
+  ],
+  [
+    'verify_event',
+    (req) => {
+      const rules = roomVersionField(req);
+      const lookup = keysField(req);
+      const event = objectField(req, 'event');
+      // Malformed keys are a bad request, not an invalid event: look them all up first.
+      const keys = objectField(req, 'keys');
+      for (const server of Object.keys(keys)) {
+        const forServer = keys[server];
+        if (!isJsonObject(forServer))
+          throw new InvalidInputError('M_INVALID_PARAM', `"keys" of ${server} is not an object`);
+        for (const keyId of Object.keys(forServer)) lookup(server, keyId);
+      }
+      const check = checkEventSignatures(event, rules, lookup);
+      return check.result === 'valid'
+        ? { result: 'valid', reason: '' }
+        : { result: check.result, reason: check.reason };
     },
   ],
 ]);

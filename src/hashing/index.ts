@@ -1,0 +1,30 @@
+/**
+ * Events: redaction, content and reference hashes, event IDs, v12 room IDs,
+ * signing events and checking their signatures and hashes, for room versions
+ * 1–12.
+ *
+ * @example
+ * ```ts
+ * import { checkEventSignatures, eventId } from 'matrix-serverlib/hashing';
+ * import { getRoomVersion } from 'matrix-serverlib/roomversions';
+ * const rules = getRoomVersion('10');
+ * const check = checkEventSignatures(pdu, rules, (server, keyId) => keyring.get(server, keyId));
+ * if (check.result === 'valid') console.log(eventId(pdu, rules));
+ * ```
+ *
+ * @module hashing
+ */
+
+export { InvalidInputError } from '../errors.js';
+export { contentHash, referenceHash } from './hashes.js';
+export { eventId, roomIdOfCreateEvent } from './ids.js';
+export { redactEvent } from './redact.js';
+export {
+  checkEventSignatures,
+  type EventCheck,
+  type EventKeyLookup,
+  type EventVerifyKey,
+  type RequiredSignature,
+  requiredSignatures,
+  signEvent,
+} from './signatures.js';

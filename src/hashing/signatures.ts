@@ -1,0 +1,215 @@
+/**
+ * Signing events and checking their signatures and content hashes (spec:
+ * server-server API, "Signing events", "Checks performed on receipt of a
+ * PDU"; which servers must sign follows Synapse, as the spec leaves parts
+ * of it implicit).
+ *
+ * @module
+ */
+
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
+import type { RoomVersionRules } from '../roomversions/rules.js';
+import { decodeBase64, encodeBase64 } from '../signing/base64.js';
+import type { SigningKey, VerifyKey } from '../signing/ed25519.js';
+import { signedBytes, signJson } from '../signing/signedjson.js';
+import { contentHash } from './hashes.js';
+import { redactEvent } from './redact.js';
+
+/**
+ * Adds the content hash and our signature to an event, as the spec's
+ * "Signing events" says: hash, redact, sign the redacted form, copy the
+ * signature back. Existing hashes and signatures are kept.
+ *
+ * @param event - the event without our signature; not modified.
+ * @param rules - the room version's rules.
+ * @param serverName - our server name.
+ * @param keyId - our key ID, e.g. `ed25519:a_1`.
+ * @param key - our signing key.
+ * @returns the signed event.
+ * @throws {@link InvalidInputError} if the event cannot be encoded as
+ *   Canonical JSON under the version's rules, or `keyId` is malformed.
+ */
+export function signEvent(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  serverName: string,
+  keyId: string,
+  key: SigningKey,
+): JsonObject {
+  const numbers = rules.json.numbers;
+  const hashes = event.hashes;
+  if (hashes !== undefined && !isJsonObject(hashes)) {
+    throw new InvalidInputError('M_BAD_JSON', 'The event\'s "hashes" member is not an object');
+  }
+  const hashed: JsonObject = { ...event, hashes: { ...hashes, sha256: encodeBase64(contentHash(event, rules)) } };
+  const signedRedacted = signJson(redactEvent(hashed, rules), serverName, keyId, key, { numbers });
+  return { ...hashed, signatures: signedRedacted.signatures as JsonValue };
+}
+
+/** A public key and the time until which it may verify events. */
+export interface EventVerifyKey {
+  /** The key. */
+  readonly key: VerifyKey;
+  /**
+   * Milliseconds since the epoch until which the key is valid;
+   * `Number.POSITIVE_INFINITY` for a key valid forever.
+   */
+  readonly validUntilTs: number;
+}
+
+/** Finds the key a server signed with, or `undefined` if unknown. */
+export type EventKeyLookup = (serverName: string, keyId: string) => EventVerifyKey | undefined;
+
+/** A server whose signature an event needs. */
+export interface RequiredSignature {
+  /** The server name. */
+  readonly serverName: string;
+  /**
+   * The key must be valid at least until this time: the event's
+   * `origin_server_ts` from v5 (key validity enforced), 0 before.
+   */
+  readonly minimumValidUntilTs: number;
+}
+
+/** The outcome of checking an event's signatures and content hash. */
+export type EventCheck =
+  | {
+      /** Signatures and content hash are good: use the event as it is. */
+      readonly result: 'valid';
+    }
+  | {
+      /**
+       * Signatures are good but the content hash is not: the event must be
+       * used in its redacted form, `redacted`.
+       */
+      readonly result: 'redacted';
+      /** Why. */
+      readonly reason: string;
+      /** The redacted event to use instead. */
+      readonly redacted: JsonObject;
+    }
+  | {
+      /** A required signature is missing or wrong: reject the event. */
+      readonly result: 'invalid';
+      /** Why. */
+      readonly reason: string;
+    };
+
+/** The server part of a user or event ID: everything after the first colon. */
+function domainOf(id: JsonValue | undefined, what: string): string {
+  const i = typeof id === 'string' ? id.indexOf(':') : -1;
+  if (typeof id !== 'string' || i < 0) {
+    throw new InvalidInputError('M_BAD_JSON', `The event's ${what} is not an identifier with a server name`);
+  }
+  return id.slice(i + 1);
+}
+
+/**
+ * Which servers must have signed an event:
+ * - the sender's server, except for invites made from a third-party invite
+ *   (the invited user's server may send them);
+ * - in v1–v2, the server of the event ID too;
+ * - from v8, for a join authorised by another server
+ *   (`join_authorised_via_users_server`), that server too.
+ *
+ * @param event - the event.
+ * @param rules - the room version's rules.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if an identifier the
+ *   answer depends on is not a string with a server name.
+ */
+export function requiredSignatures(event: JsonObject, rules: RoomVersionRules): RequiredSignature[] {
+  const ts = event.origin_server_ts;
+  const minimumValidUntilTs = rules.signatures.enforceKeyValidity && typeof ts === 'number' ? ts : 0;
+  const content = isJsonObject(event.content) ? event.content : {};
+  const isMember = event.type === 'm.room.member';
+  const servers: string[] = [];
+  const sender = domainOf(event.sender, 'sender');
+  if (!(isMember && content.membership === 'invite' && content.third_party_invite !== undefined)) servers.push(sender);
+  if (rules.signatures.eventIdServerSigns) {
+    const idServer = domainOf(event.event_id, 'event_id');
+    if (idServer !== sender) servers.push(idServer);
+  }
+  if (
+    rules.auth.restrictedJoins &&
+    isMember &&
+    content.membership === 'join' &&
+    content.join_authorised_via_users_server !== undefined
+  ) {
+    servers.push(domainOf(content.join_authorised_via_users_server, 'join_authorised_via_users_server'));
+  }
+  return [...new Set(servers)].map((serverName) => ({ serverName, minimumValidUntilTs }));
+}
+
+/**
+ * Checks one server's signature on the redacted event the way Synapse's
+ * keyring does: every signature under a key we know (and that is valid long
+ * enough) must verify, and at least one must.
+ */
+function checkServer(
+  redacted: JsonObject,
+  need: RequiredSignature,
+  lookup: EventKeyLookup,
+  rules: RoomVersionRules,
+): string | undefined {
+  const signatures = redacted.signatures;
+  const mine = isJsonObject(signatures) ? signatures[need.serverName] : undefined;
+  const keyIds = isJsonObject(mine) ? Object.keys(mine).filter((id) => id.split(':')[0] === 'ed25519') : [];
+  if (keyIds.length === 0) return `The event is not signed by ${need.serverName}`;
+  let verified = false;
+  for (const keyId of keyIds) {
+    const found = lookup(need.serverName, keyId);
+    if (found === undefined || found.validUntilTs < need.minimumValidUntilTs) continue;
+    const encoded = (mine as JsonObject)[keyId];
+    if (typeof encoded !== 'string') return `The signature of ${need.serverName} with ${keyId} is not a string`;
+    let signature: Uint8Array;
+    try {
+      signature = decodeBase64(encoded);
+    } catch {
+      return `The signature of ${need.serverName} with ${keyId} is not Base64`;
+    }
+    if (!found.key.verify(signedBytes(redacted, { numbers: rules.json.numbers }), signature)) {
+      return `The signature of ${need.serverName} with ${keyId} does not match`;
+    }
+    verified = true;
+  }
+  return verified ? undefined : `No key of ${need.serverName} valid at ${need.minimumValidUntilTs} signed the event`;
+}
+
+/**
+ * Checks an event's signatures and content hash as a receiving server must
+ * before using it: every server in {@link requiredSignatures} must have
+ * signed its redacted form; then the content hash decides between `valid`
+ * and `redacted`.
+ *
+ * @param event - the event as received.
+ * @param rules - the room version's rules.
+ * @param lookup - finds the public keys of the signing servers.
+ * @returns `valid`, `redacted` (with the redacted event to use) or
+ *   `invalid`, with a reason. Never throws.
+ */
+export function checkEventSignatures(event: JsonObject, rules: RoomVersionRules, lookup: EventKeyLookup): EventCheck {
+  let redacted: JsonObject;
+  try {
+    redacted = redactEvent(event, rules);
+    for (const need of requiredSignatures(event, rules)) {
+      const problem = checkServer(redacted, need, lookup, rules);
+      if (problem !== undefined) return { result: 'invalid', reason: problem };
+    }
+  } catch (e) {
+    return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
+  }
+  const hashes = event.hashes;
+  if (!isJsonObject(hashes)) return { result: 'invalid', reason: 'The event has no "hashes" object' };
+  if (typeof hashes.sha256 !== 'string') return { result: 'invalid', reason: 'The event has no sha256 content hash' };
+  let expected: Buffer;
+  let claimed: Uint8Array;
+  try {
+    claimed = decodeBase64(hashes.sha256);
+    expected = contentHash(event, rules);
+  } catch (e) {
+    return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
+  }
+  if (expected.equals(claimed)) return { result: 'valid' };
+  return { result: 'redacted', reason: 'The content hash does not match: use the redacted event', redacted };
+}
