@@ -97,11 +97,10 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
     );
   }
   let text: string;
+  let wellFormed = true;
   if (typeof input === 'string') {
     text = input;
-    if (options.allowUnpairedSurrogates !== true && !text.isWellFormed()) {
-      throw new InvalidInputError('M_BAD_JSON', 'JSON text contains an unpaired UTF-16 surrogate');
-    }
+    wellFormed = text.isWellFormed();
   } else {
     try {
       text = utf8Decoder.decode(input);
@@ -109,7 +108,53 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
       throw new InvalidInputError('M_NOT_JSON', 'JSON bytes are not valid UTF-8');
     }
   }
-  return new Parser(text, options).parseDocument();
+  const parser = new Parser(text, options);
+  const value = parser.parseDocument();
+  // Values the rules refuse are only an error if they survive duplicate-key
+  // resolution: Python (so Synapse) keeps the last value of a duplicated key
+  // first and validates afterwards, so {"a":1.5,"a":1} is {"a":1}.
+  if (parser.sawRefusable || (!wellFormed && options.allowUnpairedSurrogates !== true)) {
+    checkTree(value, options.numbers === 'legacy', options.allowUnpairedSurrogates === true);
+  }
+  return value;
+}
+
+/**
+ * Finds, in the final tree, a value the rules refuse: a float or an integer
+ * outside the safe range under strict rules, a non-finite float under legacy
+ * rules, an unpaired surrogate in a string or key. Iterative, so any depth
+ * the parser accepted is safe.
+ */
+function checkTree(root: JsonValue, legacy: boolean, allowLone: boolean): void {
+  const stack: JsonValue[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop() as JsonValue;
+    if (typeof v === 'string') {
+      if (!allowLone && !v.isWellFormed())
+        throw new InvalidInputError('M_BAD_JSON', 'JSON string contains an unpaired UTF-16 surrogate');
+    } else if (typeof v === 'bigint') {
+      if (!legacy)
+        throw new InvalidInputError(
+          'M_BAD_JSON',
+          `Integer ${abbreviate(v.toString())} is outside the range [-(2^53)+1, 2^53-1]`,
+        );
+    } else if (v instanceof JsonFloat) {
+      if (!legacy)
+        throw new InvalidInputError(
+          'M_BAD_JSON',
+          `Number ${v.value} has a fraction or exponent; only integers are allowed`,
+        );
+      if (!Number.isFinite(v.value)) throw new InvalidInputError('M_BAD_JSON', 'Number is too large for a float');
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const key of Object.keys(v)) {
+        if (!allowLone && !key.isWellFormed())
+          throw new InvalidInputError('M_BAD_JSON', 'JSON object key contains an unpaired UTF-16 surrogate');
+        stack.push(v[key] as JsonValue);
+      }
+    }
+  }
 }
 
 const CTRL = /[\u0000-\u001f]/g;
@@ -118,7 +163,11 @@ class Parser {
   private readonly text: string;
   private readonly legacy: boolean;
   private readonly maxDepth: number;
-  private readonly allowLone: boolean;
+  /**
+   * Whether a value the rules refuse was read (kept so that a later
+   * duplicate key can still replace it; see {@link checkTree}).
+   */
+  sawRefusable = false;
   private pos = 0;
   /** Position of the next backslash at or after the cursor (or text length). */
   private nextBackslash = -1;
@@ -129,7 +178,6 @@ class Parser {
     this.text = text;
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-    this.allowLone = options.allowUnpairedSurrogates === true;
   }
 
   parseDocument(): JsonValue {
@@ -335,9 +383,10 @@ class Parser {
                     break;
                   }
                 }
-                if (!this.allowLone) throw badJson('Unpaired UTF-16 surrogate escape in string', pos - 6);
-              } else if (unit >= 0xdc00 && unit <= 0xdfff && !this.allowLone) {
-                throw badJson('Unpaired UTF-16 surrogate escape in string', pos - 6);
+                // Unpaired: kept for now, refused by checkTree if it survives.
+                this.sawRefusable = true;
+              } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+                this.sawRefusable = true;
               }
               out += String.fromCharCode(unit);
               break;
@@ -415,20 +464,15 @@ class Parser {
       const literal = text.slice(start, intEnd);
       const n = Number(literal);
       if (Number.isSafeInteger(n)) return n;
-      if (!this.legacy) {
-        throw badJson(`Integer ${abbreviate(literal)} is outside the range [-(2^53)+1, 2^53-1]`, start);
-      }
+      // Python refuses these while parsing, before duplicates are resolved.
       if (digits > PYTHON_MAX_INT_DIGITS) {
         throw badJson(`Integer of ${digits} digits exceeds the ${PYTHON_MAX_INT_DIGITS}-digit limit`, start);
       }
+      if (!this.legacy) this.sawRefusable = true;
       return BigInt(literal);
     }
-    const literal = text.slice(start, pos);
-    if (!this.legacy) {
-      throw badJson(`Number ${abbreviate(literal)} has a fraction or exponent; only integers are allowed`, start);
-    }
-    const n = Number(literal);
-    if (!Number.isFinite(n)) throw badJson(`Number ${abbreviate(literal)} is too large for a float`, start);
+    const n = Number(text.slice(start, pos));
+    if (!this.legacy || !Number.isFinite(n)) this.sawRefusable = true;
     return new JsonFloat(n);
   }
 }

@@ -70,6 +70,17 @@ describe('parseJson: syntax', () => {
     expect(parseJson('{"apple":"foo","appl\\u0065":"bar"}')).toEqual({ apple: 'bar' });
   });
 
+  it('judges a duplicated key by its last value only, as Synapse does (validation after resolution)', () => {
+    expect(parseJson('{"a":1.5,"a":1}')).toEqual({ a: 1 });
+    expect(parseJson('{"a":"\\ud800","a":1}')).toEqual({ a: 1 });
+    expect(parseJson('{"a":{"b":[9007199254740992]},"a":2}')).toEqual({ a: 2 });
+    expect(parseJson('{"a":1e400,"a":1.5}', { numbers: 'legacy' })).toEqual({ a: new JsonFloat(1.5) });
+    expect(errcode(() => parseJson('{"a":1,"a":1.5}'))).toBe('M_BAD_JSON');
+    expect(errcode(() => parseJson('{"a":1,"b":{"c":1.5,"c":2.5}}'))).toBe('M_BAD_JSON');
+    // Python refuses over-long integers while parsing, before duplicates are resolved.
+    expect(errcode(() => parseJson(`{"a":1${'0'.repeat(4300)},"a":1}`, { numbers: 'legacy' }))).toBe('M_BAD_JSON');
+  });
+
   it('keeps a "__proto__" key as an own property, never as the prototype', () => {
     const v = parseJson('{"__proto__":{"polluted":true},"a":1}') as Record<string, unknown>;
     expect(Object.getPrototypeOf(v)).toBe(Object.prototype);

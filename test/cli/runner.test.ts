@@ -55,7 +55,7 @@ describe('answerLine', () => {
   it('answers a request holding unpaired surrogates instead of failing on them', () => {
     const line = '{"id":"\\ud800","op":"canonical_json","json":"\\"\\ud800\\""}';
     expect(answerLine(line)).toBe(
-      '{"error":{"code":"M_BAD_JSON","message":"JSON text contains an unpaired UTF-16 surrogate"},"id":"\\ud800","ok":false}',
+      '{"error":{"code":"M_BAD_JSON","message":"JSON string contains an unpaired UTF-16 surrogate"},"id":"\\ud800","ok":false}',
     );
   });
 

@@ -58,6 +58,12 @@ const NUMBER_TEXTS = [
 /** Hand-written texts for the rest of the parser's edges. */
 const TEXTS = [
   '{"a":1,"a":2}',
+  '{"a":1.5,"a":1}',
+  '{"a":"\\ud800","a":1}',
+  '{"a":1,"a":1.5}',
+  '{"a":{"b":1e400},"a":0}',
+  '{"a":[9007199254740992],"a":[]}',
+  '{"a":1,"b":{"c":1.5,"c":2.5}}',
   '{"apple":"foo","appl\\u0065":"bar"}',
   '{"__proto__":{"x":1}}',
   '{"a\\"b":1,"a\\\\b":2,"a\\nb":3,"\\u0000":4,"\\u001f":5,"\\u007f":6}',

@@ -28,7 +28,15 @@ describe('"Taming the many EdDSAs" vectors (test/vectors/ed25519-speccheck.json)
 describe('spec JSON signing vectors (test/vectors/signing-json-spec.json)', () => {
   const v = read('signing-json-spec.json');
   const key = new SigningKey(decodeBase64(v.signing_key.seed_unpadded_base64));
-  it.each(v.cases.map((c: { name: string }) => [c.name, c]))('%s', (_name, c) => {
+  type Case = {
+    name: string;
+    input: string;
+    signing_bytes: string;
+    signed: string;
+    server_name: string;
+    key_id: string;
+  };
+  it.each((v.cases as Case[]).map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const input = parseJson(c.input) as Record<string, never>;
     expect(signedBytes(input).toString()).toBe(c.signing_bytes);
     const signed = signJson(input, c.server_name, c.key_id, key);

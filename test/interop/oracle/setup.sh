@@ -62,4 +62,4 @@ fi
   fail "the installed packages do not import"
 
 echo "$want" >"$stamp"
-echo "Synapse oracle: installed matrix-synapse $("$venv/bin/python" -c 'import synapse; print(synapse.__version__)') in $venv"
+echo "Synapse oracle: installed matrix-synapse $("$venv/bin/python" -c "from importlib.metadata import version; print(version('matrix-synapse'))") in $venv"
