@@ -93,10 +93,15 @@ class Encoder {
 
   private encodeString(s: string): string {
     if (!SPECIAL.test(s)) return `"${s}"`;
-    if (!this.allowLone && !s.isWellFormed()) throw this.fail('String contains an unpaired UTF-16 surrogate');
     // For well-formed strings JSON.stringify escapes exactly the characters
-    // Canonical JSON escapes, in the same form.
-    return JSON.stringify(s);
+    // Canonical JSON escapes, in the same form. It escapes unpaired
+    // surrogates too, so if it escaped nothing there were none and the
+    // full well-formedness check can be skipped.
+    const quoted = JSON.stringify(s);
+    if (quoted.length !== s.length + 2 && !this.allowLone && !s.isWellFormed()) {
+      throw this.fail('String contains an unpaired UTF-16 surrogate');
+    }
+    return quoted;
   }
 
   encode(value: unknown, depth: number): string {
