@@ -35,8 +35,8 @@ export interface EncodeOptions {
   allowUnpairedSurrogates?: boolean;
 }
 
-/** Characters that need escaping, or a check for unpaired surrogates. */
-const SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Characters Canonical JSON escapes. */
+const ESCAPED = /["\\\u0000-\u001f]/;
 /** Keys with these can sort differently by code point than by UTF-16 unit. */
 const SPECIAL_KEY = /["\\\u0000-\u001f\ud800-\uffff]/;
 
@@ -92,16 +92,16 @@ class Encoder {
   }
 
   private encodeString(s: string): string {
-    if (!SPECIAL.test(s)) return `"${s}"`;
-    // For well-formed strings JSON.stringify escapes exactly the characters
-    // Canonical JSON escapes, in the same form. It escapes unpaired
-    // surrogates too, so if it escaped nothing there were none and the
-    // full well-formedness check can be skipped.
-    const quoted = JSON.stringify(s);
-    if (quoted.length !== s.length + 2 && !this.allowLone && !s.isWellFormed()) {
-      throw this.fail('String contains an unpaired UTF-16 surrogate');
+    if (!ESCAPED.test(s)) {
+      // Nothing to escape. isWellFormed is immediate for one-byte strings
+      // and one native scan otherwise: no copy of the string is made.
+      if (!this.allowLone && !s.isWellFormed()) throw this.fail('String contains an unpaired UTF-16 surrogate');
+      return `"${s}"`;
     }
-    return quoted;
+    // For well-formed strings JSON.stringify escapes exactly the characters
+    // Canonical JSON escapes, in the same form.
+    if (!this.allowLone && !s.isWellFormed()) throw this.fail('String contains an unpaired UTF-16 surrogate');
+    return JSON.stringify(s);
   }
 
   encode(value: unknown, depth: number): string {
