@@ -95,8 +95,9 @@ class Encoder {
     if (!ESCAPED.test(s)) {
       // Nothing to escape. isWellFormed is immediate for one-byte strings
       // and one native scan otherwise: no copy of the string is made.
-      if (!this.allowLone && !s.isWellFormed()) throw this.fail('String contains an unpaired UTF-16 surrogate');
-      return `"${s}"`;
+      if (s.isWellFormed()) return `"${s}"`;
+      if (!this.allowLone) throw this.fail('String contains an unpaired UTF-16 surrogate');
+      return JSON.stringify(s);
     }
     // For well-formed strings JSON.stringify escapes exactly the characters
     // Canonical JSON escapes, in the same form.
