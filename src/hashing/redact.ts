@@ -75,6 +75,11 @@ export function redactEvent(event: JsonObject, rules: RoomVersionRules): JsonObj
       if (v !== undefined) out[key] = v;
     }
   }
+  // v12 create events have no room ID (MSC4291): one that carries a room_id
+  // loses it, as in Synapse, so it cannot change the room ID derived from it.
+  if (rules.eventFormat.roomIdIsCreateEventHash && event.type === 'm.room.create' && event.state_key === '') {
+    delete out.room_id;
+  }
   out.content = redactContent(event.type, event.content, rules);
   return out;
 }
@@ -96,10 +101,11 @@ function redactContent(
     if (v !== undefined) out[key] = v;
   }
   // v11 (MSC3821): a member event keeps `signed` of `third_party_invite`,
-  // so that the invite's proof survives redaction.
+  // so that the invite's proof survives redaction. Synapse keeps an object
+  // without `signed` as `{}` and drops anything that is not an object.
   if (rules.redaction.v11 && type === 'm.room.member') {
     const invite = content.third_party_invite;
-    if (isJsonObject(invite) && invite.signed !== undefined) out.third_party_invite = { signed: invite.signed };
+    if (isJsonObject(invite)) out.third_party_invite = invite.signed === undefined ? {} : { signed: invite.signed };
   }
   return out;
 }

@@ -133,15 +133,22 @@ describe('redactEvent: content keys by event type and version', () => {
     });
   }
 
-  it('keeps only `signed` of third_party_invite in v11+, and nothing when it is not an object', () => {
+  it('keeps only `signed` of third_party_invite in v11+, {} when it lacks one, nothing when not an object (as Synapse)', () => {
     const c = content['m.room.member'] as JsonObject;
     expect((redactEvent(event('m.room.member', c), rv('11')).content as JsonObject).third_party_invite).toEqual({
       signed: { mxid: '@u:x', token: 't', signatures: {} },
     });
-    for (const tpi of ['x', [1], { display_name: 'd' }, null]) {
+    for (const tpi of ['x', [1], null]) {
       const r = redactEvent(event('m.room.member', { membership: 'invite', third_party_invite: tpi }), rv('11'));
       expect(r.content).toEqual({ membership: 'invite' });
     }
+    const noSigned = redactEvent(
+      event('m.room.member', { membership: 'invite', third_party_invite: { a: 1 } }),
+      rv('11'),
+    );
+    expect(noSigned.content).toEqual({ membership: 'invite', third_party_invite: {} });
+    const nullSigned = { membership: 'invite', third_party_invite: { signed: null } };
+    expect(redactEvent(event('m.room.member', nullSigned), rv('12')).content).toEqual(nullSigned);
   });
 
   it('gives empty content when content is missing or not an object, and never modifies its input', () => {
@@ -170,6 +177,15 @@ describe('redactEvent: content keys by event type and version', () => {
         },
       ),
     );
+  });
+});
+
+describe('redactEvent: v12 create events', () => {
+  it('drops a room_id a v12 create event should not have, and keeps it for other events and versions', () => {
+    const create = { type: 'm.room.create', state_key: '', room_id: '!x', content: {}, sender: '@u:x' };
+    expect(redactEvent(create, rv('12')).room_id).toBeUndefined();
+    expect(redactEvent(create, rv('11')).room_id).toBe('!x');
+    expect(redactEvent({ ...create, type: 'm.room.member' }, rv('12')).room_id).toBe('!x');
   });
 });
 
