@@ -9,6 +9,7 @@ import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { checkPduFormat } from '../hashing/format.js';
 import { contentHash, referenceHash } from '../hashing/hashes.js';
 import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
 import { redactEvent } from '../hashing/redact.js';
@@ -105,6 +106,13 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
       const key = new SigningKey(bytesField(req, 'seed', SEED_LENGTH));
       const event = objectField(req, 'event');
       return { event: signEvent(event, rules, stringField(req, 'server_name'), stringField(req, 'key_id'), key) };
+    },
+  ],
+  [
+    'check_pdu_format',
+    (req) => {
+      const check = checkPduFormat(objectField(req, 'event'), roomVersionField(req));
+      return check.valid ? { valid: true, reason: '' } : { valid: false, reason: check.reason };
     },
   ],
   [

@@ -16,6 +16,14 @@
  */
 
 export { InvalidInputError } from '../errors.js';
+export {
+  checkPduFormat,
+  type FormatCheck,
+  MAX_AUTH_EVENTS,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_PDU_BYTES,
+  MAX_PREV_EVENTS,
+} from './format.js';
 export { contentHash, referenceHash } from './hashes.js';
 export { eventId, roomIdOfCreateEvent } from './ids.js';
 export { redactEvent } from './redact.js';

@@ -1,0 +1,199 @@
+/**
+ * Format checks on a PDU received over federation: the checks that need no
+ * other event (spec: server-server API, "Checks performed on receipt of a
+ * PDU", step 1, and the PDU definitions of each room version).
+ *
+ * What is checked, and in what form, follows Synapse, since events it
+ * accepts and we refuse (or the reverse) split a room: required keys and
+ * their types per event format, depth in [0, 2^53-1], Canonical JSON
+ * numbers from v6, the 65,536-byte limit on the event and the 255 limits
+ * (in code points and in UTF-8 bytes) on its identifiers, the counts of
+ * `prev_events` (20) and `auth_events` (10), and v12's rules for the create
+ * event and room IDs.
+ *
+ * @module
+ */
+
+import { encodeCanonicalJsonBytes } from '../canonicaljson/encode.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { RoomVersionRules } from '../roomversions/rules.js';
+
+/** The outcome of {@link checkPduFormat}. */
+export type FormatCheck =
+  | {
+      /** The event is well-formed for its room version. */
+      readonly valid: true;
+    }
+  | {
+      /** The event is malformed and must be rejected. */
+      readonly valid: false;
+      /** What is wrong, naming the key. */
+      readonly reason: string;
+    };
+
+/** Largest event, as Canonical JSON bytes (spec: "Size limits"). */
+export const MAX_PDU_BYTES = 65_536;
+/** Largest `sender`, `room_id`, `state_key`, `type` and `event_id`. */
+export const MAX_IDENTIFIER_LENGTH = 255;
+/** Most `prev_events` an event may list. */
+export const MAX_PREV_EVENTS = 20;
+/** Most `auth_events` an event may list. */
+export const MAX_AUTH_EVENTS = 10;
+const MAX_SAFE = 9007199254740991;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+class Malformed extends Error {}
+
+function fail(reason: string): never {
+  throw new Malformed(reason);
+}
+
+const isInteger = (v: JsonValue | undefined): boolean =>
+  (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'bigint' && v >= I64_MIN && v <= I64_MAX);
+
+function checkStringMap(v: JsonValue | undefined, what: string): void {
+  if (!isJsonObject(v)) fail(`${what} must be an object`);
+  for (const key of Object.keys(v)) if (typeof v[key] !== 'string') fail(`${what} must map to strings`);
+}
+
+function checkEventRefs(v: JsonValue | undefined, key: string, rules: RoomVersionRules): void {
+  if (!Array.isArray(v)) fail(`${key} must be an array`);
+  for (const ref of v) {
+    if (rules.eventFormat.eventIdFormat === 'opaque') {
+      // v1–v2: [event_id, {algorithm: hash}] pairs.
+      if (!Array.isArray(ref) || ref.length !== 2 || typeof ref[0] !== 'string') {
+        fail(`${key} must hold [event_id, hashes] pairs in room version ${rules.id}`);
+      }
+      checkStringMap(ref[1], `the hashes in ${key}`);
+    } else if (typeof ref !== 'string') {
+      fail(`${key} must hold event ID strings in room version ${rules.id}`);
+    }
+  }
+}
+
+function checkLength(value: JsonValue | undefined, key: string): void {
+  if (typeof value !== 'string') return;
+  // Synapse checks both, code points in every version and UTF-8 bytes too.
+  let codePoints = 0;
+  for (const _ of value) codePoints++;
+  if (codePoints > MAX_IDENTIFIER_LENGTH) fail(`${key} is longer than ${MAX_IDENTIFIER_LENGTH} characters`);
+  if (Buffer.byteLength(value, 'utf8') > MAX_IDENTIFIER_LENGTH)
+    fail(`${key} is longer than ${MAX_IDENTIFIER_LENGTH} bytes`);
+}
+
+/**
+ * The event as Synapse re-serialises it before measuring it: `signatures`
+ * and `unsigned` always present, `unsigned` cut down to what Synapse keeps
+ * (`invite_room_state` and `knock_room_state` of member events, and `age`
+ * turned into `age_ts`: Synapse writes its receive time minus `age` there;
+ * we use `origin_server_ts`, which has as many digits for any real clock).
+ */
+function asSynapseStoresIt(event: JsonObject): JsonObject {
+  const unsigned: JsonObject = {};
+  const received = event.unsigned;
+  if (received !== undefined) {
+    if (!isJsonObject(received)) fail('unsigned must be an object');
+    if (event.type === 'm.room.member') {
+      for (const key of ['invite_room_state', 'knock_room_state']) {
+        const v = received[key];
+        if (v === undefined) continue;
+        if (v !== null && !Array.isArray(v)) fail(`unsigned.${key} must be an array`);
+        unsigned[key] = v;
+      }
+    }
+    if (typeof received.age === 'number' && Number.isInteger(received.age)) {
+      unsigned.age_ts = event.origin_server_ts ?? 0;
+    }
+  }
+  return { ...event, signatures: event.signatures ?? {}, unsigned };
+}
+
+function check(event: JsonObject, rules: RoomVersionRules): void {
+  if (event.type === undefined) fail('type is missing');
+  if (event.depth === undefined) fail('depth is missing');
+  const stored = asSynapseStoresIt(event);
+
+  if (!isInteger(event.depth)) fail('depth must be an integer');
+  const depth = event.depth as number | bigint;
+  if (depth < 0) fail('depth must not be negative');
+  if (depth > MAX_SAFE) fail('depth must not exceed 2^53 - 1');
+
+  // Encoding under the version's number rules refuses floats and integers
+  // outside the safe range from v6, and unpaired surrogates in any version.
+  let bytes: Buffer;
+  try {
+    bytes = encodeCanonicalJsonBytes(stored, { numbers: rules.json.numbers });
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+
+  const isCreate = event.type === 'm.room.create' && event.state_key === '';
+  if (rules.eventFormat.roomIdIsCreateEventHash && typeof event.room_id === 'string' && event.room_id !== '') {
+    const createId = `$${event.room_id.slice(1)}`;
+    if (Array.isArray(event.auth_events) && event.auth_events.includes(createId)) {
+      fail('auth_events must not contain the create event');
+    }
+  }
+
+  if (!isJsonObject(event.content)) fail('content must be an object');
+  checkStringMap(event.hashes, 'hashes');
+  if (!isInteger(event.origin_server_ts)) fail('origin_server_ts must be an integer');
+  if (typeof event.sender !== 'string') fail('sender must be a string');
+  if (typeof event.type !== 'string') fail('type must be a string');
+  if (event.state_key !== undefined && typeof event.state_key !== 'string') fail('state_key must be a string');
+  if (event.signatures !== undefined) {
+    if (!isJsonObject(event.signatures)) fail('signatures must be an object');
+    for (const server of Object.keys(event.signatures)) {
+      checkStringMap(event.signatures[server], `signatures of ${server}`);
+    }
+  }
+  if (rules.eventFormat.eventIdFormat === 'opaque') {
+    if (typeof event.event_id !== 'string') fail(`event_id must be a string in room version ${rules.id}`);
+  } else if (event.event_id !== undefined) {
+    fail(`events of room version ${rules.id} must not carry an event_id`);
+  }
+  if (!rules.eventFormat.roomIdIsCreateEventHash) {
+    if (typeof event.room_id !== 'string') fail('room_id must be a string');
+  } else if (isCreate) {
+    if (event.room_id !== undefined) fail(`create events of room version ${rules.id} must not have a room_id`);
+  } else if (typeof event.room_id !== 'string' || !event.room_id.startsWith('!')) {
+    fail('room_id must be a string starting with "!"');
+  }
+  checkEventRefs(event.prev_events, 'prev_events', rules);
+  checkEventRefs(event.auth_events, 'auth_events', rules);
+
+  if (bytes.length > MAX_PDU_BYTES) fail(`the event is ${bytes.length} bytes, more than ${MAX_PDU_BYTES}`);
+  checkLength(event.sender, 'sender');
+  checkLength(event.room_id, 'room_id');
+  if (event.state_key !== undefined) checkLength(event.state_key, 'state_key');
+  checkLength(event.type, 'type');
+  checkLength(event.event_id, 'event_id');
+
+  const prev = event.prev_events as JsonValue[];
+  const auth = event.auth_events as JsonValue[];
+  if (prev.length > MAX_PREV_EVENTS) fail(`more than ${MAX_PREV_EVENTS} prev_events`);
+  // From v12 the create event is an implicit auth event of every other event.
+  const implicit = rules.eventFormat.roomIdIsCreateEventHash && !isCreate ? 1 : 0;
+  if (auth.length + implicit > MAX_AUTH_EVENTS) fail(`more than ${MAX_AUTH_EVENTS} auth_events`);
+}
+
+/**
+ * Checks that a PDU is well-formed for its room version, before its
+ * signatures and auth rules are looked at.
+ *
+ * @param event - the event as received (parsed with the version's number
+ *   rules, or with legacy rules: strict versions are re-checked here).
+ * @param rules - the room version's rules.
+ * @returns `{ valid: true }`, or `{ valid: false, reason }` naming the
+ *   first problem found. Never throws.
+ */
+export function checkPduFormat(event: JsonObject, rules: RoomVersionRules): FormatCheck {
+  try {
+    check(event, rules);
+    return { valid: true };
+  } catch (e) {
+    if (e instanceof Malformed) return { valid: false, reason: e.message };
+    return { valid: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { encodeCanonicalJsonBytes, JsonFloat, type JsonObject } from '../../src/canonicaljson/index.js';
+import { checkPduFormat, MAX_PDU_BYTES } from '../../src/hashing/index.js';
+import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
+
+const rv = getRoomVersion;
+
+/** A well-formed event for the version (v1–v2 with their event reference pairs). */
+function good(id: string, extra: JsonObject = {}): JsonObject {
+  const opaque = rv(id).eventFormat.eventIdFormat === 'opaque';
+  const ref = (n: string) => (opaque ? [`$${n}:x`, { sha256: 'h' }] : `$${n}`);
+  const v12 = rv(id).eventFormat.roomIdIsCreateEventHash;
+  return {
+    type: 'm.room.message',
+    room_id: v12 ? '!AAAA' : '!r:x',
+    sender: '@u:x',
+    content: { body: 'hi' },
+    depth: 3,
+    prev_events: [ref('p')],
+    auth_events: [ref('a')],
+    origin_server_ts: 1_700_000_000_000,
+    hashes: { sha256: 'h' },
+    signatures: { x: { 'ed25519:1': 's' } },
+    ...(opaque ? { event_id: '$e:x' } : {}),
+    ...extra,
+  };
+}
+
+function invalid(event: JsonObject, id: string, reason: RegExp): void {
+  const r = checkPduFormat(event, rv(id));
+  expect(r.valid, `expected ${reason} to refuse ${Object.keys(event).join(',')}`).toBe(false);
+  if (!r.valid) expect(r.reason).toMatch(reason);
+}
+
+describe('checkPduFormat', () => {
+  it.each(SPEC_ROOM_VERSIONS)('accepts a well-formed event in v%s', (id) => {
+    expect(checkPduFormat(good(id), rv(id))).toEqual({ valid: true });
+  });
+
+  it.each(SPEC_ROOM_VERSIONS)('refuses missing or ill-typed keys in v%s', (id) => {
+    for (const key of [
+      'type',
+      'depth',
+      'content',
+      'hashes',
+      'origin_server_ts',
+      'sender',
+      'prev_events',
+      'auth_events',
+    ]) {
+      const e = good(id);
+      delete e[key];
+      invalid(e, id, new RegExp(key));
+    }
+    invalid(good(id, { content: [] }), id, /content/);
+    invalid(good(id, { hashes: { sha256: 1 } }), id, /hashes/);
+    invalid(good(id, { state_key: null }), id, /state_key/);
+    invalid(good(id, { signatures: { x: 'y' } }), id, /signatures/);
+    invalid(good(id, { unsigned: 'x' }), id, /unsigned/);
+    invalid(good(id, { origin_server_ts: new JsonFloat(1) }), id, /origin_server_ts|float/i);
+    invalid(good(id, { sender: 5 }), id, /sender/);
+  });
+
+  it('checks depth: an integer in [0, 2^53-1]', () => {
+    expect(checkPduFormat(good('10', { depth: 0 }), rv('10')).valid).toBe(true);
+    expect(checkPduFormat(good('10', { depth: 2 ** 53 - 1 }), rv('10')).valid).toBe(true);
+    invalid(good('10', { depth: -1 }), '10', /negative/);
+    invalid(good('5', { depth: 2n ** 53n }), '5', /2\^53/);
+    invalid(good('10', { depth: '3' }), '10', /depth/);
+    invalid(good('10', { depth: true }), '10', /depth/);
+    invalid(good('5', { depth: new JsonFloat(3) }), '5', /depth/);
+  });
+
+  it('refuses floats and large integers anywhere from v6, accepts them before', () => {
+    const content = { body: 'x', n: new JsonFloat(1.5), big: 2n ** 60n };
+    expect(checkPduFormat(good('5', { content }), rv('5')).valid).toBe(true);
+    invalid(good('6', { content }), '6', /float|integer|range/i);
+    invalid(good('12', { signatures: { x: { 'ed25519:1': 's' } }, unsigned: { age: new JsonFloat(1) } }), '12', /./);
+  });
+
+  it('refuses unpaired surrogates in any version', () => {
+    invalid(good('3', { content: { body: '\ud800' } }), '3', /surrogate/);
+  });
+
+  it('carries event IDs in v1–v2 and refuses them from v3', () => {
+    const e = good('1');
+    delete e.event_id;
+    invalid(e, '1', /event_id/);
+    invalid(good('3', { event_id: '$x' }), '3', /event_id/);
+    invalid(good('12', { event_id: '$x' }), '12', /event_id/);
+  });
+
+  it('checks the shape of prev_events and auth_events per version', () => {
+    invalid(good('1', { prev_events: ['$p:x'] }), '1', /pairs/);
+    invalid(good('2', { prev_events: [['$p:x', { sha256: 'h' }, 3]] }), '2', /pairs/);
+    invalid(good('2', { auth_events: [['$p:x', { sha256: 1 }]] }), '2', /hashes/);
+    invalid(good('4', { prev_events: [['$p', {}]] }), '4', /strings/);
+  });
+
+  it('limits prev_events to 20 and auth_events to 10 (9 explicit in v12, where the create event is implicit)', () => {
+    const refs = (n: number) => Array.from({ length: n }, (_, i) => `$${i}`);
+    expect(checkPduFormat(good('10', { prev_events: refs(20), auth_events: refs(10) }), rv('10')).valid).toBe(true);
+    invalid(good('10', { prev_events: refs(21) }), '10', /prev_events/);
+    invalid(good('10', { auth_events: refs(11) }), '10', /auth_events/);
+    expect(checkPduFormat(good('12', { auth_events: refs(9) }), rv('12')).valid).toBe(true);
+    invalid(good('12', { auth_events: refs(10) }), '12', /auth_events/);
+  });
+
+  it('applies v12 rules: create events have no room_id, others a ! room ID, the create event never in auth_events', () => {
+    const create = good('12', { type: 'm.room.create', state_key: '', prev_events: [], auth_events: [] });
+    delete create.room_id;
+    expect(checkPduFormat(create, rv('12')).valid).toBe(true);
+    invalid({ ...create, room_id: '!AAAA' }, '12', /room_id/);
+    invalid(good('12', { room_id: 'AAAA' }), '12', /room_id/);
+    invalid(good('12', { auth_events: ['$AAAA'] }), '12', /create event/);
+    const noRoom = good('11');
+    delete noRoom.room_id;
+    invalid(noRoom, '11', /room_id/);
+  });
+
+  it('limits identifiers to 255 characters and 255 UTF-8 bytes', () => {
+    for (const key of ['sender', 'type', 'state_key']) {
+      expect(checkPduFormat(good('10', { [key]: 'a'.repeat(255) }), rv('10')).valid).toBe(true);
+      invalid(good('10', { [key]: 'a'.repeat(256) }), '10', new RegExp(`${key}.*characters`));
+      // 128 two-byte characters: 128 characters but 256 bytes.
+      invalid(good('10', { [key]: 'é'.repeat(128) }), '10', new RegExp(`${key}.*bytes`));
+      // 64 astral characters are 128 UTF-16 units but 64 code points and 256 bytes.
+      invalid(good('11', { [key]: '😀'.repeat(64) }), '11', new RegExp(`${key}.*bytes`));
+    }
+    invalid(good('1', { event_id: `$${'a'.repeat(255)}` }), '1', /event_id/);
+  });
+
+  it('limits the event to 65,536 bytes of Canonical JSON, signatures and unsigned included', () => {
+    const base = good('10', { content: { body: '' } });
+    const size = (e: JsonObject) => encodeCanonicalJsonBytes({ ...e, unsigned: {} }).length;
+    const pad = MAX_PDU_BYTES - size(base);
+    const exact = good('10', { content: { body: 'x'.repeat(pad) } });
+    expect(size(exact)).toBe(MAX_PDU_BYTES);
+    expect(checkPduFormat(exact, rv('10'))).toEqual({ valid: true });
+    invalid(good('10', { content: { body: 'x'.repeat(pad + 1) } }), '10', /65536/);
+    // Synapse always writes "signatures":{} and "unsigned":{}, so they count even when absent.
+    const unsignedOnly = { ...exact };
+    delete unsignedOnly.signatures;
+    expect(checkPduFormat(unsignedOnly, rv('10')).valid).toBe(true);
+  });
+
+  it('never throws, whatever the event', () => {
+    for (const e of [
+      {},
+      { type: 1, depth: {} },
+      { type: 'x', depth: 1, unsigned: [] },
+      { type: 'x', depth: 1, content: { a: undefined } },
+    ]) {
+      for (const id of SPEC_ROOM_VERSIONS) expect(checkPduFormat(e as JsonObject, rv(id)).valid).toBe(false);
+    }
+  });
+});
