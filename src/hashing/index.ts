@@ -16,6 +16,7 @@
  */
 
 export { InvalidInputError } from '../errors.js';
+export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
 export {
   checkPduFormat,
   type FormatCheck,
@@ -36,3 +37,9 @@ export {
   requiredSignatures,
   signEvent,
 } from './signatures.js';
+export {
+  checkMembershipTemplate,
+  type MembershipRequest,
+  signMembershipTemplate,
+  type TemplateCheck,
+} from './templates.js';

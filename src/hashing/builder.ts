@@ -1,0 +1,73 @@
+/**
+ * Building a finished PDU from a proto-event: fill in what the sending
+ * server decides (timestamp, v1–v2 event ID), hash, sign, and check that
+ * the result is a well-formed PDU of the room version before anyone sees it.
+ *
+ * @module
+ */
+
+import { randomBytes } from 'node:crypto';
+import type { JsonObject } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
+import type { RoomVersionRules } from '../roomversions/rules.js';
+import { encodeBase64Url } from '../signing/base64.js';
+import type { SigningKey } from '../signing/ed25519.js';
+import { checkPduFormat } from './format.js';
+import { eventId } from './ids.js';
+import { signEvent } from './signatures.js';
+
+/** What the sending server supplies to {@link buildEvent}. */
+export interface BuildOptions {
+  /** Our server name: the signing entity, and the domain of v1–v2 event IDs. */
+  readonly serverName: string;
+  /** Our key ID, e.g. `ed25519:a_1`. */
+  readonly keyId: string;
+  /** Our signing key. */
+  readonly key: SigningKey;
+  /** The clock for `origin_server_ts`; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** A finished event and its ID. */
+export interface BuiltEvent {
+  /** The signed PDU, ready to send. */
+  readonly event: JsonObject;
+  /** Its event ID. */
+  readonly eventId: string;
+}
+
+/** Keys that only the signing step may set. */
+const COMPUTED = ['hashes', 'signatures', 'unsigned'];
+
+/**
+ * Turns a proto-event into a signed PDU of the room version.
+ *
+ * The proto-event holds what the caller decides: `type`, `sender`,
+ * `room_id` (none for a v12 create event), `state_key` for state events,
+ * `content`, `prev_events`, `auth_events` (in the version's format: event
+ * IDs, or `[event_id, hashes]` pairs in v1–v2) and `depth`. This adds
+ * `origin_server_ts` if missing, a `$random:serverName` event ID in v1–v2 if
+ * missing, the content hash and our signature. Any `hashes`, `signatures`
+ * or `unsigned` in the proto-event are dropped: only signing sets them.
+ *
+ * @param proto - the proto-event; not modified.
+ * @param rules - the room version's rules.
+ * @param options - our server name, key and clock.
+ * @returns the signed event and its ID.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` naming what is wrong if the
+ *   result would not be a well-formed PDU of the version.
+ */
+export function buildEvent(proto: JsonObject, rules: RoomVersionRules, options: BuildOptions): BuiltEvent {
+  const draft: JsonObject = { ...proto };
+  for (const key of COMPUTED) delete draft[key];
+  if (draft.origin_server_ts === undefined) draft.origin_server_ts = (options.now ?? Date.now)();
+  if (rules.eventFormat.eventIdFormat === 'opaque' && draft.event_id === undefined) {
+    draft.event_id = `$${encodeBase64Url(randomBytes(18))}:${options.serverName}`;
+  }
+  const event = signEvent(draft, rules, options.serverName, options.keyId, options.key);
+  const format = checkPduFormat(event, rules);
+  if (!format.valid) {
+    throw new InvalidInputError('M_BAD_JSON', `The built event is not a valid PDU: ${format.reason}`);
+  }
+  return { event, eventId: eventId(event, rules) };
+}
