@@ -29,6 +29,7 @@ export { contentHash, referenceHash } from './hashes.js';
 export { eventId, roomIdOfCreateEvent } from './ids.js';
 export { redactEvent } from './redact.js';
 export {
+  type AsyncEventKeyLookup,
   checkEventSignatures,
   type EventCheck,
   type EventKeyLookup,
@@ -36,6 +37,7 @@ export {
   type RequiredSignature,
   requiredSignatures,
   signEvent,
+  verifyEvent,
 } from './signatures.js';
 export {
   checkMembershipTemplate,

@@ -213,3 +213,50 @@ export function checkEventSignatures(event: JsonObject, rules: RoomVersionRules,
   if (expected.equals(claimed)) return { result: 'valid' };
   return { result: 'redacted', reason: 'The content hash does not match: use the redacted event', redacted };
 }
+
+/**
+ * Finds the keys a server signed with, possibly over the network: given a
+ * server and the key IDs it signed with, returns those it knows.
+ */
+export type AsyncEventKeyLookup = (
+  serverName: string,
+  keyIds: readonly string[],
+) => Promise<ReadonlyMap<string, EventVerifyKey>> | ReadonlyMap<string, EventVerifyKey>;
+
+/**
+ * {@link checkEventSignatures} with keys fetched on demand: asks `lookup`
+ * once per required server, for all the key IDs it signed with, all servers
+ * at once, then checks.
+ *
+ * @param event - the event as received.
+ * @param rules - the room version's rules.
+ * @param lookup - fetches keys, e.g. from a keyring.
+ * @returns as {@link checkEventSignatures}; a lookup that fails makes the
+ *   event `invalid` with the failure as reason. Never rejects.
+ */
+export async function verifyEvent(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  lookup: AsyncEventKeyLookup,
+): Promise<EventCheck> {
+  let needs: RequiredSignature[];
+  try {
+    needs = requiredSignatures(event, rules);
+  } catch (e) {
+    return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
+  }
+  const signatures = isJsonObject(event.signatures) ? event.signatures : {};
+  const found = new Map<string, ReadonlyMap<string, EventVerifyKey>>();
+  try {
+    await Promise.all(
+      needs.map(async ({ serverName }) => {
+        const mine = signatures[serverName];
+        const keyIds = isJsonObject(mine) ? Object.keys(mine) : [];
+        if (keyIds.length > 0) found.set(serverName, await lookup(serverName, keyIds));
+      }),
+    );
+  } catch (e) {
+    return { result: 'invalid', reason: `Key lookup failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  return checkEventSignatures(event, rules, (server, keyId) => found.get(server)?.get(keyId));
+}

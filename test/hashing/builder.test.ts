@@ -145,3 +145,24 @@ describe('membership templates from make_join, make_leave and make_knock', () =>
     expect(signMembershipTemplate(template({ depth: -5 }), request, options).valid).toBe(false);
   });
 });
+
+describe('verifyEvent with an async key lookup', () => {
+  it('fetches the keys of each required server once, all at once, then checks', async () => {
+    const { verifyEvent } = await import('../../src/hashing/index.js');
+    const rules = getRoomVersion('10');
+    const { event } = buildEvent(proto('10'), rules, options);
+    const asked: [string, readonly string[]][] = [];
+    const result = await verifyEvent(event, rules, async (server, keyIds) => {
+      asked.push([server, keyIds]);
+      return new Map([['ed25519:a', { key: key.verifyKey, validUntilTs: Number.POSITIVE_INFINITY }]]);
+    });
+    expect(result).toEqual({ result: 'valid' });
+    expect(asked).toEqual([['ours.example', ['ed25519:a']]]);
+    const failing = await verifyEvent(event, rules, async () => {
+      throw new Error('network down');
+    });
+    expect(failing).toMatchObject({ result: 'invalid', reason: expect.stringMatching(/network down/) });
+    const unknown = await verifyEvent(event, rules, () => new Map());
+    expect(unknown.result).toBe('invalid');
+  });
+});

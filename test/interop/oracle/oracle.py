@@ -54,7 +54,9 @@ class Refused(Exception):
 
 
 def describe(e: BaseException) -> str:
-    return f"{type(e).__name__}: {e}"
+    # Synapse's Rust errors carry a backtrace when RUST_BACKTRACE is set.
+    message = str(e).split("\n\nStack backtrace:")[0]
+    return f"{type(e).__name__}: {message}"
 
 
 def _raised_in(tb: Optional[TracebackType], fn: Callable[..., Any]) -> bool:
@@ -210,12 +212,14 @@ def event_field(req: Request, name: str, rv: Any) -> Dict[str, Any]:
     From v6 (strict_canonicaljson) every event Synapse holds has passed
     validate_canonicaljson on the way in (event_from_pdu_json for received
     PDUs, EventValidator for its own): an event that fails it cannot be
-    asked about, as for canonical_json.
+    asked about, as for canonical_json. `unsigned` is left out of that
+    check: event_from_pdu_json strips it (to `age`, and the invite/knock
+    room state of member events) before validating, and no op covers it.
     """
     event = obj(req, name)
     if rv.strict_canonicaljson:
         try:
-            validate_canonicaljson(event)
+            validate_canonicaljson({k: v for k, v in event.items() if k != "unsigned"})
         except SynapseError as e:
             raise Refused(e.errcode, e.msg) from None
         except RecursionError as e:
@@ -307,9 +311,16 @@ def op_sign_event(req: Request) -> Result:
     event = copy.deepcopy(event_field(req, "event", rv))
     server_name = string(req, "server_name")
     key = signing_key(req, string(req, "key_id"))
+    # add_hashes_and_signatures fails with TypeError/AttributeError on a
+    # `hashes` that is not an object (setdefault(...)[name] = ...), and the
+    # same from signedjson's sign_json on a `signatures` member it cannot add
+    # to. Told apart here so that the latter gets the errcode sign_json gets.
+    hashes_ok = isinstance(event.get("hashes", {}), dict)
     try:
         add_hashes_and_signatures(rv, event, server_name, key)
-    except Exception as e:  # hashes or signatures of the wrong shape, no type or content
+    except (AttributeError, TypeError) as e:
+        raise Refused("M_INVALID_PARAM" if hashes_ok else "M_BAD_JSON", describe(e)) from None
+    except Exception as e:  # no type or content, an event that cannot be encoded
         raise Refused("M_BAD_JSON", describe(e)) from None
     return {"event": event}
 
