@@ -1,0 +1,48 @@
+/**
+ * Verifying a PDU received over federation: the code of
+ * docs/verifying-events.md, run by test/examples.test.ts.
+ */
+import { InvalidInputError, type JsonObject, parseJson } from 'matrix-serverlib/canonicaljson';
+import { type AsyncEventKeyLookup, checkPduFormat, eventId, verifyEvent } from 'matrix-serverlib/hashing';
+import { getRoomVersion } from 'matrix-serverlib/roomversions';
+
+/** What became of a received PDU. */
+export type Received =
+  | { accepted: true; eventId: string; event: JsonObject; redacted: boolean }
+  | { accepted: false; reason: string };
+
+/**
+ * Takes the bytes of one PDU as received (for example one entry of a
+ * transaction's `pdus`, re-encoded, or the body of `/event`), the room's
+ * version, and a way to find the signing servers' keys.
+ */
+export async function receivePdu(body: Uint8Array, roomVersion: string, keys: AsyncEventKeyLookup): Promise<Received> {
+  // 1. The room version decides the rules; an unknown one is refused.
+  const rules = getRoomVersion(roomVersion);
+
+  // 2. Parse once, with the version's number rules. Everything below is
+  //    derived from this value, never from the bytes (MSC4458).
+  let parsed: unknown;
+  try {
+    parsed = parseJson(body, { numbers: rules.json.numbers });
+  } catch (e) {
+    if (e instanceof InvalidInputError) return { accepted: false, reason: `${e.errcode}: ${e.message}` };
+    throw e;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { accepted: false, reason: 'not a JSON object' };
+  }
+  const event = parsed as JsonObject;
+
+  // 3. Format: required keys, sizes, identifiers, version-specific rules.
+  const format = checkPduFormat(event, rules);
+  if (!format.valid) return { accepted: false, reason: format.reason };
+
+  // 4. Signatures of every server that must have signed, then the content hash.
+  const check = await verifyEvent(event, rules, keys);
+  if (check.result === 'invalid') return { accepted: false, reason: check.reason };
+
+  // 5. A wrong content hash with good signatures means: keep the redacted form.
+  const kept = check.result === 'redacted' ? check.redacted : event;
+  return { accepted: true, eventId: eventId(kept, rules), event: kept, redacted: check.result === 'redacted' };
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { receivePdu } from '../../examples/verify-incoming-pdu.ts';
+import { encodeCanonicalJsonBytes, type JsonObject } from '../../src/canonicaljson/index.js';
+import { buildEvent } from '../../src/hashing/index.js';
+import { getRoomVersion } from '../../src/roomversions/index.js';
+import { SigningKey } from '../../src/signing/index.js';
+
+const key = new SigningKey(new Uint8Array(32).fill(11));
+const keys = async (server: string) =>
+  new Map(server === 'remote.example' ? [['ed25519:k', { key: key.verifyKey, validUntilTs: 2e12 }]] : []);
+
+function pdu(roomVersion: string, content: JsonObject = { body: 'hello' }): JsonObject {
+  return buildEvent(
+    {
+      type: 'm.room.message',
+      room_id: '!r:remote.example',
+      sender: '@a:remote.example',
+      content,
+      depth: 4,
+      prev_events: ['$p'],
+      auth_events: ['$c'],
+    },
+    getRoomVersion(roomVersion),
+    { serverName: 'remote.example', keyId: 'ed25519:k', key, now: () => 1.7e12 },
+  ).event;
+}
+
+describe('the guide "verifying an event received over federation"', () => {
+  it('accepts a genuine event and gives its ID', async () => {
+    const r = await receivePdu(encodeCanonicalJsonBytes(pdu('10')), '10', keys);
+    expect(r).toMatchObject({
+      accepted: true,
+      redacted: false,
+      eventId: expect.stringMatching(/^\$[A-Za-z0-9_-]{43}$/),
+    });
+  });
+
+  it('keeps the redacted form of an event whose content was changed', async () => {
+    const original = pdu('10');
+    const changed = { ...original, content: { body: 'changed' } };
+    const r = await receivePdu(encodeCanonicalJsonBytes(changed), '10', keys);
+    expect(r).toMatchObject({ accepted: true, redacted: true });
+    if (r.accepted) expect(r.event.content).toEqual({});
+  });
+
+  it('rejects forged signatures, bad JSON, malformed events and unknown versions', async () => {
+    const forged = { ...pdu('10'), depth: 5 };
+    expect((await receivePdu(encodeCanonicalJsonBytes(forged), '10', keys)).accepted).toBe(false);
+    expect((await receivePdu(new TextEncoder().encode('{"a":1.5}'), '10', keys)).accepted).toBe(false);
+    expect((await receivePdu(new TextEncoder().encode('[]'), '10', keys)).accepted).toBe(false);
+    expect((await receivePdu(encodeCanonicalJsonBytes({ ...pdu('10'), depth: -1 }), '10', keys)).accepted).toBe(false);
+    await expect(receivePdu(encodeCanonicalJsonBytes(pdu('10')), '99', keys)).rejects.toThrow(/not supported/);
+  });
+});
