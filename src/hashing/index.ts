@@ -42,6 +42,7 @@ export {
 export {
   checkMembershipTemplate,
   type MembershipRequest,
+  type SignedTemplate,
   signMembershipTemplate,
   type TemplateCheck,
 } from './templates.js';

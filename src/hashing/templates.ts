@@ -110,6 +110,19 @@ export function checkMembershipTemplate(response: unknown, request: MembershipRe
   return { valid: true, event: cleaned, rules };
 }
 
+/** The outcome of {@link signMembershipTemplate}. */
+export type SignedTemplate =
+  | ({
+      /** The template was what we asked for; here is the signed event. */
+      readonly valid: true;
+    } & BuiltEvent)
+  | {
+      /** The template was refused. */
+      readonly valid: false;
+      /** Why. */
+      readonly reason: string;
+    };
+
 /**
  * Checks a membership template and, if it is what we asked for, builds and
  * signs the event.
@@ -123,7 +136,7 @@ export function signMembershipTemplate(
   response: unknown,
   request: MembershipRequest,
   options: BuildOptions,
-): ({ valid: true } & BuiltEvent) | { valid: false; reason: string } {
+): SignedTemplate {
   const check = checkMembershipTemplate(response, request);
   if (!check.valid) return check;
   try {
