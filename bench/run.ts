@@ -1,17 +1,19 @@
 /**
  * Runs the benchmark suites in order: `npm run bench` (builds first), or
- * `node bench/run.ts [canonicaljson|signing]` against an existing build.
+ * `node bench/run.ts [canonicaljson|signing|events]` against an existing build.
  * `BENCH_QUICK=1` for short rounds.
  */
 
 import { cpus, loadavg } from 'node:os';
 import { runCanonicalJsonBench } from './canonicaljson.bench.ts';
+import { runEventsBench } from './events.bench.ts';
 import { printSummary, settings, type TargetResult } from './harness.ts';
 import { runSigningBench } from './signing.bench.ts';
 
 const suites: Record<string, () => TargetResult[]> = {
   canonicaljson: runCanonicalJsonBench,
   signing: runSigningBench,
+  events: runEventsBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -14,9 +14,9 @@
  * @module
  */
 
-import { encodeCanonicalJsonBytes } from '../canonicaljson/encode.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
+import { PduEncoding } from './encoding.js';
 
 /** The outcome of {@link checkPduFormat}. */
 export type FormatCheck =
@@ -83,13 +83,12 @@ function checkLength(value: JsonValue | undefined, key: string): void {
 }
 
 /**
- * The event as Synapse re-serialises it before measuring it: `signatures`
- * and `unsigned` always present, `unsigned` cut down to what Synapse keeps
- * (`invite_room_state` and `knock_room_state` of member events, and `age`
- * turned into `age_ts`: Synapse writes its receive time minus `age` there;
+ * `unsigned` as Synapse keeps it before measuring the event: cut down to
+ * `invite_room_state` and `knock_room_state` of member events, and `age`
+ * turned into `age_ts` (Synapse writes its receive time minus `age` there;
  * we use `origin_server_ts`, which has as many digits for any real clock).
  */
-function asSynapseStoresIt(event: JsonObject): JsonObject {
+function unsignedAsSynapseKeepsIt(event: JsonObject): JsonObject {
   const unsigned: JsonObject = {};
   const received = event.unsigned;
   if (received !== undefined) {
@@ -106,13 +105,13 @@ function asSynapseStoresIt(event: JsonObject): JsonObject {
       unsigned.age_ts = event.origin_server_ts ?? 0;
     }
   }
-  return { ...event, signatures: event.signatures ?? {}, unsigned };
+  return unsigned;
 }
 
-function check(event: JsonObject, rules: RoomVersionRules): void {
+function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding): void {
   if (event.type === undefined) fail('type is missing');
   if (event.depth === undefined) fail('depth is missing');
-  const stored = asSynapseStoresIt(event);
+  const unsigned = unsignedAsSynapseKeepsIt(event);
 
   if (!isInteger(event.depth)) fail('depth must be an integer');
   const depth = event.depth as number | bigint;
@@ -121,9 +120,9 @@ function check(event: JsonObject, rules: RoomVersionRules): void {
 
   // Encoding under the version's number rules refuses floats and integers
   // outside the safe range from v6, and unpaired surrogates in any version.
-  let bytes: Buffer;
+  let size: number;
   try {
-    bytes = encodeCanonicalJsonBytes(stored, { numbers: rules.json.numbers });
+    size = Buffer.byteLength(encoding.storedText(unsigned), 'utf8');
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
@@ -163,7 +162,7 @@ function check(event: JsonObject, rules: RoomVersionRules): void {
   checkEventRefs(event.prev_events, 'prev_events', rules);
   checkEventRefs(event.auth_events, 'auth_events', rules);
 
-  if (bytes.length > MAX_PDU_BYTES) fail(`the event is ${bytes.length} bytes, more than ${MAX_PDU_BYTES}`);
+  if (size > MAX_PDU_BYTES) fail(`the event is ${size} bytes, more than ${MAX_PDU_BYTES}`);
   checkLength(event.sender, 'sender');
   checkLength(event.room_id, 'room_id');
   if (event.state_key !== undefined) checkLength(event.state_key, 'state_key');
@@ -185,12 +184,18 @@ function check(event: JsonObject, rules: RoomVersionRules): void {
  * @param event - the event as received (parsed with the version's number
  *   rules, or with legacy rules: strict versions are re-checked here).
  * @param rules - the room version's rules.
+ * @param encoding - the event's encoding, to share with other checks of the
+ *   same event (see {@link checkIncomingPdu}); made here if not given.
  * @returns `{ valid: true }`, or `{ valid: false, reason }` naming the
  *   first problem found. Never throws.
  */
-export function checkPduFormat(event: JsonObject, rules: RoomVersionRules): FormatCheck {
+export function checkPduFormat(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  encoding: PduEncoding = new PduEncoding(event, rules),
+): FormatCheck {
   try {
-    check(event, rules);
+    check(event, rules, encoding);
     return { valid: true };
   } catch (e) {
     if (e instanceof Malformed) return { valid: false, reason: e.message };

@@ -17,6 +17,7 @@
 
 export { InvalidInputError } from '../errors.js';
 export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
+export { PduEncoding, sha256 } from './encoding.js';
 export {
   checkPduFormat,
   type FormatCheck,
@@ -27,6 +28,7 @@ export {
 } from './format.js';
 export { contentHash, referenceHash } from './hashes.js';
 export { eventId, roomIdOfCreateEvent } from './ids.js';
+export { checkIncomingPdu, type IncomingCheck } from './incoming.js';
 export { redactEvent } from './redact.js';
 export {
   type AsyncEventKeyLookup,

@@ -12,7 +12,8 @@ import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import type { SigningKey, VerifyKey } from '../signing/ed25519.js';
-import { signedBytes, signJson } from '../signing/signedjson.js';
+import { signJson } from '../signing/signedjson.js';
+import { PduEncoding } from './encoding.js';
 import { contentHash } from './hashes.js';
 import { redactEvent } from './redact.js';
 
@@ -150,7 +151,7 @@ function checkServer(
   redacted: JsonObject,
   need: RequiredSignature,
   lookup: EventKeyLookup,
-  rules: RoomVersionRules,
+  signed: () => Buffer,
 ): string | undefined {
   const signatures = redacted.signatures;
   const mine = isJsonObject(signatures) ? signatures[need.serverName] : undefined;
@@ -168,7 +169,7 @@ function checkServer(
     } catch {
       return `The signature of ${need.serverName} with ${keyId} is not Base64`;
     }
-    if (!found.key.verify(signedBytes(redacted, { numbers: rules.json.numbers }), signature)) {
+    if (!found.key.verify(signed(), signature)) {
       return `The signature of ${need.serverName} with ${keyId} does not match`;
     }
     verified = true;
@@ -185,15 +186,23 @@ function checkServer(
  * @param event - the event as received.
  * @param rules - the room version's rules.
  * @param lookup - finds the public keys of the signing servers.
+ * @param encoding - the event's encoding, to share with other checks of the
+ *   same event (see {@link checkIncomingPdu}); made here if not given.
  * @returns `valid`, `redacted` (with the redacted event to use) or
  *   `invalid`, with a reason. Never throws.
  */
-export function checkEventSignatures(event: JsonObject, rules: RoomVersionRules, lookup: EventKeyLookup): EventCheck {
+export function checkEventSignatures(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  lookup: EventKeyLookup,
+  encoding: PduEncoding = new PduEncoding(event, rules),
+): EventCheck {
   let redacted: JsonObject;
+  const signed = () => encoding.signingBytes();
   try {
-    redacted = redactEvent(event, rules);
+    redacted = encoding.redacted();
     for (const need of requiredSignatures(event, rules)) {
-      const problem = checkServer(redacted, need, lookup, rules);
+      const problem = checkServer(redacted, need, lookup, signed);
       if (problem !== undefined) return { result: 'invalid', reason: problem };
     }
   } catch (e) {
@@ -206,7 +215,7 @@ export function checkEventSignatures(event: JsonObject, rules: RoomVersionRules,
   let claimed: Uint8Array;
   try {
     claimed = decodeBase64(hashes.sha256);
-    expected = contentHash(event, rules);
+    expected = encoding.contentHash();
   } catch (e) {
     return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
   }

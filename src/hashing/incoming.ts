@@ -1,0 +1,77 @@
+/**
+ * The full check of a PDU received over federation, in one call: format,
+ * signatures, content hash and event ID, sharing one encoding of the event
+ * (spec: server-server API, "Checks performed on receipt of a PDU", steps
+ * 1–3; the auth rules come after).
+ *
+ * @module
+ */
+
+import type { JsonObject } from '../canonicaljson/value.js';
+import type { RoomVersionRules } from '../roomversions/rules.js';
+import { encodeBase64, encodeBase64Url } from '../signing/base64.js';
+import { PduEncoding } from './encoding.js';
+import { checkPduFormat } from './format.js';
+import { eventId } from './ids.js';
+import { checkEventSignatures, type EventKeyLookup } from './signatures.js';
+
+/** The outcome of {@link checkIncomingPdu}. */
+export type IncomingCheck =
+  | {
+      /** Format, signatures and content hash are good. */
+      readonly result: 'valid';
+      /** The event ID. */
+      readonly eventId: string;
+      /** The event to use. */
+      readonly event: JsonObject;
+    }
+  | {
+      /** Format and signatures are good, the content hash is not. */
+      readonly result: 'redacted';
+      /** The event ID (the same as the original's: redaction keeps it). */
+      readonly eventId: string;
+      /** The redacted event to use instead of the received one. */
+      readonly event: JsonObject;
+      /** Why. */
+      readonly reason: string;
+    }
+  | {
+      /** The event is malformed or not genuine: reject it. */
+      readonly result: 'invalid';
+      /** Why. */
+      readonly reason: string;
+    };
+
+/**
+ * Checks a received PDU's format, signatures and content hash, and computes
+ * its event ID, encoding each part of the event once for all of them.
+ *
+ * @param event - the event as received (parsed once, with the version's
+ *   number rules).
+ * @param rules - the room version's rules.
+ * @param lookup - finds the public keys of the signing servers.
+ * @returns `valid` or `redacted` with the event to use and its ID, or
+ *   `invalid` with the reason. Never throws.
+ */
+export function checkIncomingPdu(event: JsonObject, rules: RoomVersionRules, lookup: EventKeyLookup): IncomingCheck {
+  const encoding = new PduEncoding(event, rules);
+  const format = checkPduFormat(event, rules, encoding);
+  if (!format.valid) return { result: 'invalid', reason: format.reason };
+  const check = checkEventSignatures(event, rules, lookup, encoding);
+  if (check.result === 'invalid') return check;
+  let id: string;
+  switch (rules.eventFormat.eventIdFormat) {
+    case 'opaque':
+      id = eventId(event, rules);
+      break;
+    case 'base64':
+      id = `$${encodeBase64(encoding.referenceHash())}`;
+      break;
+    case 'url-safe-base64':
+      id = `$${encodeBase64Url(encoding.referenceHash())}`;
+      break;
+  }
+  if (check.result === 'redacted')
+    return { result: 'redacted', eventId: id, event: check.redacted, reason: check.reason };
+  return { result: 'valid', eventId: id, event };
+}
