@@ -124,6 +124,11 @@ export function requiredSignatures(event: JsonObject, rules: RoomVersionRules): 
   const minimumValidUntilTs = rules.signatures.enforceKeyValidity && typeof ts === 'number' ? ts : 0;
   const content = isJsonObject(event.content) ? event.content : {};
   const isMember = event.type === 'm.room.member';
+  // Synapse reads the membership of every member event to decide who must
+  // sign, and refuses the event when there is none.
+  if (isMember && content.membership === undefined) {
+    throw new InvalidInputError('M_BAD_JSON', 'The member event has no content.membership');
+  }
   const servers: string[] = [];
   const sender = domainOf(event.sender, 'sender');
   if (!(isMember && content.membership === 'invite' && content.third_party_invite !== undefined)) servers.push(sender);

@@ -486,6 +486,9 @@ def op_check_pdu_format(req: Request) -> Result:
         # FederationServer._handle_incoming_transaction (and FederationClient
         # for pulled events): required keys, unsigned, depth, Canonical JSON
         # for strict versions, the MSC4291 auth_events rule, the Rust parser.
+        # No received_time, as for pulled events: `unsigned.age` is dropped
+        # (on /send Synapse writes receive time - age to unsigned.age_ts,
+        # which then counts towards the size limit).
         pdu = event_from_pdu_json(pdu_json, rv)
         # FederationEventHandler.on_receive_pdu / _process_pulled_event:
         # at most 20 prev_events and 10 auth_events. (A method that uses
