@@ -46,6 +46,12 @@ export interface ParseOptions {
    * conformance runner does); never for data that will be hashed or signed.
    */
   allowUnpairedSurrogates?: boolean;
+  /**
+   * Under legacy rules, keep numbers too large for a double (`1e400`) as an
+   * infinite {@link JsonFloat} instead of refusing them. Only for tools that
+   * must carry them to a later check (the encoder refuses them).
+   */
+  allowInfiniteFloats?: boolean;
 }
 
 /**
@@ -114,7 +120,12 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
   // resolution: Python (so Synapse) keeps the last value of a duplicated key
   // first and validates afterwards, so {"a":1.5,"a":1} is {"a":1}.
   if (parser.sawRefusable || (!wellFormed && options.allowUnpairedSurrogates !== true)) {
-    checkTree(value, options.numbers === 'legacy', options.allowUnpairedSurrogates === true);
+    checkTree(
+      value,
+      options.numbers === 'legacy',
+      options.allowUnpairedSurrogates === true,
+      options.allowInfiniteFloats === true,
+    );
   }
   return value;
 }
@@ -125,7 +136,7 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
  * rules, an unpaired surrogate in a string or key. Iterative, so any depth
  * the parser accepted is safe.
  */
-function checkTree(root: JsonValue, legacy: boolean, allowLone: boolean): void {
+function checkTree(root: JsonValue, legacy: boolean, allowLone: boolean, allowInfinite: boolean): void {
   const stack: JsonValue[] = [root];
   while (stack.length > 0) {
     const v = stack.pop() as JsonValue;
@@ -144,7 +155,9 @@ function checkTree(root: JsonValue, legacy: boolean, allowLone: boolean): void {
           'M_BAD_JSON',
           `Number ${v.value} has a fraction or exponent; only integers are allowed`,
         );
-      if (!Number.isFinite(v.value)) throw new InvalidInputError('M_BAD_JSON', 'Number is too large for a float');
+      if (!allowInfinite && !Number.isFinite(v.value)) {
+        throw new InvalidInputError('M_BAD_JSON', 'Number is too large for a float');
+      }
     } else if (Array.isArray(v)) {
       for (const item of v) stack.push(item);
     } else if (v !== null && typeof v === 'object') {

@@ -14,10 +14,11 @@ import { contentHash, referenceHash } from '../hashing/hashes.js';
 import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
 import { redactEvent } from '../hashing/redact.js';
 import { checkEventSignatures, type EventVerifyKey, signEvent } from '../hashing/signatures.js';
+import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
-import { bytesField, objectField, type Request, roomVersionField, stringField } from './request.js';
+import { bytesField, eventField, objectField, type Request, roomVersionField, stringField } from './request.js';
 
 /** An operation: request in, result fields out. */
 export type Operation = (req: Request) => JsonObject;
@@ -46,6 +47,14 @@ function keysField(req: Request): (server: string, keyId: string) => EventVerify
       throw new InvalidInputError('M_INVALID_PARAM', `Key ${keyId} of ${server} is not 32 bytes`);
     }
     return { key: verifyKeyFromBytes(bytes), validUntilTs: until ?? Number.POSITIVE_INFINITY };
+  };
+}
+
+/** An op over one event field, held to its room version's JSON rules. */
+function eventOp(field: string, op: (event: JsonObject, rules: RoomVersionRules) => JsonObject): Operation {
+  return (req) => {
+    const rules = roomVersionField(req);
+    return op(eventField(req, field, rules), rules);
   };
 }
 
@@ -91,20 +100,17 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
       return check.valid ? { valid: true } : { valid: false, reason: check.reason };
     },
   ],
-  ['redact', (req) => ({ redacted: redactEvent(objectField(req, 'event'), roomVersionField(req)) })],
-  ['content_hash', (req) => ({ hash: encodeBase64(contentHash(objectField(req, 'event'), roomVersionField(req))) })],
-  [
-    'reference_hash',
-    (req) => ({ hash: encodeBase64(referenceHash(objectField(req, 'event'), roomVersionField(req))) }),
-  ],
-  ['event_id', (req) => ({ event_id: eventId(objectField(req, 'event'), roomVersionField(req)) })],
-  ['room_id', (req) => ({ room_id: roomIdOfCreateEvent(objectField(req, 'create_event'), roomVersionField(req)) })],
+  ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],
+  ['content_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(contentHash(event, rules)) }))],
+  ['reference_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(referenceHash(event, rules)) }))],
+  ['event_id', eventOp('event', (event, rules) => ({ event_id: eventId(event, rules) }))],
+  ['room_id', eventOp('create_event', (event, rules) => ({ room_id: roomIdOfCreateEvent(event, rules) }))],
   [
     'sign_event',
     (req) => {
       const rules = roomVersionField(req);
       const key = new SigningKey(bytesField(req, 'seed', SEED_LENGTH));
-      const event = objectField(req, 'event');
+      const event = eventField(req, 'event', rules);
       return { event: signEvent(event, rules, stringField(req, 'server_name'), stringField(req, 'key_id'), key) };
     },
   ],
@@ -121,6 +127,13 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
       const rules = roomVersionField(req);
       const lookup = keysField(req);
       const event = objectField(req, 'event');
+      try {
+        eventField(req, 'event', rules);
+      } catch (e) {
+        // An event the version's JSON rules refuse is never genuine.
+        if (e instanceof InvalidInputError) return { result: 'invalid', reason: e.message };
+        throw e;
+      }
       // Malformed keys are a bad request, not an invalid event: look them all up first.
       const keys = objectField(req, 'keys');
       for (const server of Object.keys(keys)) {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { getRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
@@ -54,4 +55,18 @@ export function roomVersionField(req: Request, fallback?: string): RoomVersionRu
     throw new InvalidInputError('M_UNSUPPORTED_ROOM_VERSION', 'Field "room_version" must be a string');
   }
   return getRoomVersion(v);
+}
+
+/**
+ * A required event field, held to the room version's JSON rules as if it
+ * had been parsed with them (request lines are parsed losslessly): from v6
+ * no floats or integers outside the safe range, and no unpaired surrogates
+ * or infinite floats in any version. `unsigned` is left out, as Synapse
+ * validates received events without it.
+ */
+export function eventField(req: Request, name: string, rules: RoomVersionRules): JsonObject {
+  const event = objectField(req, name);
+  const { unsigned: _unsigned, ...rest } = event;
+  encodeCanonicalJson(rest, { numbers: rules.json.numbers });
+  return event;
 }

@@ -17,7 +17,12 @@ import { type Operation, operations } from './ops.js';
  * kept) so that each operation applies its own room version's rules to the
  * values it is given, and can refuse them with the right errcode.
  */
-const LINE_OPTIONS = { numbers: 'legacy', allowUnpairedSurrogates: true, maxLength: 1 << 28 } as const;
+const LINE_OPTIONS = {
+  numbers: 'legacy',
+  allowUnpairedSurrogates: true,
+  allowInfiniteFloats: true,
+  maxLength: 1 << 28,
+} as const;
 
 function errorAnswer(id: JsonValue, code: string, message: string): JsonObject {
   return { id, ok: false, error: { code, message } };

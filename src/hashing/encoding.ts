@@ -42,7 +42,9 @@ export function sha256(text: string): Buffer {
  * use (the pieces would describe the old event).
  */
 export class PduEncoding {
+  /** The event encoded. */
   readonly event: JsonObject;
+  /** Its room version's rules. */
   readonly rules: RoomVersionRules;
   private readonly keys: string[];
   private readonly texts = new Map<string, string>();

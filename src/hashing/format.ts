@@ -17,6 +17,7 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
+import { domainOf, type RequiredSignature, requiredSignatures } from './signers.js';
 
 /** The outcome of {@link checkPduFormat}. */
 export type FormatCheck =
@@ -82,37 +83,88 @@ function checkLength(value: JsonValue | undefined, key: string): void {
     fail(`${key} is longer than ${MAX_IDENTIFIER_LENGTH} bytes`);
 }
 
+/** Types Synapse's event parser requires of the `unsigned` keys it knows. */
+function checkUnsignedTypes(unsigned: JsonValue | undefined): void {
+  if (unsigned === undefined) return;
+  if (!isJsonObject(unsigned)) fail('unsigned must be an object');
+  const { age_ts, replaces_state, prev_sender } = unsigned;
+  if (age_ts !== undefined && typeof age_ts !== 'number' && typeof age_ts !== 'bigint') {
+    fail('unsigned.age_ts must be a number');
+  }
+  if (replaces_state !== undefined && typeof replaces_state !== 'string')
+    fail('unsigned.replaces_state must be a string');
+  if (prev_sender !== undefined && typeof prev_sender !== 'string') fail('unsigned.prev_sender must be a string');
+  for (const key of ['invite_room_state', 'knock_room_state']) {
+    const v = unsigned[key];
+    if (v !== undefined && v !== null && !Array.isArray(v)) fail(`unsigned.${key} must be an array`);
+  }
+}
+
 /**
- * `unsigned` as Synapse keeps it before measuring the event: cut down to
- * `invite_room_state` and `knock_room_state` of member events, and `age`
- * turned into `age_ts` (Synapse writes its receive time minus `age` there;
- * we use `origin_server_ts`, which has as many digits for any real clock).
+ * The keys and types every event of the version must have to be an event at
+ * all (what Synapse's event parser requires before it computes an event ID).
  */
-function unsignedAsSynapseKeepsIt(event: JsonObject): JsonObject {
-  const unsigned: JsonObject = {};
-  const received = event.unsigned;
-  if (received !== undefined) {
-    if (!isJsonObject(received)) fail('unsigned must be an object');
-    if (event.type === 'm.room.member') {
-      for (const key of ['invite_room_state', 'knock_room_state']) {
-        const v = received[key];
-        if (v === undefined) continue;
-        if (v !== null && !Array.isArray(v)) fail(`unsigned.${key} must be an array`);
-        unsigned[key] = v;
-      }
-    }
-    if (typeof received.age === 'number' && Number.isInteger(received.age)) {
-      unsigned.age_ts = event.origin_server_ts ?? 0;
+function checkSchema(event: JsonObject, rules: RoomVersionRules, unsigned: JsonValue | undefined): void {
+  if (!isJsonObject(event.content)) fail('content must be an object');
+  if (!isInteger(event.depth)) fail('depth must be an integer');
+  checkStringMap(event.hashes, 'hashes');
+  if (!isInteger(event.origin_server_ts)) fail('origin_server_ts must be an integer');
+  if (typeof event.sender !== 'string') fail('sender must be a string');
+  if (typeof event.type !== 'string') fail('type must be a string');
+  if (event.state_key !== undefined && typeof event.state_key !== 'string') fail('state_key must be a string');
+  if (event.signatures !== undefined) {
+    if (!isJsonObject(event.signatures)) fail('signatures must be an object');
+    for (const server of Object.keys(event.signatures)) {
+      checkStringMap(event.signatures[server], `signatures of ${server}`);
     }
   }
+  checkUnsignedTypes(unsigned);
+  if (rules.eventFormat.eventIdFormat === 'opaque') {
+    if (typeof event.event_id !== 'string') fail(`event_id must be a string in room version ${rules.id}`);
+  } else if (event.event_id !== undefined) {
+    fail(`events of room version ${rules.id} must not carry an event_id`);
+  }
+  const isCreate = event.type === 'm.room.create' && event.state_key === '';
+  if (!rules.eventFormat.roomIdIsCreateEventHash) {
+    if (typeof event.room_id !== 'string') fail('room_id must be a string');
+  } else if (isCreate) {
+    if (event.room_id !== undefined) fail(`create events of room version ${rules.id} must not have a room_id`);
+  } else if (typeof event.room_id !== 'string' || !event.room_id.startsWith('!')) {
+    fail('room_id must be a string starting with "!"');
+  }
+  checkEventRefs(event.prev_events, 'prev_events', rules);
+  checkEventRefs(event.auth_events, 'auth_events', rules);
+}
+
+/**
+ * `unsigned` as Synapse keeps it: cut down to `invite_room_state` and
+ * `knock_room_state` of member events and, when the receive time is known,
+ * `age_ts` = receive time − `age`.
+ */
+function unsignedAsSynapseKeepsIt(event: JsonObject, receivedTs: number | undefined): JsonObject {
+  const unsigned: JsonObject = {};
+  const received = event.unsigned;
+  if (received === undefined) return unsigned;
+  if (!isJsonObject(received)) fail('unsigned must be an object');
+  if (event.type === 'm.room.member') {
+    for (const key of ['invite_room_state', 'knock_room_state']) {
+      if (received[key] !== undefined) unsigned[key] = received[key] as JsonValue;
+    }
+  }
+  const age = received.age;
+  if (receivedTs !== undefined && typeof age === 'number' && Number.isInteger(age)) unsigned.age_ts = receivedTs - age;
   return unsigned;
 }
 
-function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding): void {
+function check(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  encoding: PduEncoding,
+  receivedTs: number | undefined,
+): void {
   if (event.type === undefined) fail('type is missing');
   if (event.depth === undefined) fail('depth is missing');
-  const unsigned = unsignedAsSynapseKeepsIt(event);
-
+  const unsigned = unsignedAsSynapseKeepsIt(event, receivedTs);
   if (!isInteger(event.depth)) fail('depth must be an integer');
   const depth = event.depth as number | bigint;
   if (depth < 0) fail('depth must not be negative');
@@ -134,33 +186,14 @@ function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding
       fail('auth_events must not contain the create event');
     }
   }
+  checkSchema(event, rules, unsigned);
 
-  if (!isJsonObject(event.content)) fail('content must be an object');
-  checkStringMap(event.hashes, 'hashes');
-  if (!isInteger(event.origin_server_ts)) fail('origin_server_ts must be an integer');
-  if (typeof event.sender !== 'string') fail('sender must be a string');
-  if (typeof event.type !== 'string') fail('type must be a string');
-  if (event.state_key !== undefined && typeof event.state_key !== 'string') fail('state_key must be a string');
-  if (event.signatures !== undefined) {
-    if (!isJsonObject(event.signatures)) fail('signatures must be an object');
-    for (const server of Object.keys(event.signatures)) {
-      checkStringMap(event.signatures[server], `signatures of ${server}`);
-    }
-  }
-  if (rules.eventFormat.eventIdFormat === 'opaque') {
-    if (typeof event.event_id !== 'string') fail(`event_id must be a string in room version ${rules.id}`);
-  } else if (event.event_id !== undefined) {
-    fail(`events of room version ${rules.id} must not carry an event_id`);
-  }
-  if (!rules.eventFormat.roomIdIsCreateEventHash) {
-    if (typeof event.room_id !== 'string') fail('room_id must be a string');
-  } else if (isCreate) {
-    if (event.room_id !== undefined) fail(`create events of room version ${rules.id} must not have a room_id`);
-  } else if (typeof event.room_id !== 'string' || !event.room_id.startsWith('!')) {
-    fail('room_id must be a string starting with "!"');
-  }
-  checkEventRefs(event.prev_events, 'prev_events', rules);
-  checkEventRefs(event.auth_events, 'auth_events', rules);
+  const prev = event.prev_events as JsonValue[];
+  const auth = event.auth_events as JsonValue[];
+  if (prev.length > MAX_PREV_EVENTS) fail(`more than ${MAX_PREV_EVENTS} prev_events`);
+  // From v12 the create event is an implicit auth event of every other event.
+  const implicit = rules.eventFormat.roomIdIsCreateEventHash && !isCreate ? 1 : 0;
+  if (auth.length + implicit > MAX_AUTH_EVENTS) fail(`more than ${MAX_AUTH_EVENTS} auth_events`);
 
   if (size > MAX_PDU_BYTES) fail(`the event is ${size} bytes, more than ${MAX_PDU_BYTES}`);
   checkLength(event.sender, 'sender');
@@ -169,12 +202,53 @@ function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding
   checkLength(event.type, 'type');
   checkLength(event.event_id, 'event_id');
 
-  const prev = event.prev_events as JsonValue[];
-  const auth = event.auth_events as JsonValue[];
-  if (prev.length > MAX_PREV_EVENTS) fail(`more than ${MAX_PREV_EVENTS} prev_events`);
-  // From v12 the create event is an implicit auth event of every other event.
-  const implicit = rules.eventFormat.roomIdIsCreateEventHash && !isCreate ? 1 : 0;
-  if (auth.length + implicit > MAX_AUTH_EVENTS) fail(`more than ${MAX_AUTH_EVENTS} auth_events`);
+  // Every server that must sign has to appear in `signatures` at all (the
+  // signatures themselves are checked later, with keys).
+  const signatures = isJsonObject(event.signatures) ? event.signatures : {};
+  let needs: RequiredSignature[];
+  try {
+    needs = requiredSignatures(event, rules);
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  const servers = needs.map((n) => n.serverName);
+  // v1–v2: the event ID's server must appear even when the sender is exempt
+  // (invites from third-party invites), as Synapse requires at this stage.
+  if (rules.signatures.eventIdServerSigns) servers.push(domainOf(event.event_id, 'event_id'));
+  for (const serverName of servers) {
+    if (signatures[serverName] === undefined) fail(`the event is not signed by ${serverName}`);
+  }
+}
+
+/**
+ * Checks that an event has the keys and types its room version requires of
+ * every event: what must hold before an event ID can be computed at all
+ * (the parser's part of {@link checkPduFormat}, without limits).
+ *
+ * @param event - the event.
+ * @param rules - the room version's rules.
+ * @returns `{ valid: true }`, or `{ valid: false, reason }`. Never throws.
+ */
+export function checkEventSchema(event: JsonObject, rules: RoomVersionRules): FormatCheck {
+  try {
+    checkSchema(event, rules, event.unsigned);
+    return { valid: true };
+  } catch (e) {
+    return { valid: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Options for {@link checkPduFormat}. */
+export interface FormatOptions {
+  /**
+   * When the event was received, in milliseconds since the epoch. Synapse
+   * then stores `unsigned.age_ts` = this − `unsigned.age`, which counts
+   * towards the size limit; without it `age` is dropped, as Synapse does for
+   * events it fetched itself.
+   */
+  readonly receivedTs?: number;
+  /** The event's encoding, to share with other checks of the same event. */
+  readonly encoding?: PduEncoding;
 }
 
 /**
@@ -184,18 +258,13 @@ function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding
  * @param event - the event as received (parsed with the version's number
  *   rules, or with legacy rules: strict versions are re-checked here).
  * @param rules - the room version's rules.
- * @param encoding - the event's encoding, to share with other checks of the
- *   same event (see {@link checkIncomingPdu}); made here if not given.
+ * @param options - the receive time, and an encoding to share.
  * @returns `{ valid: true }`, or `{ valid: false, reason }` naming the
  *   first problem found. Never throws.
  */
-export function checkPduFormat(
-  event: JsonObject,
-  rules: RoomVersionRules,
-  encoding: PduEncoding = new PduEncoding(event, rules),
-): FormatCheck {
+export function checkPduFormat(event: JsonObject, rules: RoomVersionRules, options: FormatOptions = {}): FormatCheck {
   try {
-    check(event, rules, encoding);
+    check(event, rules, options.encoding ?? new PduEncoding(event, rules), options.receivedTs);
     return { valid: true };
   } catch (e) {
     if (e instanceof Malformed) return { valid: false, reason: e.message };

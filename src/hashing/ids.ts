@@ -9,6 +9,7 @@ import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { encodeBase64, encodeBase64Url } from '../signing/base64.js';
+import { checkEventSchema } from './format.js';
 import { referenceHash } from './hashes.js';
 
 /**
@@ -20,17 +21,18 @@ import { referenceHash } from './hashes.js';
  *
  * @param event - the event.
  * @param rules - the room version's rules.
- * @throws {@link InvalidInputError} `M_BAD_JSON` if a v1–v2 event has no
- *   string `event_id`, or the event cannot be encoded as Canonical JSON.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the event lacks the keys
+ *   and types every event of the version has (a v1–v2 event its string
+ *   `event_id`), or cannot be encoded as Canonical JSON.
  */
 export function eventId(event: JsonObject, rules: RoomVersionRules): string {
   switch (rules.eventFormat.eventIdFormat) {
     case 'opaque': {
-      const id = event.event_id;
-      if (typeof id !== 'string') {
-        throw new InvalidInputError('M_BAD_JSON', `Events of room version ${rules.id} must carry a string event_id`);
+      const schema = checkEventSchema(event, rules);
+      if (!schema.valid) {
+        throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);
       }
-      return id;
+      return event.event_id as string;
     }
     case 'base64':
       return `$${encodeBase64(referenceHash(event, rules))}`;

@@ -50,12 +50,18 @@ export type IncomingCheck =
  *   number rules).
  * @param rules - the room version's rules.
  * @param lookup - finds the public keys of the signing servers.
+ * @param options - `receivedTs`, the receive time (see {@link FormatOptions}).
  * @returns `valid` or `redacted` with the event to use and its ID, or
  *   `invalid` with the reason. Never throws.
  */
-export function checkIncomingPdu(event: JsonObject, rules: RoomVersionRules, lookup: EventKeyLookup): IncomingCheck {
+export function checkIncomingPdu(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  lookup: EventKeyLookup,
+  options: { readonly receivedTs?: number } = {},
+): IncomingCheck {
   const encoding = new PduEncoding(event, rules);
-  const format = checkPduFormat(event, rules, encoding);
+  const format = checkPduFormat(event, rules, { ...options, encoding });
   if (!format.valid) return { result: 'invalid', reason: format.reason };
   const check = checkEventSignatures(event, rules, lookup, encoding);
   if (check.result === 'invalid') return check;

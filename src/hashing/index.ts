@@ -19,8 +19,10 @@ export { InvalidInputError } from '../errors.js';
 export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
 export { PduEncoding, sha256 } from './encoding.js';
 export {
+  checkEventSchema,
   checkPduFormat,
   type FormatCheck,
+  type FormatOptions,
   MAX_AUTH_EVENTS,
   MAX_IDENTIFIER_LENGTH,
   MAX_PDU_BYTES,
@@ -36,11 +38,10 @@ export {
   type EventCheck,
   type EventKeyLookup,
   type EventVerifyKey,
-  type RequiredSignature,
-  requiredSignatures,
   signEvent,
   verifyEvent,
 } from './signatures.js';
+export { type RequiredSignature, requiredSignatures } from './signers.js';
 export {
   checkMembershipTemplate,
   type MembershipRequest,

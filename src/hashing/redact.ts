@@ -7,6 +7,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue, setOwn } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 
 /** Top-level keys every version keeps. */
@@ -60,10 +61,14 @@ function keptContentKeys(type: JsonValue | undefined, rules: RoomVersionRules): 
  * @param event - the event (a PDU); not modified. Values are shared with the
  *   result, not copied.
  * @param rules - the room version's rules.
- * @returns a new object; `content` is always present (empty if the event
- *   had none, or had a `content` that is not an object).
+ * @returns a new object; `content` is always present (empty if the event's
+ *   `content` is not an object).
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the event has no
+ *   string `type` or no `content`, which redaction needs (as in Synapse).
  */
 export function redactEvent(event: JsonObject, rules: RoomVersionRules): JsonObject {
+  if (typeof event.type !== 'string') throw new InvalidInputError('M_BAD_JSON', 'The event has no string "type"');
+  if (event.content === undefined) throw new InvalidInputError('M_BAD_JSON', 'The event has no "content"');
   const out: JsonObject = {};
   for (const key of KEPT_KEYS) {
     const v = event[key];

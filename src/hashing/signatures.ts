@@ -14,8 +14,10 @@ import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import type { SigningKey, VerifyKey } from '../signing/ed25519.js';
 import { signJson } from '../signing/signedjson.js';
 import { PduEncoding } from './encoding.js';
+import { checkEventSchema } from './format.js';
 import { contentHash } from './hashes.js';
 import { redactEvent } from './redact.js';
+import { type RequiredSignature, requiredSignatures } from './signers.js';
 
 /**
  * Adds the content hash and our signature to an event, as the spec's
@@ -62,17 +64,6 @@ export interface EventVerifyKey {
 /** Finds the key a server signed with, or `undefined` if unknown. */
 export type EventKeyLookup = (serverName: string, keyId: string) => EventVerifyKey | undefined;
 
-/** A server whose signature an event needs. */
-export interface RequiredSignature {
-  /** The server name. */
-  readonly serverName: string;
-  /**
-   * The key must be valid at least until this time: the event's
-   * `origin_server_ts` from v5 (key validity enforced), 0 before.
-   */
-  readonly minimumValidUntilTs: number;
-}
-
 /** The outcome of checking an event's signatures and content hash. */
 export type EventCheck =
   | {
@@ -96,56 +87,6 @@ export type EventCheck =
       /** Why. */
       readonly reason: string;
     };
-
-/** The server part of a user or event ID: everything after the first colon. */
-function domainOf(id: JsonValue | undefined, what: string): string {
-  const i = typeof id === 'string' ? id.indexOf(':') : -1;
-  if (typeof id !== 'string' || i < 0) {
-    throw new InvalidInputError('M_BAD_JSON', `The event's ${what} is not an identifier with a server name`);
-  }
-  return id.slice(i + 1);
-}
-
-/**
- * Which servers must have signed an event:
- * - the sender's server, except for invites made from a third-party invite
- *   (the invited user's server may send them);
- * - in v1–v2, the server of the event ID too;
- * - from v8, for a join authorised by another server
- *   (`join_authorised_via_users_server`), that server too.
- *
- * @param event - the event.
- * @param rules - the room version's rules.
- * @throws {@link InvalidInputError} `M_BAD_JSON` if an identifier the
- *   answer depends on is not a string with a server name.
- */
-export function requiredSignatures(event: JsonObject, rules: RoomVersionRules): RequiredSignature[] {
-  const ts = event.origin_server_ts;
-  const minimumValidUntilTs = rules.signatures.enforceKeyValidity && typeof ts === 'number' ? ts : 0;
-  const content = isJsonObject(event.content) ? event.content : {};
-  const isMember = event.type === 'm.room.member';
-  // Synapse reads the membership of every member event to decide who must
-  // sign, and refuses the event when there is none.
-  if (isMember && content.membership === undefined) {
-    throw new InvalidInputError('M_BAD_JSON', 'The member event has no content.membership');
-  }
-  const servers: string[] = [];
-  const sender = domainOf(event.sender, 'sender');
-  if (!(isMember && content.membership === 'invite' && content.third_party_invite !== undefined)) servers.push(sender);
-  if (rules.signatures.eventIdServerSigns) {
-    const idServer = domainOf(event.event_id, 'event_id');
-    if (idServer !== sender) servers.push(idServer);
-  }
-  if (
-    rules.auth.restrictedJoins &&
-    isMember &&
-    content.membership === 'join' &&
-    content.join_authorised_via_users_server !== undefined
-  ) {
-    servers.push(domainOf(content.join_authorised_via_users_server, 'join_authorised_via_users_server'));
-  }
-  return [...new Set(servers)].map((serverName) => ({ serverName, minimumValidUntilTs }));
-}
 
 /**
  * Checks one server's signature on the redacted event the way Synapse's
@@ -202,6 +143,10 @@ export function checkEventSignatures(
   lookup: EventKeyLookup,
   encoding: PduEncoding = new PduEncoding(event, rules),
 ): EventCheck {
+  // Synapse cannot even build an event that fails the schema: such an event
+  // is never valid, whatever its signatures.
+  const schema = checkEventSchema(event, rules);
+  if (!schema.valid) return { result: 'invalid', reason: schema.reason };
   let redacted: JsonObject;
   const signed = () => encoding.signingBytes();
   try {

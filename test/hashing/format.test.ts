@@ -125,15 +125,44 @@ describe('checkPduFormat', () => {
   });
 
   it('limits identifiers to 255 characters and 255 UTF-8 bytes', () => {
-    for (const key of ['sender', 'type', 'state_key']) {
-      expect(checkPduFormat(good('10', { [key]: 'a'.repeat(255) }), rv('10')).valid).toBe(true);
-      invalid(good('10', { [key]: 'a'.repeat(256) }), '10', new RegExp(`${key}.*characters`));
-      // 128 two-byte characters: 128 characters but 256 bytes.
-      invalid(good('10', { [key]: 'é'.repeat(128) }), '10', new RegExp(`${key}.*bytes`));
-      // 64 astral characters are 128 UTF-16 units but 64 code points and 256 bytes.
-      invalid(good('11', { [key]: '😀'.repeat(64) }), '11', new RegExp(`${key}.*bytes`));
+    // Senders need a server part that signed; the rest of the length is the localpart.
+    const sender = (body: string) => `@${body}:x`;
+    const cases: [string, (body: string) => string][] = [
+      ['sender', sender],
+      ['type', (b) => b],
+      ['state_key', (b) => b],
+    ];
+    for (const [key, make] of cases) {
+      const pad = 255 - make('').length;
+      expect(checkPduFormat(good('10', { [key]: make('a'.repeat(pad)) }), rv('10')).valid).toBe(true);
+      invalid(good('10', { [key]: make('a'.repeat(pad + 1)) }), '10', new RegExp(`${key}.*characters`));
+      // Two-byte characters: within 255 characters but over 255 bytes.
+      invalid(good('10', { [key]: make('é'.repeat(Math.ceil((pad + 1) / 2))) }), '10', new RegExp(`${key}.*bytes`));
+      // Astral characters: 2 UTF-16 units and 4 bytes each, 1 code point.
+      invalid(good('11', { [key]: make('😀'.repeat(Math.ceil((pad + 1) / 4))) }), '11', new RegExp(`${key}.*bytes`));
     }
-    invalid(good('1', { event_id: `$${'a'.repeat(255)}` }), '1', /event_id/);
+    invalid(good('1', { event_id: `$${'a'.repeat(253)}:x` }), '1', /event_id/);
+  });
+
+  it('requires an entry in signatures for every server that must sign (as Synapse), and server parts in IDs', () => {
+    invalid(good('10', { signatures: {} }), '10', /not signed by x/);
+    expect(checkPduFormat(good('10', { signatures: { x: {} } }), rv('10')).valid).toBe(true);
+    invalid(good('10', { sender: '@u' }), '10', /sender/);
+    invalid(good('1', { event_id: '$e:y' }), '1', /not signed by y/);
+    const restricted = {
+      type: 'm.room.member',
+      state_key: '@u:x',
+      content: { membership: 'join', join_authorised_via_users_server: '@a:z' },
+    };
+    invalid(good('8', restricted), '8', /not signed by z/);
+    expect(checkPduFormat(good('7', restricted), rv('7')).valid).toBe(true);
+    const thirdParty = {
+      type: 'm.room.member',
+      state_key: '@v:y',
+      content: { membership: 'invite', third_party_invite: {} },
+    };
+    expect(checkPduFormat(good('10', { ...thirdParty, signatures: {} }), rv('10')).valid).toBe(true);
+    invalid(good('10', { type: 'm.room.member', state_key: '@u:x', content: {} }), '10', /membership/);
   });
 
   it('limits the event to 65,536 bytes of Canonical JSON, signatures and unsigned included', () => {
@@ -142,12 +171,14 @@ describe('checkPduFormat', () => {
     const pad = MAX_PDU_BYTES - size(base);
     const exact = good('10', { content: { body: 'x'.repeat(pad) } });
     expect(size(exact)).toBe(MAX_PDU_BYTES);
+    // No unsigned on the wire, but Synapse always writes "unsigned":{}: it counts.
+    expect(exact.unsigned).toBeUndefined();
     expect(checkPduFormat(exact, rv('10'))).toEqual({ valid: true });
     invalid(good('10', { content: { body: 'x'.repeat(pad + 1) } }), '10', /65536/);
-    // Synapse always writes "signatures":{} and "unsigned":{}, so they count even when absent.
-    const unsignedOnly = { ...exact };
-    delete unsignedOnly.signatures;
-    expect(checkPduFormat(unsignedOnly, rv('10')).valid).toBe(true);
+    // unsigned.age only counts when the receive time is known (age_ts = received - age).
+    const aged = good('10', { content: { body: 'x'.repeat(pad - 20) }, unsigned: { age: 5 } });
+    expect(checkPduFormat(aged, rv('10')).valid).toBe(true);
+    expect(checkPduFormat(aged, rv('10'), { receivedTs: 1_700_000_000_005 }).valid).toBe(false);
   });
 
   it('never throws, whatever the event', () => {

@@ -151,11 +151,17 @@ describe('redactEvent: content keys by event type and version', () => {
     expect(redactEvent(event('m.room.member', nullSigned), rv('12')).content).toEqual(nullSigned);
   });
 
-  it('gives empty content when content is missing or not an object, and never modifies its input', () => {
-    for (const c of [undefined, 'x', [1], null]) {
+  it('refuses an event without content or string type (as Synapse does)', () => {
+    const e = event('m.room.member', {});
+    delete e.content;
+    expect(() => redactEvent(e, rv('10'))).toThrow(InvalidInputError);
+    expect(() => redactEvent({ ...event('x', {}), type: 5 }, rv('10'))).toThrow(InvalidInputError);
+  });
+
+  it('gives empty content when content is not an object, and never modifies its input', () => {
+    for (const c of ['x', [1], null]) {
       const e = event('m.room.member', {});
-      if (c === undefined) delete e.content;
-      else e.content = c;
+      e.content = c;
       const before = structuredClone(e);
       expect(redactEvent(e, rv('10')).content).toEqual({});
       expect(e).toEqual(before);

@@ -28,9 +28,13 @@ describe('spec event signing vectors (test/vectors/event-signing-spec.json)', ()
         expect(signed).toEqual(parseJson(c.signed));
         expect(signedBytes(redactEvent(signed, rules)).toString()).toBe(c.redacted_signing_bytes);
         const lookup = () => ({ key: key.verifyKey, validUntilTs: Number.POSITIVE_INFINITY });
-        // v1–v2 events carry their event ID, whose server must sign too: the
-        // minimal spec event has none, so there it cannot be valid.
-        const expected = rules.signatures.eventIdServerSigns && signed.event_id === undefined ? 'invalid' : 'valid';
+        // v1–v2 events carry their event ID (the minimal spec event has none);
+        // from v3 an event must not carry one (the message example does):
+        // either way, not an event of that version, so never valid.
+        // The message example also lacks depth, prev_events and auth_events.
+        const hasId = signed.event_id !== undefined;
+        const complete = ['depth', 'prev_events', 'auth_events'].every((k) => k in signed);
+        const expected = complete && rules.signatures.eventIdServerSigns === hasId ? 'valid' : 'invalid';
         expect(checkEventSignatures(signed, rules, lookup).result).toBe(expected);
       });
 

@@ -719,6 +719,7 @@ describe('Synapse oracle: redaction, hashes and IDs', () => {
     }
     lines.push(
       request('content_hash', [
+        ['id', q('inf')],
         ['room_version', q('3')],
         ['event', '{"type":"m.room.message","content":{"n":1e400}}'],
       ]),
@@ -925,7 +926,7 @@ function verifyRequest(v: Version, e: Obj, how: Mutation, n: number): string | u
     case 'none':
       break;
     case 'content':
-      (event.content as JsonObject)['tampered'] = n;
+      (event.content as JsonObject).tampered = n;
       break;
     case 'toplevel':
       event.tampered = n;
@@ -1020,7 +1021,103 @@ function verifyRequest(v: Version, e: Obj, how: Mutation, n: number): string | u
   ]);
 }
 
+/** Hand-made events for the scenarios whose answer is known. */
+function scenarioEvent(v: Version, flavour: Flavour | 'member-invite'): Obj {
+  const entries: [string, Val][] = [
+    ['type', 'm.room.message'],
+    ['content', { body: 'hi' }],
+    ['sender', '@u:a.example'],
+    ['origin_server_ts', 1_700_000_000_000],
+    ['depth', 5],
+    ['prev_events', []],
+    ['auth_events', []],
+    ['hashes', { sha256: 'AAAA' }],
+    ['room_id', hashRoomIds(v) ? `!${'R'.repeat(43)}` : '!r:a.example'],
+  ];
+  if (opaqueIds(v)) entries.push(['event_id', flavour === 'other-id-server' ? '$e:b.example' : '$e:a.example']);
+  const member = (content: Obj): [string, Val][] => [
+    ['type', 'm.room.member'],
+    ['state_key', '@v:b.example'],
+    ['content', content],
+  ];
+  if (flavour === '3pid') entries.push(...member({ membership: 'invite', third_party_invite: { display_name: 'v' } }));
+  if (flavour === 'invite') entries.push(...member({ membership: 'invite' }));
+  if (flavour === 'restricted') {
+    entries.push(...member({ membership: 'join', join_authorised_via_users_server: '@admin:c.example' }));
+  }
+  if (flavour === 'no-membership') entries.push(...member({ displayname: 'v' }));
+  return objOf(entries);
+}
+
+type Expected = 'valid' | 'redacted' | 'invalid';
+const upTo4 = (v: Version, early: Expected, late: Expected): Expected => (Number(v) <= 4 ? early : late);
+
+/** [flavour, mutation, Synapse's answer] for each version. */
+const SCENARIOS: ReadonlyArray<[Flavour, Mutation, (v: Version) => Expected]> = [
+  ['plain', 'none', () => 'valid'],
+  ['plain', 'content', () => 'redacted'],
+  ['plain', 'toplevel', () => 'redacted'],
+  // The signatures cover the hashes: a changed hash is a bad signature.
+  ['plain', 'hash', () => 'invalid'],
+  ['plain', 'hashmissing', () => 'invalid'],
+  ['plain', 'hashdropped', () => 'invalid'],
+  ['plain', 'sigflip', () => 'invalid'],
+  ['plain', 'nosigs', () => 'invalid'],
+  ['plain', 'drop-sender', () => 'invalid'],
+  ['plain', 'wrongkey', () => 'invalid'],
+  ['plain', 'unknownkeyid', () => 'invalid'],
+  ['plain', 'nokeys', () => 'invalid'],
+  ['plain', 'keyotherserver', () => 'invalid'],
+  ['plain', 'keyobject', () => 'valid'],
+  // Key validity is enforced from v5: valid until origin_server_ts at least.
+  ['plain', 'expired', (v) => upTo4(v, 'valid', 'invalid')],
+  ['plain', 'expiredexact', () => 'valid'],
+  ['plain', 'expiredfuture', () => 'valid'],
+  // Every signature under a usable key must verify; others are skipped.
+  ['plain', 'secondbad', () => 'invalid'],
+  ['plain', 'secondunknown', () => 'valid'],
+  ['plain', 'secondexpired', (v) => upTo4(v, 'invalid', 'valid')],
+  ['plain', 'otheralg', () => 'valid'],
+  ['plain', 'onlyotheralg', () => 'invalid'],
+  // Invites from a third-party invite need not be signed by the sender.
+  ['3pid', 'drop-sender', () => 'valid'],
+  ['invite', 'drop-sender', () => 'invalid'],
+  // From v8 the authorising server of a restricted join must sign.
+  ['restricted', 'none', () => 'valid'],
+  ['restricted', 'drop-authoriser', (v) => (Number(v) >= 8 ? 'invalid' : 'valid')],
+  // A member event without membership fails Synapse's checks (KeyError).
+  ['no-membership', 'none', () => 'invalid'],
+];
+
 describe('Synapse oracle: verify_event', () => {
+  it('gives the expected answer in each scenario, and we agree', async () => {
+    const lines: string[] = [];
+    const expected: Expected[] = [];
+    for (const v of VERSIONS) {
+      const scenarios: [Flavour, Mutation, (v: Version) => Expected][] = [...SCENARIOS];
+      // v1–v2: the server of the event ID must sign too.
+      if (opaqueIds(v)) {
+        scenarios.push(
+          ['other-id-server', 'none', () => 'valid'],
+          ['other-id-server', 'drop-idserver', () => 'invalid'],
+        );
+      }
+      for (const [flavour, how, answer] of scenarios) {
+        const line = verifyRequest(v, scenarioEvent(v, flavour), how, 0);
+        if (line === undefined) throw new Error(`could not sign the ${flavour} event of v${v}`);
+        lines.push(line);
+        expected.push(answer(v));
+      }
+    }
+    const { diffs, theirs } = await compare(lines);
+    const wrong = theirs
+      .map((a, i) => ({ a, i }))
+      .filter(({ a, i }) => a.result !== expected[i])
+      .map(({ a, i }) => `expected ${expected[i]}, Synapse said ${encodeLegacy(a)} to ${cut(lines[i] as string, 400)}`);
+    expect(wrong.slice(0, 5), `${wrong.length} scenarios where Synapse's answer is not the expected one`).toEqual([]);
+    expect(diffs.length, report('verify_event scenarios', lines, diffs)).toBe(0);
+  });
+
   it('agrees on signatures and hashes of signed and tampered events', async () => {
     const lines: string[] = [];
     for (const v of VERSIONS) {
