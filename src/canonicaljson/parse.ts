@@ -153,7 +153,7 @@ function checkTree(root: JsonValue, legacy: boolean, allowLone: boolean, allowIn
       if (!legacy)
         throw new InvalidInputError(
           'M_BAD_JSON',
-          `Number ${v.value} has a fraction or exponent; only integers are allowed`,
+          `A number written with a fraction or exponent (${v.value}) is not allowed: only integers`,
         );
       if (!allowInfinite && !Number.isFinite(v.value)) {
         throw new InvalidInputError('M_BAD_JSON', 'Number is too large for a float');
