@@ -2,12 +2,13 @@
  * matrix-serverlib: Matrix server-side protocol primitives.
  *
  * The root re-exports every area; each is also a subpath export
- * (`matrix-serverlib/canonicaljson`, `/signing`, `/roomversions`, `/hashing`).
+ * (`matrix-serverlib/canonicaljson`, `/signing`, `/roomversions`, `/hashing`, `/federation`).
  *
  * @module matrix-serverlib
  */
 
 export * from './canonicaljson/index.js';
+export * from './federation/index.js';
 export * from './hashing/index.js';
 export * from './roomversions/index.js';
 export * from './signing/index.js';

@@ -55,7 +55,8 @@ const COMPUTED = ['hashes', 'signatures', 'unsigned'];
  * @param options - our server name, key and clock.
  * @returns the signed event and its ID.
  * @throws {@link InvalidInputError} `M_BAD_JSON` naming what is wrong if the
- *   result would not be a well-formed PDU of the version.
+ *   result would not be a well-formed PDU of the version, identifiers held
+ *   to the spec's grammars.
  */
 export function buildEvent(proto: JsonObject, rules: RoomVersionRules, options: BuildOptions): BuiltEvent {
   const draft: JsonObject = { ...proto };
@@ -65,7 +66,7 @@ export function buildEvent(proto: JsonObject, rules: RoomVersionRules, options: 
     draft.event_id = `$${encodeBase64Url(randomBytes(18))}:${options.serverName}`;
   }
   const event = signEvent(draft, rules, options.serverName, options.keyId, options.key);
-  const format = checkPduFormat(event, rules);
+  const format = checkPduFormat(event, rules, { identifiers: 'spec' });
   if (!format.valid) {
     throw new InvalidInputError('M_BAD_JSON', `The built event is not a valid PDU: ${format.reason}`);
   }

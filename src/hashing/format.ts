@@ -15,6 +15,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { isValidEventId, isValidRoomId, isValidUserId } from '../federation/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
 import { domainOf, type RequiredSignature, requiredSignatures } from './signers.js';
@@ -156,12 +157,39 @@ function unsignedAsSynapseKeepsIt(event: JsonObject, receivedTs: number | undefi
   return unsigned;
 }
 
-function check(
-  event: JsonObject,
-  rules: RoomVersionRules,
-  encoding: PduEncoding,
-  receivedTs: number | undefined,
-): void {
+/** The spec's identifier grammars, for {@link FormatOptions.identifiers} `spec`. */
+function checkIdentifiers(event: JsonObject, rules: RoomVersionRules): void {
+  const user = (v: JsonValue | undefined, what: string) => {
+    if (typeof v !== 'string' || !isValidUserId(v)) fail(`${what} is not a valid user ID`);
+  };
+  const eventRef = (v: JsonValue | undefined, what: string) => {
+    if (typeof v !== 'string' || !isValidEventId(v, rules)) {
+      fail(`${what} is not a valid event ID for room version ${rules.id}`);
+    }
+  };
+  user(event.sender, 'sender');
+  if (typeof event.room_id === 'string' && !isValidRoomId(event.room_id, rules)) {
+    fail(`room_id is not a valid room ID for room version ${rules.id}`);
+  }
+  if (rules.eventFormat.eventIdFormat === 'opaque') eventRef(event.event_id, 'event_id');
+  for (const key of ['prev_events', 'auth_events']) {
+    for (const ref of event[key] as JsonValue[]) eventRef(Array.isArray(ref) ? ref[0] : ref, `an entry of ${key}`);
+  }
+  const content = event.content as JsonObject;
+  if (event.type === 'm.room.member') {
+    user(event.state_key, 'the state_key of a member event');
+    if (content.join_authorised_via_users_server !== undefined) {
+      user(content.join_authorised_via_users_server, 'join_authorised_via_users_server');
+    }
+  }
+  if (event.type === 'm.room.redaction') {
+    const redacts = rules.redaction.v11 ? content.redacts : event.redacts;
+    if (redacts !== undefined) eventRef(redacts, 'redacts');
+  }
+}
+
+function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding, options: FormatOptions): void {
+  const receivedTs = options.receivedTs;
   if (event.type === undefined) fail('type is missing');
   if (event.depth === undefined) fail('depth is missing');
   const unsigned = unsignedAsSynapseKeepsIt(event, receivedTs);
@@ -194,6 +222,7 @@ function check(
   // From v12 the create event is an implicit auth event of every other event.
   const implicit = rules.eventFormat.roomIdIsCreateEventHash && !isCreate ? 1 : 0;
   if (auth.length + implicit > MAX_AUTH_EVENTS) fail(`more than ${MAX_AUTH_EVENTS} auth_events`);
+  if (options.identifiers === 'spec') checkIdentifiers(event, rules);
 
   if (size > MAX_PDU_BYTES) fail(`the event is ${size} bytes, more than ${MAX_PDU_BYTES}`);
   checkLength(event.sender, 'sender');
@@ -249,6 +278,16 @@ export interface FormatOptions {
   readonly receivedTs?: number;
   /** The event's encoding, to share with other checks of the same event. */
   readonly encoding?: PduEncoding;
+  /**
+   * `synapse` (the default) checks identifiers only as far as Synapse does
+   * (a server part where a signature depends on it), so that we accept what
+   * the network accepts. `spec` also holds `sender`, `room_id`, event IDs
+   * in `event_id`, `prev_events`, `auth_events` and `redacts`, member state
+   * keys and `join_authorised_via_users_server` to the spec's grammars for
+   * the room version (historical user IDs allowed): for events we create,
+   * and for tools that want to know whether an event follows the spec.
+   */
+  readonly identifiers?: 'synapse' | 'spec';
 }
 
 /**
@@ -264,7 +303,7 @@ export interface FormatOptions {
  */
 export function checkPduFormat(event: JsonObject, rules: RoomVersionRules, options: FormatOptions = {}): FormatCheck {
   try {
-    check(event, rules, options.encoding ?? new PduEncoding(event, rules), options.receivedTs);
+    check(event, rules, options.encoding ?? new PduEncoding(event, rules), options);
     return { valid: true };
   } catch (e) {
     if (e instanceof Malformed) return { valid: false, reason: e.message };

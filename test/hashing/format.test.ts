@@ -192,3 +192,27 @@ describe('checkPduFormat', () => {
     }
   });
 });
+
+describe('checkPduFormat with identifiers: spec', () => {
+  const spec = { identifiers: 'spec' } as const;
+  const id43 = (c: string) => `$${c.repeat(43)}`;
+  const v10 = (extra: JsonObject = {}) => good('10', { prev_events: [id43('P')], auth_events: [id43('A')], ...extra });
+  it('accepts events whose identifiers follow the grammars', () => {
+    expect(checkPduFormat(v10(), rv('10'), spec)).toEqual({ valid: true });
+    const v1 = good('1', { prev_events: [['$p:x', { sha256: 'h' }]], auth_events: [] });
+    expect(checkPduFormat(v1, rv('1'), spec)).toEqual({ valid: true });
+  });
+  it.each([
+    ['sender', { sender: '@u:x y', signatures: { 'x y': { k: 's' } } }, /sender/],
+    ['room_id', { room_id: 'r:x' }, /room_id/],
+    ['prev_events', { prev_events: ['$short'] }, /prev_events/],
+    ['auth_events', { auth_events: [`$${'A'.repeat(42)}+`] }, /auth_events/],
+    ['member state_key', { type: 'm.room.member', state_key: 'nobody', content: { membership: 'join' } }, /state_key/],
+    ['redacts', { type: 'm.room.redaction', redacts: 'x' }, /redacts/],
+  ] as [string, JsonObject, RegExp][])('refuses a bad %s, which Synapse would accept', (_what, extra, reason) => {
+    expect(checkPduFormat(v10(extra), rv('10')).valid).toBe(true);
+    const r = checkPduFormat(v10(extra), rv('10'), spec);
+    expect(r.valid).toBe(false);
+    if (!r.valid) expect(r.reason).toMatch(reason);
+  });
+});
