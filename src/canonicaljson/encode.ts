@@ -145,37 +145,28 @@ class Encoder {
     if (proto !== Object.prototype && proto !== null) {
       throw this.fail('Only plain objects, arrays and primitives are JSON values');
     }
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).sort();
-    const path = this.path;
-    path.push('');
-    let out = '{';
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      path[path.length - 1] = key;
-      if (SPECIAL_KEY.test(key)) {
-        // Rare: a key that needs escaping, or may sort differently by code
-        // point. Start over with the slow order; encodeString checks surrogates.
-        path.pop();
-        return this.encodeObjectSlow(obj, depth);
-      }
-      if (i > 0) out += ',';
-      out += `"${key}":${this.encode(obj[key], depth + 1)}`;
-    }
-    path.pop();
-    return `${out}}`;
+    return this.encodeObject(value as Record<string, unknown>, depth, false);
   }
 
-  private encodeObjectSlow(obj: Record<string, unknown>, depth: number): string {
-    const keys = Object.keys(obj).sort(compareCodePoints);
+  /**
+   * Encodes an object. The fast path sorts keys by UTF-16 unit and writes
+   * them unescaped; a key that needs escaping, or that may sort differently
+   * by code point, sends the object down the slow path.
+   */
+  private encodeObject(obj: Record<string, unknown>, depth: number, slow: boolean): string {
+    const keys = slow ? Object.keys(obj).sort(compareCodePoints) : Object.keys(obj).sort();
     const path = this.path;
     path.push('');
     let out = '{';
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       path[path.length - 1] = key;
+      if (!slow && SPECIAL_KEY.test(key)) {
+        path.pop();
+        return this.encodeObject(obj, depth, true);
+      }
       if (i > 0) out += ',';
-      out += `${this.encodeString(key)}:${this.encode(obj[key], depth + 1)}`;
+      out += `${slow ? this.encodeString(key) : `"${key}"`}:${this.encode(obj[key], depth + 1)}`;
     }
     path.pop();
     return `${out}}`;

@@ -410,10 +410,10 @@ class Parser {
         chunk = pos;
         continue;
       }
-      if (c < 0x20) {
-        if (Number.isNaN(c)) throw notJson('Unterminated string', start - 1);
-        throw notJson('Unescaped control character in string', pos);
-      }
+      // Past the end charCodeAt gives NaN, which no comparison matches: test
+      // for it first, or a string whose last quote is escaped never ends.
+      if (Number.isNaN(c)) throw notJson('Unterminated string', start - 1);
+      if (c < 0x20) throw notJson('Unescaped control character in string', pos);
       pos++;
     }
   }

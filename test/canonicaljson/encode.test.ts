@@ -11,16 +11,7 @@ import {
   pythonFloatRepr,
   sortedKeys,
 } from '../../src/canonicaljson/index.js';
-
-function errcode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return e.errcode;
-    throw e;
-  }
-  throw new Error('expected an InvalidInputError');
-}
+import { errcode } from '../helpers.js';
 
 /** An independent code point comparison: compare arrays of code points. */
 function byCodePoints(a: string, b: string): number {

@@ -7,16 +7,7 @@ import {
   type JsonValue,
   parseJson,
 } from '../../src/canonicaljson/index.js';
-
-function errcode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return e.errcode;
-    throw e;
-  }
-  throw new Error('expected an InvalidInputError');
-}
+import { errcode } from '../helpers.js';
 
 describe('parseJson: syntax', () => {
   it('parses every JSON type', () => {
@@ -54,6 +45,10 @@ describe('parseJson: syntax', () => {
     ['"a\u0001b"', 'raw control character'],
     ['"a\nb"', 'raw newline in string'],
     ['"abc', 'unterminated string'],
+    ['"\\"', 'string whose only closing quote is escaped (once hung the parser)'],
+    ['["a\\"]', 'escaped closing quote inside an array'],
+    ['{"k\\":1}', 'escaped closing quote in a key'],
+    ['"\\u00', 'truncated \\u escape at the end'],
     ['[1 2]', 'missing comma'],
     ['{"a" 1}', 'missing colon'],
     ['1 2', 'two values'],

@@ -21,6 +21,7 @@ import {
 import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
 import { askSynapse, comparable, type Difference } from './oracle.js';
+import { LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
 
 const VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -35,34 +36,6 @@ const hashRoomIds = (v: Version) => v === '12';
 // ---------------------------------------------------------------------------
 // JSON text with exact numbers.
 
-/** A JSON number as written in the request line. */
-class Raw {
-  constructor(readonly text: string) {}
-}
-type Val = null | boolean | number | string | Raw | Val[] | { [key: string]: Val };
-type Obj = { [key: string]: Val };
-
-/** An object from entries; later entries win; `__proto__` stays a key. */
-function objOf(entries: ReadonlyArray<readonly [string, Val]>): Obj {
-  const o: Obj = {};
-  for (const [k, v] of entries)
-    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  return o;
-}
-
-/** JSON text of a value, numbers as written. */
-function text(v: Val): string {
-  if (v instanceof Raw) return v.text;
-  if (Array.isArray(v)) return `[${v.map(text).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .map((k) => `${JSON.stringify(k)}:${text(v[k] as Val)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-const LEGACY = { numbers: 'legacy', allowUnpairedSurrogates: true } as const;
 const parseLegacy = (s: string) => parseJson(s, LEGACY);
 const encodeLegacy = (v: JsonValue) => encodeCanonicalJson(v, LEGACY);
 

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeCanonicalJson, parseJson } from '../../src/canonicaljson/index.js';
 import { answerLine } from '../../src/cli/runner.js';
 import { askSynapse, comparable, type Difference } from './oracle.js';
+import { LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
 
 const VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -25,30 +26,6 @@ const restrictedJoins = (v: Version) => Number(v) >= 8;
 // ---------------------------------------------------------------------------
 // JSON text with exact numbers.
 
-class Raw {
-  constructor(readonly text: string) {}
-}
-type Val = null | boolean | number | string | Raw | Val[] | { [key: string]: Val };
-type Obj = { [key: string]: Val };
-
-function objOf(entries: ReadonlyArray<readonly [string, Val]>): Obj {
-  const o: Obj = {};
-  for (const [k, v] of entries)
-    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  return o;
-}
-
-function text(v: Val): string {
-  if (v instanceof Raw) return v.text;
-  if (Array.isArray(v)) return `[${v.map(text).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .map((k) => `${JSON.stringify(k)}:${text(v[k] as Val)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 /** A copy of e with the keys in `changes` set (undefined: removed). */
 function withKeys(e: Obj, changes: Record<string, Val | undefined>): Obj {
   const entries: [string, Val][] = Object.entries(e).filter(([k]) => !(k in changes));
@@ -56,7 +33,6 @@ function withKeys(e: Obj, changes: Record<string, Val | undefined>): Obj {
   return objOf(entries);
 }
 
-const LEGACY = { numbers: 'legacy', allowUnpairedSurrogates: true } as const;
 /** Canonical JSON length in UTF-8 bytes, numbers re-encoded as Synapse does. */
 const sizeOf = (e: Obj) => Buffer.byteLength(encodeCanonicalJson(parseJson(text(e), LEGACY), LEGACY), 'utf8');
 
