@@ -17,12 +17,16 @@ export function prng(seed: number): () => number {
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-function b64(rand: () => number, n: number): string {
+function b64(rand: () => number, n: number, alphabet = B64): string {
   let s = '';
-  for (let i = 0; i < n; i++) s += B64[Math.floor(rand() * 64)];
+  for (let i = 0; i < n; i++) s += alphabet[Math.floor(rand() * 64)];
   return s;
 }
+
+/** A v4+ event ID: `$` and 43 characters of URL-safe Base64. */
+const eventIdOf = (rand: () => number) => `$${b64(rand, 43, B64_URL)}`;
 
 function words(rand: () => number, n: number): string {
   const w = [
@@ -46,12 +50,12 @@ function words(rand: () => number, n: number): string {
 
 function envelope(rand: () => number, type: string, content: object, stateKey?: string): Record<string, unknown> {
   const event: Record<string, unknown> = {
-    auth_events: [`$${b64(rand, 43)}`, `$${b64(rand, 43)}`, `$${b64(rand, 43)}`],
+    auth_events: [eventIdOf(rand), eventIdOf(rand), eventIdOf(rand)],
     content,
     depth: Math.floor(rand() * 100000),
     hashes: { sha256: b64(rand, 43) },
     origin_server_ts: 1700000000000 + Math.floor(rand() * 1e9),
-    prev_events: [`$${b64(rand, 43)}`],
+    prev_events: [eventIdOf(rand)],
     room_id: `!${b64(rand, 18)}:example.org`,
     sender: `@user${Math.floor(rand() * 1000)}:example.org`,
     signatures: { 'example.org': { 'ed25519:a_AbCd': b64(rand, 86) } },

@@ -1,0 +1,23 @@
+/**
+ * The benchmarks run in CI only as a smoke test: every suite must run to the
+ * end (their own checks that all candidates agree included). Figures from
+ * this quick mode are meaningless and not looked at.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+describe('npm run bench', () => {
+  it('runs every suite to the end in quick mode', () => {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('../../bench/run.ts', import.meta.url))], {
+      env: { ...process.env, BENCH_QUICK: '1' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    for (const suite of ['Canonical JSON encoding', 'Strict parsing', 'Ed25519 verify', 'Incoming PDU']) {
+      expect(run.stdout).toContain(`=== ${suite}`);
+    }
+    expect(run.stdout).toMatch(/=== Targets: \d+ of \d+ met ===/);
+  });
+});
