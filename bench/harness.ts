@@ -41,7 +41,7 @@ export interface Target {
 /** `candidate` takes at most `factor` times as long per op as `reference`. */
 export function atMostTimes(candidate: string, reference: string, factor: number): Target {
   return {
-    text: `${candidate} ≤ ${factor.toFixed(1)}x ${reference}'s time`,
+    text: `${candidate} ≤ ${Number(factor.toFixed(2))}x ${reference}'s time`,
     candidate,
     reference,
     test: (speed) => 1 / speed <= factor,
