@@ -2,11 +2,12 @@
  * matrix-serverlib: Matrix server-side protocol primitives.
  *
  * The root re-exports every area; each is also a subpath export
- * (`matrix-serverlib/canonicaljson`, `/signing`, `/roomversions`, `/hashing`, `/federation`).
+ * (`matrix-serverlib/canonicaljson`, `/signing`, `/roomversions`, `/hashing`, `/auth`, `/federation`).
  *
  * @module matrix-serverlib
  */
 
+export * from './auth/index.js';
 export * from './canonicaljson/index.js';
 export * from './federation/index.js';
 export * from './hashing/index.js';

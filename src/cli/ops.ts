@@ -5,11 +5,12 @@
  * @module
  */
 
+import { authTypesForEvent } from '../auth/selection.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { checkPduFormat } from '../hashing/format.js';
+import { checkEventSchema, checkPduFormat } from '../hashing/format.js';
 import { contentHash, referenceHash } from '../hashing/hashes.js';
 import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
 import { redactEvent } from '../hashing/redact.js';
@@ -99,6 +100,15 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
       );
       return check.valid ? { valid: true } : { valid: false, reason: check.reason };
     },
+  ],
+  [
+    'auth_types',
+    eventOp('event', (event, rules) => {
+      const schema = checkEventSchema(event, rules);
+      if (!schema.valid)
+        throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);
+      return { types: authTypesForEvent(event, rules).map(([type, key]) => [type, key]) };
+    }),
   ],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],
   ['content_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(contentHash(event, rules)) }))],

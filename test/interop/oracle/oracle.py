@@ -502,6 +502,27 @@ def op_check_pdu_format(req: Request) -> Result:
     return {"valid": True, "reason": ""}
 
 
+def op_auth_types(req: Request) -> Result:
+    from synapse.event_auth import auth_types_for_event
+
+    rv = room_version(req)
+    event = make_event(event_field(req, "event", rv), rv)
+    try:
+        types = auth_types_for_event(rv, event)
+    except Exception as e:  # no membership; a third-party invite without signed.token
+        raise Refused("M_BAD_JSON", describe(e)) from None
+    # Glue, not Synapse code: in v12 (MSC4291) the create event is implied by
+    # the room ID, and Synapse leaves it out of the auth events it builds and
+    # refuses it in received ones, though this function still names it.
+    if rv.msc4291_room_ids_as_hashes:
+        types.discard(("m.room.create", ""))
+    # State keys are strings; a token or authorising user that is not one
+    # cannot name a state event.
+    if any(not isinstance(k, str) for _, k in types):
+        raise Refused("M_BAD_JSON", "a state key to select is not a string")
+    return {"types": sorted([list(t) for t in types])}
+
+
 OPS: Dict[str, Callable[[Request], Result]] = {
     "canonical_json": op_canonical_json,
     "public_key": op_public_key,
@@ -515,6 +536,7 @@ OPS: Dict[str, Callable[[Request], Result]] = {
     "sign_event": op_sign_event,
     "verify_event": op_verify_event,
     "check_pdu_format": op_check_pdu_format,
+    "auth_types": op_auth_types,
 }
 
 
