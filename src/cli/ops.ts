@@ -10,11 +10,11 @@ import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { checkEventSchema, checkPduFormat } from '../hashing/format.js';
+import { assertEventSchema, checkPduFormat } from '../hashing/format.js';
 import { contentHash, referenceHash } from '../hashing/hashes.js';
 import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
 import { redactEvent } from '../hashing/redact.js';
-import { checkEventSignatures, type EventVerifyKey, signEvent } from '../hashing/signatures.js';
+import { checkEventSignatures, type EventKeyLookup, type EventVerifyKey, signEvent } from '../hashing/signatures.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
@@ -29,26 +29,36 @@ export type Operation = (req: Request) => JsonObject;
 const SIGNED_JSON = { numbers: 'legacy' } as const;
 
 /**
- * A lookup over the protocol's `keys` map: `{server: {key_id: key}}`, each
- * key either unpadded Base64 (valid forever) or `{key, valid_until_ts}`.
+ * The protocol's `keys` map, `{server: {key_id: key}}`, each key either
+ * unpadded Base64 (valid forever) or `{key, valid_until_ts}`, each decoded
+ * once: a malformed key is a bad request, whether or not the event names it.
  */
-function keysField(req: Request): (server: string, keyId: string) => EventVerifyKey | undefined {
-  const keys = objectField(req, 'keys');
-  return (server, keyId) => {
+function keyLookup(keys: JsonObject): EventKeyLookup {
+  const found = new Map<string, Map<string, EventVerifyKey>>();
+  for (const server of Object.keys(keys)) {
     const forServer = keys[server];
-    const entry = isJsonObject(forServer) ? forServer[keyId] : undefined;
-    if (entry === undefined) return undefined;
-    const b64 = isJsonObject(entry) ? entry.key : entry;
-    const until = isJsonObject(entry) ? entry.valid_until_ts : undefined;
-    if (typeof b64 !== 'string' || (until !== undefined && typeof until !== 'number')) {
-      throw new InvalidInputError('M_INVALID_PARAM', `Malformed key ${keyId} of ${server} in "keys"`);
+    if (!isJsonObject(forServer))
+      throw new InvalidInputError('M_INVALID_PARAM', `"keys" of ${server} is not an object`);
+    const serverKeys = new Map<string, EventVerifyKey>();
+    found.set(server, serverKeys);
+    for (const keyId of Object.keys(forServer)) {
+      const entry = forServer[keyId];
+      const b64 = isJsonObject(entry) ? entry.key : entry;
+      const until = isJsonObject(entry) ? entry.valid_until_ts : undefined;
+      if (typeof b64 !== 'string' || (until !== undefined && typeof until !== 'number')) {
+        throw new InvalidInputError('M_INVALID_PARAM', `Malformed key ${keyId} of ${server} in "keys"`);
+      }
+      const bytes = decodeBase64(b64);
+      if (bytes.length !== PUBLIC_KEY_LENGTH) {
+        throw new InvalidInputError('M_INVALID_PARAM', `Key ${keyId} of ${server} is not 32 bytes`);
+      }
+      serverKeys.set(keyId, {
+        key: verifyKeyFromBytes(bytes),
+        validUntilTs: until ?? Number.POSITIVE_INFINITY,
+      });
     }
-    const bytes = decodeBase64(b64);
-    if (bytes.length !== PUBLIC_KEY_LENGTH) {
-      throw new InvalidInputError('M_INVALID_PARAM', `Key ${keyId} of ${server} is not 32 bytes`);
-    }
-    return { key: verifyKeyFromBytes(bytes), validUntilTs: until ?? Number.POSITIVE_INFINITY };
-  };
+  }
+  return (server, keyId) => found.get(server)?.get(keyId);
 }
 
 /** An op over one event field, held to its room version's JSON rules. */
@@ -104,9 +114,7 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
   [
     'auth_types',
     eventOp('event', (event, rules) => {
-      const schema = checkEventSchema(event, rules);
-      if (!schema.valid)
-        throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);
+      assertEventSchema(event, rules);
       return { types: authTypesForEvent(event, rules).map(([type, key]) => [type, key]) };
     }),
   ],
@@ -135,23 +143,17 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     'verify_event',
     (req) => {
       const rules = roomVersionField(req);
-      const lookup = keysField(req);
-      const event = objectField(req, 'event');
+      const keys = objectField(req, 'keys');
+      let event: JsonObject;
       try {
-        eventField(req, 'event', rules);
+        event = eventField(req, 'event', rules);
       } catch (e) {
         // An event the version's JSON rules refuse is never genuine.
-        if (e instanceof InvalidInputError) return { result: 'invalid', reason: e.message };
+        if (e instanceof InvalidInputError && e.errcode === 'M_BAD_JSON')
+          return { result: 'invalid', reason: e.message };
         throw e;
       }
-      // Malformed keys are a bad request, not an invalid event: look them all up first.
-      const keys = objectField(req, 'keys');
-      for (const server of Object.keys(keys)) {
-        const forServer = keys[server];
-        if (!isJsonObject(forServer))
-          throw new InvalidInputError('M_INVALID_PARAM', `"keys" of ${server} is not an object`);
-        for (const keyId of Object.keys(forServer)) lookup(server, keyId);
-      }
+      const lookup = keyLookup(keys);
       const check = checkEventSignatures(event, rules, lookup);
       return check.result === 'valid'
         ? { result: 'valid', reason: '' }

@@ -15,6 +15,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
 import { isValidEventId, isValidRoomId, isValidUserId } from '../federation/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
@@ -265,6 +266,19 @@ export function checkEventSchema(event: JsonObject, rules: RoomVersionRules): Fo
   } catch (e) {
     return { valid: false, reason: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/**
+ * {@link checkEventSchema} for code that cannot go on without an event.
+ *
+ * @param event - the event.
+ * @param rules - the room version's rules.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` with the reason.
+ */
+export function assertEventSchema(event: JsonObject, rules: RoomVersionRules): void {
+  const schema = checkEventSchema(event, rules);
+  if (!schema.valid)
+    throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);
 }
 
 /** Options for {@link checkPduFormat}. */

@@ -7,10 +7,9 @@
  */
 
 import type { JsonObject } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
-import { checkEventSchema } from './format.js';
+import { assertEventSchema } from './format.js';
 
 /**
  * The SHA-256 content hash of an event: the hash of its Canonical JSON
@@ -36,12 +35,10 @@ export function contentHash(event: JsonObject, rules: RoomVersionRules): Buffer 
  * @param rules - the room version's rules.
  * @returns the 32-byte digest.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the event lacks the keys
- *   and types every event of the version has (see {@link checkEventSchema}),
+ *   and types every event of the version has (see {@link assertEventSchema}),
  *   or cannot be encoded as Canonical JSON under the version's rules.
  */
 export function referenceHash(event: JsonObject, rules: RoomVersionRules): Buffer {
-  const schema = checkEventSchema(event, rules);
-  if (!schema.valid)
-    throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);
+  assertEventSchema(event, rules);
   return new PduEncoding(event, rules).referenceHash();
 }

@@ -9,7 +9,8 @@ import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { encodeBase64, encodeBase64Url } from '../signing/base64.js';
-import { checkEventSchema } from './format.js';
+import { PduEncoding } from './encoding.js';
+import { assertEventSchema } from './format.js';
 import { referenceHash } from './hashes.js';
 
 /**
@@ -26,18 +27,24 @@ import { referenceHash } from './hashes.js';
  *   `event_id`), or cannot be encoded as Canonical JSON.
  */
 export function eventId(event: JsonObject, rules: RoomVersionRules): string {
-  switch (rules.eventFormat.eventIdFormat) {
-    case 'opaque': {
-      const schema = checkEventSchema(event, rules);
-      if (!schema.valid) {
-        throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);
-      }
-      return event.event_id as string;
-    }
+  assertEventSchema(event, rules);
+  return eventIdOf(new PduEncoding(event, rules));
+}
+
+/**
+ * {@link eventId} from an event's encoding, for an event whose schema was
+ * already checked (as {@link checkPduFormat} does).
+ *
+ * @param encoding - the event's encoding.
+ */
+export function eventIdOf(encoding: PduEncoding): string {
+  switch (encoding.rules.eventFormat.eventIdFormat) {
+    case 'opaque':
+      return encoding.event.event_id as string;
     case 'base64':
-      return `$${encodeBase64(referenceHash(event, rules))}`;
+      return `$${encodeBase64(encoding.referenceHash())}`;
     case 'url-safe-base64':
-      return `$${encodeBase64Url(referenceHash(event, rules))}`;
+      return `$${encodeBase64Url(encoding.referenceHash())}`;
   }
 }
 

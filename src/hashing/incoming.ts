@@ -9,10 +9,9 @@
 
 import type { JsonObject } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { encodeBase64, encodeBase64Url } from '../signing/base64.js';
 import { PduEncoding } from './encoding.js';
 import { checkPduFormat } from './format.js';
-import { eventId } from './ids.js';
+import { eventIdOf } from './ids.js';
 import { checkEventSignatures, type EventKeyLookup } from './signatures.js';
 
 /** The outcome of {@link checkIncomingPdu}. */
@@ -65,18 +64,7 @@ export function checkIncomingPdu(
   if (!format.valid) return { result: 'invalid', reason: format.reason };
   const check = checkEventSignatures(event, rules, lookup, encoding);
   if (check.result === 'invalid') return check;
-  let id: string;
-  switch (rules.eventFormat.eventIdFormat) {
-    case 'opaque':
-      id = eventId(event, rules);
-      break;
-    case 'base64':
-      id = `$${encodeBase64(encoding.referenceHash())}`;
-      break;
-    case 'url-safe-base64':
-      id = `$${encodeBase64Url(encoding.referenceHash())}`;
-      break;
-  }
+  const id = eventIdOf(encoding);
   if (check.result === 'redacted')
     return { result: 'redacted', eventId: id, event: check.redacted, reason: check.reason };
   return { result: 'valid', eventId: id, event };

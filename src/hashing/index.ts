@@ -19,6 +19,7 @@ export { InvalidInputError } from '../errors.js';
 export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
 export { PduEncoding, sha256 } from './encoding.js';
 export {
+  assertEventSchema,
   checkEventSchema,
   checkPduFormat,
   type FormatCheck,
@@ -29,7 +30,7 @@ export {
   MAX_PREV_EVENTS,
 } from './format.js';
 export { contentHash, referenceHash } from './hashes.js';
-export { eventId, roomIdOfCreateEvent } from './ids.js';
+export { eventId, eventIdOf, roomIdOfCreateEvent } from './ids.js';
 export { checkIncomingPdu, type IncomingCheck } from './incoming.js';
 export { redactEvent } from './redact.js';
 export {
