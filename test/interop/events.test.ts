@@ -21,7 +21,7 @@ import {
 import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
 import { askSynapse, comparable, type Difference } from './oracle.js';
-import { LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
+import { astral, highBmp, jsonValueOf, LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
 
 const VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -44,6 +44,16 @@ function request(op: string, fields: ReadonlyArray<readonly [string, string]>): 
   return `{"op":${JSON.stringify(op)}${fields.map(([k, t]) => `,${JSON.stringify(k)}:${t}`).join('')}}`;
 }
 const q = (s: string) => JSON.stringify(s);
+
+/** One request per op about the event `t` (JSON text) in room version `v`. */
+function eventLines(ops: readonly string[], v: string, t: string): string[] {
+  return ops.map((op) =>
+    request(op, [
+      ['room_version', q(v)],
+      ['event', t],
+    ]),
+  );
+}
 
 // ---------------------------------------------------------------------------
 // Comparing.
@@ -124,8 +134,6 @@ const KEY_ID = 'ed25519:k1';
 // ---------------------------------------------------------------------------
 // Generators.
 
-const astral = fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c));
-const highBmp = fc.integer({ min: 0xe000, max: 0xffff }).map((c) => String.fromCharCode(c));
 const tricky = fc.constantFrom('a', 'é', '日', 'ß', '\n', '"', '\\', '\u0000', '\u001f', '\u007f', '\u2028', '\ufeff');
 const unicodeText = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 8 }),
@@ -177,18 +185,7 @@ function number(legacy: boolean): fc.Arbitrary<Val> {
 }
 
 function jsonValue(legacy: boolean): fc.Arbitrary<Val> {
-  const num = number(legacy);
-  return fc.letrec<{ value: Val }>((tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small' },
-      unicodeText,
-      num,
-      fc.boolean(),
-      fc.constant(null),
-      fc.array(tie('value'), { maxLength: 3 }),
-      fc.array(fc.tuple(key, tie('value')), { maxLength: 3 }).map(objOf),
-    ),
-  })).value;
+  return jsonValueOf(unicodeText, key, number(legacy));
 }
 
 /** The parts of an event its type decides. */
@@ -528,15 +525,7 @@ describe('Synapse oracle: redaction, hashes and IDs', () => {
     const lines: string[] = [];
     for (const v of VERSIONS) {
       for (const e of sample(pduArb(v), PER_VERSION, 1000 + Number(v))) {
-        const t = text(e);
-        for (const op of ['redact', 'content_hash', 'reference_hash', 'event_id']) {
-          lines.push(
-            request(op, [
-              ['room_version', q(v)],
-              ['event', t],
-            ]),
-          );
-        }
+        lines.push(...eventLines(['redact', 'content_hash', 'reference_hash', 'event_id'], v, text(e)));
       }
     }
     const { theirs } = await expectAgreement('well-formed events', lines);
@@ -548,15 +537,7 @@ describe('Synapse oracle: redaction, hashes and IDs', () => {
     for (const v of VERSIONS) {
       for (const kind of EVENT_TYPES) {
         for (const e of sample(pduArb(v, { kinds: [kind], junk: true }), 12, 2000 + Number(v) * 17 + kind.length)) {
-          const t = text(e);
-          for (const op of ['redact', 'content_hash', 'reference_hash', 'event_id']) {
-            lines.push(
-              request(op, [
-                ['room_version', q(v)],
-                ['event', t],
-              ]),
-            );
-          }
+          lines.push(...eventLines(['redact', 'content_hash', 'reference_hash', 'event_id'], v, text(e)));
         }
       }
     }
@@ -569,15 +550,7 @@ describe('Synapse oracle: redaction, hashes and IDs', () => {
     const lines: string[] = [];
     for (const v of VERSIONS) {
       for (const [e, deform] of sample(fc.tuple(pduArb(v), deformArb(v)), perVersion, seed + Number(v))) {
-        const t = text(deform(e));
-        for (const op of ops) {
-          lines.push(
-            request(op, [
-              ['room_version', q(v)],
-              ['event', t],
-            ]),
-          );
-        }
+        lines.push(...eventLines(ops, v, text(deform(e))));
       }
     }
     await expectAgreement(label, lines);

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeCanonicalJson, parseJson } from '../../src/canonicaljson/index.js';
 import { answerLine } from '../../src/cli/runner.js';
 import { askSynapse, comparable, type Difference } from './oracle.js';
-import { LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
+import { astral, highBmp, jsonValueOf, LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
 
 const VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -913,8 +913,6 @@ describe('Synapse oracle: check_pdu_format, hand-written cases', () => {
 // Generated events.
 
 const SERVERS = ['a.example', 'b.example', 'c.example'] as const;
-const astral = fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c));
-const highBmp = fc.integer({ min: 0xe000, max: 0xffff }).map((c) => String.fromCharCode(c));
 const unicodeText = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 8 }),
   fc
@@ -934,17 +932,7 @@ const rawNumber = fc
 
 function jsonValue(withRawNumbers: boolean): fc.Arbitrary<Val> {
   const num = withRawNumbers ? fc.oneof(fc.maxSafeInteger(), rawNumber) : fc.maxSafeInteger();
-  return fc.letrec<{ value: Val }>((tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small' },
-      unicodeText,
-      num,
-      fc.boolean(),
-      fc.constant(null),
-      fc.array(tie('value'), { maxLength: 3 }),
-      fc.array(fc.tuple(unicodeText, tie('value')), { maxLength: 3 }).map(objOf),
-    ),
-  })).value;
+  return jsonValueOf(unicodeText, unicodeText, num);
 }
 
 const TYPES = [

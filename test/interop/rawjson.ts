@@ -3,6 +3,8 @@
  * that must carry `1.0`, `1E5` or 2^64 to both implementations untouched.
  */
 
+import fc from 'fast-check';
+
 /** A JSON number as written in the request line. */
 export class Raw {
   constructor(readonly text: string) {}
@@ -36,3 +38,27 @@ export function text(v: Val): string {
 
 /** Options to parse answers losslessly. */
 export const LEGACY = { numbers: 'legacy', allowUnpairedSurrogates: true } as const;
+
+/** Characters above U+FFFF (surrogate pairs in UTF-16). */
+export const astral = fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c));
+/** Characters in U+E000–U+FFFF, which sort differently by UTF-16 unit than by code point. */
+export const highBmp = fc.integer({ min: 0xe000, max: 0xffff }).map((c) => String.fromCharCode(c));
+
+/** Nested JSON values built from the given strings, object keys and numbers. */
+export function jsonValueOf(
+  text: fc.Arbitrary<string>,
+  key: fc.Arbitrary<string>,
+  num: fc.Arbitrary<Val>,
+): fc.Arbitrary<Val> {
+  return fc.letrec<{ value: Val }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      text,
+      num,
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.array(fc.tuple(key, tie('value')), { maxLength: 3 }).map(objOf),
+    ),
+  })).value;
+}
