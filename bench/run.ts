@@ -1,10 +1,11 @@
 /**
  * Runs the benchmark suites in order: `npm run bench` (builds first), or
- * `node bench/run.ts [canonicaljson|signing|events]` against an existing build.
+ * `node bench/run.ts [canonicaljson|signing|events|auth]` against an existing build.
  * `BENCH_QUICK=1` for short rounds.
  */
 
 import { cpus, loadavg } from 'node:os';
+import { runAuthBench } from './auth.bench.ts';
 import { runCanonicalJsonBench } from './canonicaljson.bench.ts';
 import { runEventsBench } from './events.bench.ts';
 import { printSummary, settings, type TargetResult } from './harness.ts';
@@ -14,6 +15,7 @@ const suites: Record<string, () => TargetResult[]> = {
   canonicaljson: runCanonicalJsonBench,
   signing: runSigningBench,
   events: runEventsBench,
+  auth: runAuthBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -1,16 +1,42 @@
 /**
- * Authorization: auth event selection so far. The auth rules, power level
- * helpers and history visibility will join it here.
+ * Authorization: auth event selection, the auth rules of every room
+ * version (with the rule that rejected an event), soft failure, power
+ * levels, and history visibility for users and servers.
  *
  * @example
  * ```ts
- * import { authTypesForEvent } from 'matrix-serverlib/auth';
- * authTypesForEvent(memberEvent, getRoomVersion('10'));
- * // [['m.room.create', ''], ['m.room.join_rules', ''], ['m.room.member', '@a:x'], ['m.room.power_levels', '']]
+ * import { checkEventAuth } from 'matrix-serverlib/auth';
+ * const result = checkEventAuth(event, authEvents, getRoomVersion('10'));
+ * if (!result.allowed) console.log(`${result.rule}: ${result.reason}`);
  * ```
  *
  * @module auth
  */
 
 export { InvalidInputError } from '../errors.js';
-export { authTypesForEvent, type StateKey } from './selection.js';
+export { checkEventAuth, checkSoftFail, type EventAuthOptions } from './check.js';
+export {
+  CREATOR_POWER_LEVEL,
+  DEFAULT_LEVELS,
+  type DefaultLevels,
+  isCreator,
+  type NamedLevel,
+  namedPowerLevel,
+  type PowerLevel,
+  roomCreator,
+  sendPowerLevel,
+  userPowerLevel,
+} from './powerlevels.js';
+export { type PyInt, PythonError, pyInt } from './pyvalue.js';
+export type { AuthAllowed, AuthRejected, AuthResult, AuthRule } from './result.js';
+export { checkAuthRules } from './rules.js';
+export { authTypesForEvent, type SelectionOptions, type StateKey } from './selection.js';
+export { type StateLookup, StateMap } from './state.js';
+export {
+  type HistoryVisibility,
+  historyVisibility,
+  type VisibilityResult,
+  type VisibilityRule,
+  visibleToServer,
+  visibleToUser,
+} from './visibility.js';

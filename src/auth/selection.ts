@@ -6,16 +6,24 @@
  */
 
 import { compareCodePoints } from '../canonicaljson/encode.js';
-import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 
 /** A state event's type and state key. */
 export type StateKey = readonly [type: string, stateKey: string];
 
-function stringAt(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new InvalidInputError('M_BAD_JSON', `${what} must be a string`);
-  return value;
+/** Options for {@link authTypesForEvent}. */
+export interface SelectionOptions {
+  /**
+   * What to do with a third-party invite token or an authorising user that
+   * is not a string: `refuse` (the default) throws, since no state event can
+   * have it as its state key; `ignore` leaves it out, as Synapse does when it
+   * checks an event's auth events (it selects a key no event matches, and the
+   * membership rules reject the event only if they need that event). A list
+   * or object is refused either way (Synapse raises on it).
+   */
+  readonly nonStringKeys?: 'refuse' | 'ignore';
 }
 
 /**
@@ -31,14 +39,27 @@ function stringAt(value: unknown, what: string): string {
  *
  * @param event - the event (its `type`, `sender`, `state_key`, `content`).
  * @param rules - the room version's rules.
+ * @param options - how to treat state keys that are not strings.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if a member event has no
  *   membership or no string state key, or a third-party invite has no string
  *   `signed.token`, or the sender or authorising user is not a string.
  */
-export function authTypesForEvent(event: JsonObject, rules: RoomVersionRules): StateKey[] {
+export function authTypesForEvent(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  options: SelectionOptions = {},
+): StateKey[] {
   if (event.type === 'm.room.create') return [];
   const types = new Map<string, StateKey>();
-  const add = (type: string, stateKey: string) => types.set(`${type}\u0000${stateKey}`, [type, stateKey]);
+  const add = (type: string, stateKey: string | undefined) => {
+    if (stateKey !== undefined) types.set(`${type}\u0000${stateKey}`, [type, stateKey]);
+  };
+  const ignore = options.nonStringKeys === 'ignore';
+  const stringAt = (value: JsonValue | undefined, what: string): string | undefined => {
+    if (typeof value === 'string') return value;
+    if (ignore && value !== undefined && !Array.isArray(value) && !isJsonObject(value)) return undefined;
+    throw new InvalidInputError('M_BAD_JSON', `${what} must be a string`);
+  };
   if (!rules.eventFormat.roomIdIsCreateEventHash) add('m.room.create', '');
   add('m.room.power_levels', '');
   add('m.room.member', stringAt(event.sender, 'sender'));

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkEventAuth } from '../auth/check.js';
 import { authTypesForEvent } from '../auth/selection.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
@@ -19,7 +20,17 @@ import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
-import { bytesField, eventField, objectField, type Request, roomVersionField, stringField } from './request.js';
+import {
+  bytesField,
+  eventField,
+  eventListField,
+  objectField,
+  type Request,
+  roomVersionField,
+  stringField,
+  stringListField,
+} from './request.js';
+import { visibilityOperations } from './visibilityops.js';
 
 /** An operation: request in, result fields out. */
 export type Operation = (req: Request) => JsonObject;
@@ -71,6 +82,7 @@ function eventOp(field: string, op: (event: JsonObject, rules: RoomVersionRules)
 
 /** The operations by name. */
 export const operations: ReadonlyMap<string, Operation> = new Map<string, Operation>([
+  ...visibilityOperations,
   [
     'canonical_json',
     (req) => {
@@ -117,6 +129,21 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
       assertEventSchema(event, rules);
       return { types: authTypesForEvent(event, rules).map(([type, key]) => [type, key]) };
     }),
+  ],
+  [
+    'check_auth',
+    (req) => {
+      const rules = roomVersionField(req);
+      const event = eventField(req, 'event', rules);
+      assertEventSchema(event, rules);
+      const authEvents = eventListField(req, 'auth_events', rules);
+      for (const e of authEvents) assertEventSchema(e, rules);
+      const rejected = new Set(stringListField(req, 'rejected_auth_events'));
+      const result = checkEventAuth(event, authEvents, rules, { rejected });
+      return result.allowed
+        ? { allowed: true, reason: '' }
+        : { allowed: false, reason: `${result.rule}: ${result.reason}` };
+    },
   ],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],
   ['content_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(contentHash(event, rules)) }))],

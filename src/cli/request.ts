@@ -64,9 +64,36 @@ export function roomVersionField(req: Request, fallback?: string): RoomVersionRu
  * or infinite floats in any version. `unsigned` is left out, as Synapse
  * validates received events without it.
  */
-export function eventField(req: Request, name: string, rules: RoomVersionRules): JsonObject {
-  const event = objectField(req, name);
+export function eventField(req: Request, name: string, rules: RoomVersionRules, what = name): JsonObject {
+  const event = req[name];
+  if (event === undefined) throw new InvalidInputError('M_MISSING_PARAM', `Missing field "${what}"`);
+  if (!isJsonObject(event)) throw new InvalidInputError('M_INVALID_PARAM', `Field "${what}" must be an object`);
   const { unsigned: _unsigned, ...rest } = event;
   encodeCanonicalJson(rest, { numbers: rules.json.numbers });
   return event;
+}
+
+/** A required list field. */
+export function listField(req: Request, name: string): JsonValue[] {
+  const v = field(req, name);
+  if (!Array.isArray(v)) throw new InvalidInputError('M_INVALID_PARAM', `Field "${name}" must be a list`);
+  return v;
+}
+
+/**
+ * A required list of events, each held to the room version's JSON rules as
+ * {@link eventField} holds one.
+ */
+export function eventListField(req: Request, name: string, rules: RoomVersionRules): JsonObject[] {
+  return listField(req, name).map((event, i) => eventField({ [name]: event }, name, rules, `${name}[${i}]`));
+}
+
+/** An optional list of strings. */
+export function stringListField(req: Request, name: string): string[] | undefined {
+  const v = req[name];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) {
+    throw new InvalidInputError('M_INVALID_PARAM', `Field "${name}" must be a list of strings`);
+  }
+  return v as string[];
 }

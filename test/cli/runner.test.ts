@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../src/canonicaljson/index.js';
 import { answerLine } from '../../src/cli/runner.js';
+import { Room } from '../auth/room.js';
 
 const answer = (req: unknown) => JSON.parse(answerLine(typeof req === 'string' ? req : JSON.stringify(req)));
 
@@ -45,6 +47,25 @@ describe('answerLine', () => {
     expect(
       answer({ id: 1, op: 'sign_json', object: [], server_name: 'd', key_id: 'ed25519:1', seed: 'x' }),
     ).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+  });
+
+  it('answers check_auth, and refuses requests it cannot judge with the protocol errcodes', () => {
+    const room = new Room('10', '@a:x.org');
+    room.member('@a:x.org', 'join');
+    const msg = room.make('m.room.message', undefined, '@a:x.org', { body: 'hi' }).event;
+    const req = room.request(msg);
+    expect(answer(req)).toMatchObject({ ok: true, allowed: true });
+    expect(
+      answer({ ...req, rejected_auth_events: [room.idOf(room.state.get('m.room.create', '') as JsonObject)] }),
+    ).toMatchObject({ ok: true, allowed: false, reason: expect.stringMatching(/^auth_events: /) });
+    const { auth_events: _, ...withoutAuth } = req;
+    expect(answer(withoutAuth)).toMatchObject({ error: { code: 'M_MISSING_PARAM' } });
+    expect(answer({ ...req, auth_events: {} })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, auth_events: [5] })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, auth_events: [{}] })).toMatchObject({ error: { code: 'M_BAD_JSON' } });
+    expect(answer({ ...req, auth_events: [] })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, rejected_auth_events: [1] })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, room_version: '13' })).toMatchObject({ error: { code: 'M_UNSUPPORTED_ROOM_VERSION' } });
   });
 
   it('uses the room version rules, defaulting to 12', () => {

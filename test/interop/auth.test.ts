@@ -6,25 +6,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { answerLine } from '../../src/cli/runner.js';
+import { envelope } from './envelope.js';
 import { differences } from './oracle.js';
 
 const VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
-
-/** A minimal event of the version's format around the varying fields. */
-function envelope(v: string, fields: Record<string, unknown>): Record<string, unknown> {
-  const n = Number(v);
-  const ref = (c: string) => (n <= 2 ? [`$${c}:x`, { sha256: 'h' }] : `$${c.repeat(43)}`);
-  return {
-    room_id: n >= 12 ? `!${'R'.repeat(43)}` : '!r:x',
-    depth: 5,
-    origin_server_ts: 1,
-    prev_events: [ref('P')],
-    auth_events: [ref('A')],
-    hashes: { sha256: 'h' },
-    ...(n <= 2 ? { event_id: '$e:x' } : {}),
-    ...fields,
-  };
-}
 
 const user = fc.constantFrom('@a:x', '@b:y', '@\u{1F600}:z', '@\uFB33:z', '@c:x');
 const absent = fc.constant(undefined);

@@ -53,7 +53,11 @@ export interface Difference {
 
 /** Runs the lines through both and returns where they disagree. */
 export async function differences(lines: string[]): Promise<Difference[]> {
-  const theirs = await askSynapse(lines);
+  return compareWithOurs(lines, await askSynapse(lines));
+}
+
+/** Where our answers to `lines` disagree with the oracle's answers `theirs`. */
+export function compareWithOurs(lines: string[], theirs: string[]): Difference[] {
   const diffs: Difference[] = [];
   lines.forEach((request, i) => {
     const ours = answerLine(request);

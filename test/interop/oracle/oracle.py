@@ -523,6 +523,17 @@ def op_auth_types(req: Request) -> Result:
     return {"types": sorted([list(t) for t in types])}
 
 
+def run_now(coroutine: Any) -> Any:
+    """Runs a coroutine that never waits (its storage stand-in answers at
+    once), so no reactor is needed, unlike the Keyring's run_to_completion."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the coroutine waited on something")
+
+
 OPS: Dict[str, Callable[[Request], Result]] = {
     "canonical_json": op_canonical_json,
     "public_key": op_public_key,
@@ -538,6 +549,16 @@ OPS: Dict[str, Callable[[Request], Result]] = {
     "check_pdu_format": op_check_pdu_format,
     "auth_types": op_auth_types,
 }
+
+# The auth and visibility ops live in their own modules, which import their
+# helpers from this one: run as a script, this module is __main__, so name it.
+sys.modules.setdefault("oracle", sys.modules[__name__])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import auth_ops  # noqa: E402
+import visibility_ops  # noqa: E402
+
+OPS.update(auth_ops.OPS)
+OPS.update(visibility_ops.OPS)
 
 
 # The protocol.

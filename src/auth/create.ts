@@ -1,0 +1,67 @@
+/**
+ * The auth rules for `m.room.create` (room versions, "Authorization rules",
+ * rule 1), which need no other event.
+ *
+ * @module
+ */
+
+import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
+import { isValidServerName } from '../federation/identifiers.js';
+import { domainOf } from '../hashing/signers.js';
+import { isKnownRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
+import { own } from './pyvalue.js';
+import { reject } from './result.js';
+
+/** The most a creator's user ID may be, in code points and in UTF-8 bytes. */
+const MAX_USER_ID = 255;
+
+/**
+ * Whether `id` is a user ID as Synapse checks `additional_creators`
+ * entries: `@`, a localpart, `:`, a valid server name, at most 255 code
+ * points and 255 bytes of UTF-8.
+ */
+function isCreatorId(id: JsonValue | undefined): boolean {
+  if (typeof id !== 'string' || !id.startsWith('@') || !id.isWellFormed()) return false;
+  const colon = id.indexOf(':');
+  if (colon < 0 || !isValidServerName(id.slice(colon + 1))) return false;
+  return Buffer.byteLength(id, 'utf8') <= MAX_USER_ID;
+}
+
+/**
+ * Checks a create event:
+ * - it has no `prev_events`;
+ * - before v12, the room ID's server is the sender's; from v12 it has no
+ *   `room_id` at all (the room ID is its hash);
+ * - `content.room_version`, if present, is a version this library knows
+ *   (absent means "1");
+ * - v1–v10: `content.creator` is present;
+ * - from v12: `content.additional_creators`, if present, is a list of
+ *   valid user IDs.
+ *
+ * @throws {@link Rejection} under rule `create`.
+ */
+export function checkCreate(event: JsonObject, rules: RoomVersionRules): void {
+  const prev = event.prev_events;
+  if (Array.isArray(prev) && prev.length > 0) reject('create', 'The create event has prev_events');
+  if (rules.eventFormat.roomIdIsCreateEventHash) {
+    if (Object.hasOwn(event, 'room_id'))
+      reject('create', 'A create event of this room version must not have a room_id');
+  } else if (domainOf(event.room_id, 'room_id') !== domainOf(event.sender, 'sender')) {
+    reject('create', "The room ID's server is not the sender's");
+  }
+  const content = event.content as JsonObject;
+  const version = Object.hasOwn(content, 'room_version') ? content.room_version : '1';
+  if (typeof version !== 'string' || !isKnownRoomVersion(version)) {
+    reject('create', `content.room_version ${JSON.stringify(version)} is not a known room version`);
+  }
+  if (!rules.auth.implicitRoomCreator && !Object.hasOwn(content, 'creator')) {
+    reject('create', 'The create event has no content.creator');
+  }
+  if (rules.auth.privilegedCreators && Object.hasOwn(content, 'additional_creators')) {
+    const additional = own(content, 'additional_creators');
+    if (!Array.isArray(additional)) reject('create', 'content.additional_creators must be a list');
+    for (const id of additional) {
+      if (!isCreatorId(id)) reject('create', `content.additional_creators has ${JSON.stringify(id)}, not a user ID`);
+    }
+  }
+}

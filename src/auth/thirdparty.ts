@@ -1,0 +1,95 @@
+/**
+ * Invites made from a third-party invite (spec: room versions, membership
+ * rules, "If membership is invite: if content has a third_party_invite
+ * property"; client-server API, `m.room.third_party_invite`).
+ *
+ * @module
+ */
+
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { decodeBase64 } from '../signing/base64.js';
+import { PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from '../signing/ed25519.js';
+import { verifyJson } from '../signing/signedjson.js';
+import { PythonError, pyGetItem, pyList, pyTypeName } from './pyvalue.js';
+import type { StateLookup } from './state.js';
+
+/**
+ * The public keys a `m.room.third_party_invite` event offers, in the order
+ * they are tried: the legacy `public_key` first, then each of
+ * `public_keys`.
+ *
+ * @throws {@link PythonError} if `public_keys` is not a list.
+ */
+function publicKeys(content: JsonObject): JsonValue[] {
+  const keys: JsonValue[] = [];
+  if (Object.hasOwn(content, 'public_key')) keys.push({ public_key: content.public_key as JsonValue });
+  const more = Object.hasOwn(content, 'public_keys') ? content.public_keys : [];
+  // Python's list.extend: any iterable is spread, anything else raises.
+  if (more === null || !(Array.isArray(more) || isJsonObject(more) || typeof more === 'string')) {
+    throw new PythonError(`'${pyTypeName(more)}' object is not iterable`);
+  }
+  keys.push(...pyList(more));
+  return keys;
+}
+
+/** The 32 bytes of a public key offered by the invite, read as Synapse reads it. */
+function publicKeyBytes(publicKey: JsonValue): Uint8Array {
+  if (typeof publicKey !== 'string')
+    throw new PythonError(`a public key must be a string, not ${pyTypeName(publicKey)}`);
+  const bytes = decodeBase64(publicKey);
+  if (bytes.length !== PUBLIC_KEY_LENGTH)
+    throw new PythonError(`The key must be exactly ${PUBLIC_KEY_LENGTH} bytes long`);
+  return bytes;
+}
+
+/**
+ * Whether a member event's `third_party_invite` is backed by the room's
+ * `m.room.third_party_invite` event: `signed` has `mxid`, `token` and
+ * `signatures`; the invite event for `token` is in the state and was sent
+ * by the same sender; `mxid` is the event's state key; and `signed` (less
+ * `signatures` and `unsigned`) carries a valid Ed25519 signature by one of
+ * the invite's public keys.
+ *
+ * Keys are tried the way Synapse tries them, since the order decides the
+ * answer for malformed keys: each public key in turn, and for each the
+ * first `ed25519:` signature of the first signing server that has one; a
+ * signature that does not verify moves on to the next public key, while a
+ * public key that cannot be decoded fails the whole check.
+ *
+ * @param event - the `m.room.member` invite.
+ * @param state - the auth events (or state) holding the invite event.
+ * @returns whether the invite is backed.
+ * @throws {@link PythonError} where Synapse's check raises (a malformed
+ *   public key or key list, `signatures` that is not an object), which also
+ *   means the event is not allowed.
+ */
+export function verifyThirdPartyInvite(event: JsonObject, state: StateLookup): boolean {
+  const content = event.content as JsonObject;
+  const invite = content.third_party_invite;
+  if (!isJsonObject(invite) || !Object.hasOwn(invite, 'signed')) return false;
+  const signed = invite.signed;
+  if (!isJsonObject(signed)) return false;
+  if (!['mxid', 'token', 'signatures'].every((k) => Object.hasOwn(signed, k))) return false;
+  const token = signed.token as JsonValue;
+  if (Array.isArray(token) || isJsonObject(token)) throw new PythonError(`unhashable type: '${pyTypeName(token)}'`);
+  const inviteEvent = typeof token === 'string' ? state.get('m.room.third_party_invite', token) : undefined;
+  if (inviteEvent === undefined || inviteEvent.sender !== event.sender) return false;
+  if (signed.mxid !== event.state_key) return false;
+  const inviteContent = isJsonObject(inviteEvent.content) ? inviteEvent.content : {};
+  for (const keyObject of publicKeys(inviteContent)) {
+    const publicKey = pyGetItem(keyObject, 'public_key');
+    const signatures = signed.signatures as JsonValue;
+    if (!isJsonObject(signatures)) throw new PythonError(`'${pyTypeName(signatures)}' object has no attribute 'items'`);
+    tryKey: for (const server of Object.keys(signatures)) {
+      const block = signatures[server];
+      if (!isJsonObject(block)) throw new PythonError(`'${pyTypeName(block)}' object has no attribute 'keys'`);
+      for (const keyId of Object.keys(block)) {
+        if (!keyId.startsWith('ed25519:')) continue;
+        const key = verifyKeyFromBytes(publicKeyBytes(publicKey));
+        if (verifyJson(signed, server, keyId, key, { numbers: 'legacy' }).valid) return true;
+        break tryKey;
+      }
+    }
+  }
+  return false;
+}

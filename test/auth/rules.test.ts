@@ -1,0 +1,751 @@
+/**
+ * Named cases for each auth rule of each room version. The expected verdict
+ * of every case comes from the spec's authorization rules (room versions
+ * 1–12, quoted in each case's name or comment), and the whole corpus is
+ * also put to the Synapse oracle, which must give the same verdicts.
+ */
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../src/canonicaljson/index.js';
+import { answerLine } from '../../src/cli/runner.js';
+import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
+import { askSynapse } from '../interop/oracle.js';
+import { Room } from './room.js';
+
+const ALL = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
+const range = (from: number, to = 12) => ALL.filter((v) => Number(v) >= from && Number(v) <= to);
+
+const A = '@alice:a.org';
+const B = '@bob:b.org';
+const C = '@carol:c.org';
+
+/** A room with alice (creator, joined), power levels, and a join rule. */
+function basic(v: string, joinRule = 'invite', levels: JsonObject = {}, createContent: JsonObject = {}): Room {
+  const room = new Room(v, A, createContent);
+  room.member(A, 'join');
+  const users = v === '12' ? {} : { [A]: 100 };
+  room.add('m.room.power_levels', '', A, { users, ...levels });
+  room.add('m.room.join_rules', '', A, { join_rule: joinRule });
+  return room;
+}
+
+interface Case {
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly allowed: boolean | ((v: string) => boolean);
+  /** The request line: the room, and the event to judge. */
+  readonly request: (v: string) => JsonObject;
+}
+
+const key = new SigningKey(new Uint8Array(32).fill(7));
+const otherKey = new SigningKey(new Uint8Array(32).fill(8));
+
+/** A room where alice has made a third-party invite with token "tok". */
+function thirdPartyRoom(v: string, content: JsonObject = { public_key: encodeBase64(key.publicKey) }): Room {
+  const room = basic(v);
+  room.add('m.room.third_party_invite', 'tok', A, { display_name: 'b...', ...content });
+  return room;
+}
+
+function thirdPartyInvite(room: Room, o: { mxid?: string; sender?: string; signer?: SigningKey; token?: string } = {}) {
+  const signed = signJson(
+    { mxid: o.mxid ?? B, token: o.token ?? 'tok', sender: A },
+    'id.org',
+    'ed25519:0',
+    o.signer ?? key,
+  );
+  return room.make('m.room.member', B, o.sender ?? A, {
+    membership: 'invite',
+    third_party_invite: { display_name: 'b...', signed },
+  }).event;
+}
+
+const CASES: Case[] = [
+  // Rule 1: m.room.create.
+  {
+    name: 'create: allowed with no prev_events',
+    versions: ALL,
+    allowed: true,
+    request: (v) => new Room(v).request(new Room(v).make('m.room.create', '', A, createContent(v), { prev: [] }).event),
+  },
+  {
+    name: 'create: "If it has any previous events, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(
+        room.make('m.room.create', '', A, createContent(v), {
+          prev: [room.idOf(room.state.get('m.room.create', '') as JsonObject)],
+        }).event,
+      );
+    },
+  },
+  {
+    name: 'create: "If the domain of the room_id does not match the domain of the sender, reject" (v1–v11)',
+    versions: range(1, 11),
+    allowed: false,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(
+        room.make('m.room.create', '', A, createContent(v), { prev: [], roomId: '!room:b.org' }).event,
+      );
+    },
+  },
+  {
+    name: 'create: "If content.room_version is present and is not a recognised version, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(
+        room.make('m.room.create', '', A, { ...createContent(v), room_version: '99' }, { prev: [] }).event,
+      );
+    },
+  },
+  {
+    name: 'create: "If content has no creator property, reject" (v1–v10; v11 dropped creator)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 11,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(room.make('m.room.create', '', A, {}, { prev: [] }).event);
+    },
+  },
+  {
+    name: 'create: additional_creators must be a list of user IDs (v12)',
+    versions: ['12'],
+    allowed: false,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(
+        room.make('m.room.create', '', A, { additional_creators: ['not-a-user'] }, { prev: [] }).event,
+      );
+    },
+  },
+  {
+    name: 'create: additional_creators that are user IDs are allowed (v12)',
+    versions: ['12'],
+    allowed: true,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(room.make('m.room.create', '', A, { additional_creators: [B, C] }, { prev: [] }).event);
+    },
+  },
+  // Rule 2 (v12: 3): the auth events themselves.
+  {
+    name: 'auth events: "have duplicate entries for a given type and state_key pair"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      const pl1 = room.idOf(room.state.get('m.room.power_levels', '') as JsonObject);
+      const pl2 = room.add('m.room.power_levels', '', A, { users: v === '12' ? {} : { [A]: 100 }, ban: 40 }).id;
+      const e = room.make('m.room.message', undefined, A, { body: 'x' });
+      const auth = [...(e.event.auth_events as unknown[]).map((r) => (Array.isArray(r) ? r[0] : r) as string)];
+      const ids = [...auth.filter((id) => id !== pl2), pl1, pl2];
+      return room.request(room.make('m.room.message', undefined, A, { body: 'x' }, { auth: ids }).event);
+    },
+  },
+  {
+    name: 'auth events: "have entries whose type and state_key don’t match those specified by the auth events selection algorithm"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      const name = room.add('m.room.name', '', A, { name: 'n' }).id;
+      const e = room.make('m.room.message', undefined, A, { body: 'x' });
+      const auth = (e.event.auth_events as unknown[]).map((r) => (Array.isArray(r) ? r[0] : r) as string);
+      return room.request(room.make('m.room.message', undefined, A, { body: 'x' }, { auth: [...auth, name] }).event);
+    },
+  },
+  {
+    name: 'auth events: "have entries which were themselves rejected"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      const e = room.make('m.room.message', undefined, A, { body: 'x' });
+      return room.request(e.event, [room.idOf(room.state.get('m.room.power_levels', '') as JsonObject)]);
+    },
+  },
+  {
+    name: 'auth events: an auth event of another room',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      const other = new Room(v, '@zed:a.org');
+      const theirs = other.member('@zed:a.org', 'join');
+      room.events.set(theirs.id, theirs.event);
+      const e = room.make('m.room.message', undefined, A, { body: 'x' });
+      const auth = (e.event.auth_events as unknown[]).map((r) => (Array.isArray(r) ? r[0] : r) as string);
+      return room.request(
+        room.make('m.room.message', undefined, A, { body: 'x' }, { auth: [...auth, theirs.id] }).event,
+      );
+    },
+  },
+  {
+    name: 'auth events: "If there is no m.room.create event among the entries, reject" (v1–v11)',
+    versions: range(1, 11),
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      const e = room.make('m.room.message', undefined, A, { body: 'x' });
+      const create = room.idOf(room.state.get('m.room.create', '') as JsonObject);
+      const auth = (e.event.auth_events as unknown[]).map((r) => (Array.isArray(r) ? r[0] : r) as string);
+      return room.request(
+        room.make('m.room.message', undefined, A, { body: 'x' }, { auth: auth.filter((i) => i !== create) }).event,
+      );
+    },
+  },
+  // m.federate.
+  {
+    name: 'federate: "If the create event content has the field m.federate set to false and the sender domain does not match"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': false });
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'federate: m.federate false, same server',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': false });
+      return room.request(room.make('m.room.member', '@al2:a.org', '@al2:a.org', { membership: 'join' }).event);
+    },
+  },
+  // m.room.aliases, special in v1–v5 only.
+  {
+    name: 'aliases: "If event has no state_key, reject" / own server name allowed without membership (v1–v5); v6 on, ordinary rules',
+    versions: ALL,
+    allowed: (v) => Number(v) <= 5,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.aliases', 'b.org', B, { aliases: ['#x:b.org'] }).event);
+    },
+  },
+  {
+    name: 'aliases: "If sender’s domain doesn’t match state_key, reject" (v1–v5)',
+    versions: range(1, 5),
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.aliases', 'a.org', B, { aliases: ['#x:a.org'] }).event);
+    },
+  },
+  // Membership: join.
+  {
+    name: "join: the creator's first join, whose only prev event is the create event",
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(room.make('m.room.member', A, A, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: "join: somebody else cannot take the creator's first join",
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = new Room(v);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: "If the sender does not match state_key, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, A, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: "If the join_rule is public, allow"',
+    versions: ALL,
+    allowed: true,
+    request: (v) =>
+      basic(v, 'public').request(basic(v, 'public').make('m.room.member', B, B, { membership: 'join' }).event),
+  },
+  {
+    name: 'join: "If the sender is banned, reject" (public room)',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'ban', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: invite-only room, not invited',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'invite');
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: "If the join_rule is invite ... the sender’s membership state is invite or join, allow"',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'invite');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: knock join rule behaves as invite from v7 (unknown before)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 7,
+    request: (v) => {
+      const room = basic(v, 'knock');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: restricted, authorised by a joined user with the invite level (v8 on)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 8,
+    request: (v) => {
+      const room = basic(v, 'restricted');
+      return room.request(
+        room.make('m.room.member', B, B, { membership: 'join', join_authorised_via_users_server: A }).event,
+      );
+    },
+  },
+  {
+    name: 'join: knock_restricted, authorised (v10 on)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 10,
+    request: (v) => {
+      const room = basic(v, 'knock_restricted');
+      return room.request(
+        room.make('m.room.member', B, B, { membership: 'join', join_authorised_via_users_server: A }).event,
+      );
+    },
+  },
+  {
+    name: 'join: restricted without join_authorised_via_users_server',
+    versions: range(8),
+    allowed: false,
+    request: (v) =>
+      basic(v, 'restricted').request(basic(v, 'restricted').make('m.room.member', B, B, { membership: 'join' }).event),
+  },
+  {
+    name: 'join: restricted, authorising user below the invite level',
+    versions: range(8),
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'restricted', { invite: 50 });
+      room.member(C, 'join', C, {}, {});
+      return room.request(
+        room.make('m.room.member', B, B, { membership: 'join', join_authorised_via_users_server: C }).event,
+      );
+    },
+  },
+  // Membership: invite.
+  {
+    name: 'invite: a member with the invite level may invite',
+    versions: ALL,
+    allowed: true,
+    request: (v) => basic(v).request(basic(v).make('m.room.member', B, A, { membership: 'invite' }).event),
+  },
+  {
+    name: 'invite: "If the sender’s current membership state is not join, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, C, { membership: 'invite' }).event);
+    },
+  },
+  {
+    name: 'invite: "If target user’s current membership state is join or ban, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v);
+      room.member(B, 'ban', A);
+      return room.request(room.make('m.room.member', B, A, { membership: 'invite' }).event);
+    },
+  },
+  {
+    name: 'invite: "If the sender’s power level is greater than or equal to the invite level, allow" (below: reject)',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { invite: 50 });
+      room.member(C, 'join');
+      return room.request(room.make('m.room.member', B, C, { membership: 'invite' }).event);
+    },
+  },
+  // Membership: third-party invites.
+  {
+    name: "third-party invite: signed by the invite's public_key",
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      return room.request(thirdPartyInvite(room));
+    },
+  },
+  {
+    name: 'third-party invite: signed by a key of public_keys',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = thirdPartyRoom(v, {
+        public_key: encodeBase64(otherKey.publicKey),
+        public_keys: [{ public_key: encodeBase64(otherKey.publicKey) }, { public_key: encodeBase64(key.publicKey) }],
+      });
+      return room.request(thirdPartyInvite(room));
+    },
+  },
+  {
+    name: 'third-party invite: "If any signature in signed matches any public key ... allow" (none does: reject)',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      return room.request(thirdPartyInvite(room, { signer: otherKey }));
+    },
+  },
+  {
+    name: 'third-party invite: "If mxid does not match state_key, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      return room.request(thirdPartyInvite(room, { mxid: C }));
+    },
+  },
+  {
+    name: 'third-party invite: "If sender does not match sender of the m.room.third_party_invite, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      room.member(C, 'join');
+      return room.request(thirdPartyInvite(room, { sender: C }));
+    },
+  },
+  {
+    name: 'third-party invite: "If target user is banned, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      room.member(B, 'ban', A);
+      return room.request(thirdPartyInvite(room));
+    },
+  },
+  // Membership: leave, kick, ban, knock.
+  {
+    name: 'leave: a member leaves',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.member', B, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'leave: an invitee rejects the invite ("If the sender’s current membership state is invite ... and target is sender")',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v);
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'kick: "If the sender’s power level is greater than or equal to the kick level, and the target user’s power level is less"',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.member', B, A, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'kick: a user at the same level cannot be kicked',
+    versions: range(1, 11),
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { users: { [A]: 100, [B]: 100 } });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.member', B, A, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'unban: needs the ban level',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { users: v === '12' ? { [C]: 10 } : { [A]: 100, [C]: 10 }, kick: 0 });
+      room.member(C, 'join');
+      room.member(B, 'ban', A);
+      return room.request(room.make('m.room.member', B, C, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'ban: "If the sender’s power level is greater than or equal to the ban level, and the target user’s power level is less"',
+    versions: ALL,
+    allowed: true,
+    request: (v) => basic(v).request(basic(v).make('m.room.member', B, A, { membership: 'ban' }).event),
+  },
+  {
+    name: 'knock: allowed in a knock room from v7 (an unknown membership before)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 7,
+    request: (v) =>
+      basic(v, 'knock').request(basic(v, 'knock').make('m.room.member', B, B, { membership: 'knock' }).event),
+  },
+  {
+    name: 'knock: "If the join_rule is anything other than knock or knock_restricted, reject"',
+    versions: range(7),
+    allowed: false,
+    request: (v) =>
+      basic(v, 'invite').request(basic(v, 'invite').make('m.room.member', B, B, { membership: 'knock' }).event),
+  },
+  {
+    name: 'knock: knock_restricted rooms take knocks from v10',
+    versions: range(7),
+    allowed: (v) => Number(v) >= 10,
+    request: (v) =>
+      basic(v, 'knock_restricted').request(
+        basic(v, 'knock_restricted').make('m.room.member', B, B, { membership: 'knock' }).event,
+      ),
+  },
+  {
+    name: 'knock: "If the sender does not match state_key, reject"',
+    versions: range(7),
+    allowed: false,
+    request: (v) =>
+      basic(v, 'knock').request(basic(v, 'knock').make('m.room.member', B, A, { membership: 'knock' }).event),
+  },
+  {
+    name: 'membership: an unknown membership is rejected',
+    versions: ALL,
+    allowed: false,
+    request: (v) =>
+      basic(v, 'public').request(basic(v, 'public').make('m.room.member', B, B, { membership: 'lurk' }).event),
+  },
+  // Other events.
+  {
+    name: '"If the sender’s current membership state is not join, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) =>
+      basic(v, 'public').request(basic(v, 'public').make('m.room.message', undefined, B, { body: 'x' }).event),
+  },
+  {
+    name: 'm.room.third_party_invite: "Allow if and only if sender’s current power level is greater than or equal to the invite level"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { invite: 50 });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.third_party_invite', 'tok2', B, { public_key: 'x' }).event);
+    },
+  },
+  {
+    name: '"If the event type’s required power level is greater than the sender’s power level, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { events_default: 10 });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }).event);
+    },
+  },
+  {
+    name: 'state_default applies to state events (50 by default)',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.topic', '', B, { topic: 'x' }).event);
+    },
+  },
+  {
+    name: '"If the event has a state_key that starts with an @ and does not match the sender, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => basic(v, 'public').request(basic(v, 'public').make('m.custom', B, A, {}).event),
+  },
+  // Power levels.
+  {
+    // From v10 such a power levels event is itself rejected (case below).
+    name: 'power levels: string levels are read as integers before v10 (" +0100 " is 100)',
+    versions: range(1, 9),
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public', { users: v === '12' ? { [B]: ' +0100 ' } : { [A]: 100, [B]: ' +0100 ' } });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.topic', '', B, { topic: 'x' }).event);
+    },
+  },
+  {
+    name: 'power levels: "50.9" is not an integer',
+    versions: range(1, 9),
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { users: { [A]: 100, [B]: '50.9' } });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.topic', '', B, { topic: 'x' }).event);
+    },
+  },
+  {
+    name: 'power levels: from v10 "If any of the properties ... are not integers, reject" (a string level)',
+    versions: ALL,
+    allowed: (v) => Number(v) < 10,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(
+        room.make('m.room.power_levels', '', A, { users: v === '12' ? {} : { [A]: 100 }, ban: '50' }).event,
+      );
+    },
+  },
+  {
+    name: 'power levels: "For each ... users ... if the new value is greater than the sender’s, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { users: v === '12' ? { [B]: 50 } : { [A]: 100, [B]: 50 } });
+      room.member(B, 'join');
+      return room.request(
+        room.make('m.room.power_levels', '', B, {
+          users: v === '12' ? { [B]: 50, [C]: 60 } : { [A]: 100, [B]: 50, [C]: 60 },
+        }).event,
+      );
+    },
+  },
+  {
+    name: 'power levels: "if the old value is equal to the sender’s for a user other than the sender, reject"',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', { users: v === '12' ? { [B]: 50, [C]: 50 } : { [A]: 100, [B]: 50, [C]: 50 } });
+      room.member(B, 'join');
+      return room.request(
+        room.make('m.room.power_levels', '', B, {
+          users: v === '12' ? { [B]: 50, [C]: 0 } : { [A]: 100, [B]: 50, [C]: 0 },
+        }).event,
+      );
+    },
+  },
+  {
+    name: 'power levels: a user may lower their own level',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public', { users: v === '12' ? { [B]: 60 } : { [A]: 100, [B]: 60 } });
+      room.member(B, 'join');
+      return room.request(
+        room.make('m.room.power_levels', '', B, { users: v === '12' ? { [B]: 55 } : { [A]: 100, [B]: 55 } }).event,
+      );
+    },
+  },
+  {
+    name: "power levels: notifications above the sender's level are checked from v6",
+    versions: ALL,
+    allowed: (v) => Number(v) < 6,
+    request: (v) => {
+      const room = basic(v, 'public', { users: v === '12' ? { [B]: 60 } : { [A]: 100, [B]: 60 } });
+      room.member(B, 'join');
+      const users = v === '12' ? { [B]: 60 } : { [A]: 100, [B]: 60 };
+      return room.request(room.make('m.room.power_levels', '', B, { users, notifications: { room: 70 } }).event);
+    },
+  },
+  {
+    name: 'power levels: the creator must not appear in users (v12)',
+    versions: ['12'],
+    allowed: false,
+    request: (v) =>
+      basic(v, 'public').request(basic(v, 'public').make('m.room.power_levels', '', A, { users: { [A]: 100 } }).event),
+  },
+  {
+    name: 'power levels: an additional creator must not appear in users (v12)',
+    versions: ['12'],
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { additional_creators: [B] });
+      return room.request(room.make('m.room.power_levels', '', A, { users: { [B]: 100 } }).event);
+    },
+  },
+  {
+    name: 'creators outrank every level (v12): a creator bans a user at 100; before v12 an equal level cannot',
+    versions: ALL,
+    allowed: (v) => v === '12',
+    request: (v) => {
+      const room = basic(v, 'public', { users: v === '12' ? { [B]: 100 } : { [A]: 100, [B]: 100 } });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.member', B, A, { membership: 'ban' }).event);
+    },
+  },
+  // Redactions.
+  {
+    name: 'redaction (v1–v2): "If the domain of the event_id of the event being redacted is the same as the domain of the event_id of the m.room.redaction, allow"; from v3 the auth rules allow it',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 3,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      const extra = Number(v) >= 11 ? {} : { redacts: '$victim:a.org' };
+      const content = Number(v) >= 11 ? { redacts: '$victim:a.org' } : {};
+      return room.request(room.make('m.room.redaction', undefined, B, content, { extra }).event);
+    },
+  },
+  {
+    name: "redaction (v1–v2): an event of the sender's own server",
+    versions: range(1, 2),
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.redaction', undefined, B, {}, { extra: { redacts: '$mine:b.org' } }).event);
+    },
+  },
+];
+
+function createContent(v: string): JsonObject {
+  return Number(v) >= 11 ? { room_version: v } : { creator: A, room_version: v };
+}
+
+const lines: { name: string; line: string; expected: boolean }[] = [];
+for (const c of CASES) {
+  for (const v of c.versions) {
+    const expected = typeof c.allowed === 'function' ? c.allowed(v) : c.allowed;
+    lines.push({ name: `v${v} ${c.name}`, line: JSON.stringify({ id: `v${v} ${c.name}`, ...c.request(v) }), expected });
+  }
+}
+
+describe('auth rules: named cases from the spec', () => {
+  it.each(lines)('$name', ({ line, expected }) => {
+    const answer = JSON.parse(answerLine(line)) as { ok: boolean; allowed?: boolean; reason?: string; error?: unknown };
+    expect(answer.ok, JSON.stringify(answer.error)).toBe(true);
+    expect(answer.allowed, answer.reason).toBe(expected);
+  });
+
+  it('Synapse gives the same verdicts', async () => {
+    const answers = await askSynapse(lines.map((l) => l.line));
+    const wrong = lines.flatMap((l, i) => {
+      const a = JSON.parse(answers[i] as string) as { ok: boolean; allowed?: boolean; reason?: string };
+      return a.ok && a.allowed === l.expected ? [] : [`${l.name}: ${answers[i]}`];
+    });
+    expect(wrong).toEqual([]);
+  });
+});
