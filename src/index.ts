@@ -11,5 +11,6 @@ export * from './auth/index.js';
 export * from './canonicaljson/index.js';
 export * from './federation/index.js';
 export * from './hashing/index.js';
+export * from './keys/index.js';
 export * from './roomversions/index.js';
 export * from './signing/index.js';

@@ -20,6 +20,7 @@ import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
+import { keyOperations } from './keyops.js';
 import {
   bytesField,
   eventField,
@@ -31,6 +32,7 @@ import {
   stringListField,
 } from './request.js';
 import { visibilityOperations } from './visibilityops.js';
+import { xMatrixOperations } from './xmatrixops.js';
 
 /** An operation: request in, result fields out. */
 export type Operation = (req: Request) => JsonObject;
@@ -83,6 +85,8 @@ function eventOp(field: string, op: (event: JsonObject, rules: RoomVersionRules)
 /** The operations by name. */
 export const operations: ReadonlyMap<string, Operation> = new Map<string, Operation>([
   ...visibilityOperations,
+  ...xMatrixOperations,
+  ...keyOperations,
   [
     'canonical_json',
     (req) => {

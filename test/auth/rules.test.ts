@@ -198,6 +198,18 @@ const CASES: Case[] = [
       );
     },
   },
+  {
+    name: 'auth events (v12): the create event is never cited; an event that cites it is rejected',
+    versions: ['12'],
+    allowed: false,
+    request: (v) => {
+      const room = basic(v, 'public');
+      const e = room.make('m.room.message', undefined, A, { body: 'x' });
+      const auth = (e.event.auth_events as unknown[]).map((r) => r as string);
+      const create = `$${room.roomId.slice(1)}`;
+      return room.request(room.make('m.room.message', undefined, A, { body: 'x' }, { auth: [...auth, create] }).event);
+    },
+  },
   // m.federate.
   {
     name: 'federate: "If the create event content has the field m.federate set to false and the sender domain does not match"',
@@ -416,6 +428,18 @@ const CASES: Case[] = [
     request: (v) => {
       const room = thirdPartyRoom(v);
       return room.request(thirdPartyInvite(room, { signer: otherKey }));
+    },
+  },
+  {
+    name: 'third-party invite: the signature covers all of signed (less signatures): a field added after signing breaks it',
+    versions: ALL,
+    allowed: false,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      const event = thirdPartyInvite(room);
+      const invite = (event.content as JsonObject).third_party_invite as JsonObject;
+      (invite.signed as JsonObject).extra = 'added later';
+      return room.request(event);
     },
   },
   {

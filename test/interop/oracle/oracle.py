@@ -556,9 +556,13 @@ sys.modules.setdefault("oracle", sys.modules[__name__])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import auth_ops  # noqa: E402
 import visibility_ops  # noqa: E402
+import xmatrix_ops  # noqa: E402
+import key_ops  # noqa: E402
 
 OPS.update(auth_ops.OPS)
 OPS.update(visibility_ops.OPS)
+OPS.update(xmatrix_ops.OPS)
+OPS.update(key_ops.OPS)
 
 
 # The protocol.
