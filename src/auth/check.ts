@@ -12,7 +12,8 @@ import { InvalidInputError } from '../errors.js';
 import { eventId } from '../hashing/ids.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { checkCreate } from './create.js';
-import { eventIdOfCreate } from './createid.js';
+import { eventIdOfCreate, withoutUnsigned } from './createid.js';
+import { show } from './pyvalue.js';
 import { ALLOWED, type AuthResult, reject } from './result.js';
 import { checkAuthRules, judge } from './rules.js';
 import { authTypesForEvent } from './selection.js';
@@ -45,7 +46,7 @@ function byId(authEvents: Iterable<JsonObject> | ReadonlyMap<string, JsonObject>
   if (authEvents instanceof Map) return authEvents as ReadonlyMap<string, JsonObject>;
   const index = new Map<string, JsonObject>();
   for (const e of authEvents as Iterable<JsonObject>) {
-    index.set(e.type === 'm.room.create' ? eventIdOfCreate(e, rules) : eventId(e, rules), e);
+    index.set(e.type === 'm.room.create' ? eventIdOfCreate(e, rules) : eventId(withoutUnsigned(e), rules), e);
   }
   return index;
 }
@@ -64,19 +65,19 @@ function checkAuthEventList(
   rules: RoomVersionRules,
   rejected: ReadonlySet<string> | undefined,
 ): StateMap {
-  const allowed = new Set(
-    authTypesForEvent(event, rules, { nonStringKeys: 'ignore' }).map(([t, k]) => `${t}\u0000${k}`),
-  );
-  if (rules.eventFormat.roomIdIsCreateEventHash) allowed.add('m.room.create\u0000');
+  // Pairs as JSON, so that no type and state key can pass for another pair.
+  const pair = (type: string, stateKey: string) => JSON.stringify([type, stateKey]);
+  const allowed = new Set(authTypesForEvent(event, rules, { nonStringKeys: 'ignore' }).map(([t, k]) => pair(t, k)));
+  if (rules.eventFormat.roomIdIsCreateEventHash) allowed.add(pair('m.room.create', ''));
   const state = new StateMap();
   for (const [id, e] of authEvents) {
     if (roomOf(e, rules) !== event.room_id) reject('auth_events', `The auth event ${id} is from another room`);
     const type = e.type as string;
     const stateKey = e.state_key;
     if (typeof stateKey === 'string' && state.get(type, stateKey) !== undefined) {
-      reject('auth_events', `Two auth events for (${type}, ${JSON.stringify(stateKey)})`);
+      reject('auth_events', `Two auth events for (${type}, ${show(stateKey)})`);
     }
-    if (typeof stateKey !== 'string' || !allowed.has(`${type}\u0000${stateKey}`)) {
+    if (typeof stateKey !== 'string' || !allowed.has(pair(type, stateKey))) {
       reject('auth_events', `The auth event ${id} is a ${type} the event does not need`);
     }
     if (rejected?.has(id)) reject('auth_events', `The auth event ${id} was rejected`);
@@ -114,15 +115,18 @@ export function checkEventAuth(
   rules: RoomVersionRules,
   options: EventAuthOptions = {},
 ): AuthResult {
-  if (event.type === 'm.room.create') return judge(rules, () => checkCreate(event, rules));
   const index = byId(authEvents, rules);
   const ids = citedAuthEvents(event);
-  if (rules.eventFormat.roomIdIsCreateEventHash) ids.push(`$${(event.room_id as string).slice(1)}`);
+  const isCreate = event.type === 'm.room.create';
+  if (rules.eventFormat.roomIdIsCreateEventHash && !isCreate) ids.push(`$${(event.room_id as string).slice(1)}`);
   const cited = ids.map((id) => {
     const e = index.get(id);
     if (e === undefined) throw new InvalidInputError('M_INVALID_PARAM', `The auth event ${id} was not supplied`);
     return [id, e] as const;
   });
+  // Every cited event must be supplied, even by a create event, whose rules
+  // do not read them.
+  if (isCreate) return judge(rules, () => checkCreate(event, rules));
   let state: StateMap | undefined;
   const first = judge(rules, () => {
     state = checkAuthEventList(event, cited, rules, options.rejected);

@@ -5,25 +5,55 @@
  * @module
  */
 
+import { isIPv6 } from 'node:net';
 import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
-import { isValidServerName } from '../federation/identifiers.js';
 import { domainOf } from '../hashing/signers.js';
 import { isKnownRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
-import { own } from './pyvalue.js';
+import { own, pyInt, show } from './pyvalue.js';
 import { reject } from './result.js';
 
 /** The most a creator's user ID may be, in code points and in UTF-8 bytes. */
 const MAX_USER_ID = 255;
 
+/** Synapse's host grammar: dot-separated labels of ASCII letters, digits and `-`. */
+const HOST = /^[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*$/;
+
+/**
+ * Whether Synapse accepts `name` as a server name where it validates one
+ * (`parse_and_validate_server_name`), which is looser than the spec's
+ * grammar: a port is anything Python's `int()` reads (no range check), a
+ * host is labels of letters, digits and `-` (no IPv4 octet check), and an
+ * IPv6 literal has no zone ID.
+ */
+function isServerNameAsSynapseParsesIt(name: string): boolean {
+  let host = name;
+  if (!name.endsWith(']')) {
+    const colon = name.lastIndexOf(':');
+    if (colon >= 0) {
+      try {
+        pyInt(name.slice(colon + 1));
+      } catch {
+        return false;
+      }
+      host = name.slice(0, colon);
+    }
+  }
+  if (host.startsWith('[')) {
+    const literal = host.slice(1, -1);
+    return host.endsWith(']') && literal !== '' && !literal.includes('%') && isIPv6(literal);
+  }
+  return HOST.test(host);
+}
+
 /**
  * Whether `id` is a user ID as Synapse checks `additional_creators`
- * entries: `@`, a localpart, `:`, a valid server name, at most 255 code
- * points and 255 bytes of UTF-8.
+ * entries: `@`, a localpart, `:`, a server name Synapse accepts, at most
+ * 255 code points and 255 bytes of UTF-8.
  */
 function isCreatorId(id: JsonValue | undefined): boolean {
   if (typeof id !== 'string' || !id.startsWith('@') || !id.isWellFormed()) return false;
   const colon = id.indexOf(':');
-  if (colon < 0 || !isValidServerName(id.slice(colon + 1))) return false;
+  if (colon < 0 || !isServerNameAsSynapseParsesIt(id.slice(colon + 1))) return false;
   return Buffer.byteLength(id, 'utf8') <= MAX_USER_ID;
 }
 
@@ -52,7 +82,7 @@ export function checkCreate(event: JsonObject, rules: RoomVersionRules): void {
   const content = event.content as JsonObject;
   const version = Object.hasOwn(content, 'room_version') ? content.room_version : '1';
   if (typeof version !== 'string' || !isKnownRoomVersion(version)) {
-    reject('create', `content.room_version ${JSON.stringify(version)} is not a known room version`);
+    reject('create', `content.room_version ${show(version)} is not a known room version`);
   }
   if (!rules.auth.implicitRoomCreator && !Object.hasOwn(content, 'creator')) {
     reject('create', 'The create event has no content.creator');
@@ -61,7 +91,7 @@ export function checkCreate(event: JsonObject, rules: RoomVersionRules): void {
     const additional = own(content, 'additional_creators');
     if (!Array.isArray(additional)) reject('create', 'content.additional_creators must be a list');
     for (const id of additional) {
-      if (!isCreatorId(id)) reject('create', `content.additional_creators has ${JSON.stringify(id)}, not a user ID`);
+      if (!isCreatorId(id)) reject('create', `content.additional_creators has ${show(id)}, not a user ID`);
     }
   }
 }

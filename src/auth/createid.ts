@@ -10,6 +10,15 @@ import type { JsonObject } from '../canonicaljson/value.js';
 import { eventId } from '../hashing/ids.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 
+/**
+ * An event without `unsigned`: no auth rule and no event ID reads it, and a
+ * received event's is rebuilt, so its shape does not matter here.
+ */
+export function withoutUnsigned(event: JsonObject): JsonObject {
+  const { unsigned: _, ...rest } = event;
+  return rest;
+}
+
 const ids = new WeakMap<JsonObject, Map<string, string>>();
 
 /**
@@ -28,7 +37,7 @@ export function eventIdOfCreate(create: JsonObject, rules: RoomVersionRules): st
   }
   let id = byVersion.get(rules.id);
   if (id === undefined) {
-    id = eventId(create, rules);
+    id = eventId(withoutUnsigned(create), rules);
     byVersion.set(rules.id, id);
   }
   return id;

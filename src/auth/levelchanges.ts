@@ -20,6 +20,7 @@ import {
   pySet,
   pyTruthy,
   pyTypeName,
+  show,
 } from './pyvalue.js';
 import { reject } from './result.js';
 import type { StateLookup } from './state.js';
@@ -45,7 +46,7 @@ function checkContent(event: JsonObject, state: StateLookup, rules: RoomVersionR
   if (!isJsonObject(users)) throw new PythonError(`'${pyTypeName(users)}' object has no attribute 'items'`);
   for (const [userId, level] of Object.entries(users)) {
     if (!userId.startsWith('@') || !userId.slice(1).includes(':')) {
-      reject('power_levels', `${JSON.stringify(userId)} in users is not a user ID`);
+      reject('power_levels', `${show(userId)} in users is not a user ID`);
     }
     try {
       pyInt(level);
@@ -101,7 +102,10 @@ function levelIn(container: JsonValue | undefined, key: JsonValue): PowerLevel |
  */
 export function checkPowerLevels(event: JsonObject, state: StateLookup, rules: RoomVersionRules): void {
   checkContent(event, state, rules);
-  const current = state.get(event.type as string, event.state_key as string);
+  // Synapse reads the state key here; a power levels event without one
+  // raises.
+  if (typeof event.state_key !== 'string') throw new PythonError('A power levels event needs a state key');
+  const current = state.get(event.type as string, event.state_key);
   if (current === undefined) return;
   const sender = event.sender as string;
   const senderLevel = userPowerLevel(state, sender, rules);
@@ -122,7 +126,7 @@ export function checkPowerLevels(event: JsonObject, state: StateLookup, rules: R
     const oldLevel = levelIn(oldLevels, key);
     const newLevel = levelIn(newLevels, key);
     if (oldLevel !== undefined && newLevel !== undefined && oldLevel === newLevel) continue;
-    const name = map === undefined ? String(key) : `${map}[${JSON.stringify(key)}]`;
+    const name = map === undefined ? String(key) : `${map}[${show(key)}]`;
     if (map === 'users' && key !== sender && oldLevel === senderLevel) {
       reject('power_levels', `${sender} may not change ${name}, equal to their own level`);
     }

@@ -12,15 +12,24 @@ import { domainOf } from '../hashing/signers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { eventIdOfCreate } from './createid.js';
 import { namedPowerLevel, roomCreator, userPowerLevel } from './powerlevels.js';
-import { isPyTrue, own, PythonError, pyGet, pyTypeName } from './pyvalue.js';
+import { isPyTrue, own, PythonError, pyGet, pyTypeName, show } from './pyvalue.js';
 import { reject } from './result.js';
 import type { StateLookup } from './state.js';
 import { verifyThirdPartyInvite } from './thirdparty.js';
 
-/** The `membership` of a member event in the state, if any. */
-function membershipOf(state: StateLookup, userId: string): JsonValue | undefined {
+/**
+ * The `membership` of a user's member event in the state, or `undefined`
+ * if there is none.
+ *
+ * @throws {@link PythonError} if the member event has no `membership`
+ *   (Synapse raises reading it).
+ */
+export function membershipOf(state: StateLookup, userId: string): JsonValue | undefined {
   const member = state.get('m.room.member', userId);
-  return member === undefined ? undefined : own(member.content as JsonObject, 'membership');
+  if (member === undefined) return undefined;
+  const content = isJsonObject(member.content) ? member.content : {};
+  if (!Object.hasOwn(content, 'membership')) throw new PythonError(`The member event of ${userId} has no membership`);
+  return content.membership;
 }
 
 /**
@@ -124,13 +133,13 @@ export function checkMembership(event: JsonObject, state: StateLookup, rules: Ro
       reject('membership', `${sender} may not ban ${target}: power level not above theirs`);
   } else if (rules.auth.knocking && membership === 'knock') {
     const knockable = joinRule === 'knock' || (rules.auth.knockRestrictedJoins && joinRule === 'knock_restricted');
-    if (!knockable) reject('membership', `The join rule ${JSON.stringify(joinRule)} does not allow knocking`);
+    if (!knockable) reject('membership', `The join rule ${show(joinRule)} does not allow knocking`);
     if (target !== sender) reject('membership', 'Users may only knock for themselves');
     if (targetJoined) reject('membership', `${target} is already in the room`);
     if (callerInvited) reject('membership', `${sender} is already invited`);
     if (targetBanned) reject('membership', `${target} is banned from the room`);
   } else {
-    reject('membership', `Unknown membership ${JSON.stringify(membership)} in room version ${rules.id}`);
+    reject('membership', `Unknown membership ${show(membership)} in room version ${rules.id}`);
   }
 }
 
@@ -163,7 +172,7 @@ function checkJoin(event: JsonObject, state: StateLookup, c: JoinContext, rules:
     }
     if (Array.isArray(via) || isJsonObject(via)) throw new PythonError(`unhashable type: '${pyTypeName(via)}'`);
     if (typeof via !== 'string' || membershipOf(state, via) !== 'join') {
-      reject('membership', `The authorising user ${JSON.stringify(via)} is not in the room`);
+      reject('membership', `The authorising user ${show(via)} is not in the room`);
     }
     if (userPowerLevel(state, via, rules) < c.inviteLevel) {
       reject('membership', `The authorising user ${via} lacks the invite level`);
@@ -178,5 +187,5 @@ function checkJoin(event: JsonObject, state: StateLookup, c: JoinContext, rules:
     if (!(c.callerJoined || c.callerInvited)) reject('membership', `${sender} is not invited to the room`);
     return;
   }
-  reject('membership', `The join rule ${JSON.stringify(joinRule)} does not let ${sender} join`);
+  reject('membership', `The join rule ${show(joinRule)} does not let ${sender} join`);
 }

@@ -42,17 +42,91 @@ const MAX_STR_DIGITS = 4300;
 // ASCII only C's isspace set is skipped (so \x1c-\x1f are not).
 const UNICODE_SPACE = /[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
 const ASCII_SPACE = /[\t\n\v\f\r ]/;
-const DECIMAL = /\p{Nd}/u;
+/**
+ * The decimal digits `int()` reads (Unicode general category Nd), as of
+ * Unicode 14.0, the database of CPython 3.11 that the oracle runs Synapse
+ * on; pinned so that the answer does not depend on the JavaScript engine's
+ * Unicode version. Each range is one or more runs of ten, 0 to 9. (Unicode
+ * 15–17 added Kawi, Nag Mundari, Garay, Sunuwar and other digits, which a
+ * Synapse on a newer Python reads and one on 3.11 refuses.)
+ */
+const DECIMAL_RANGES: readonly (readonly [number, number])[] = [
+  [0x30, 0x39],
+  [0x660, 0x669],
+  [0x6f0, 0x6f9],
+  [0x7c0, 0x7c9],
+  [0x966, 0x96f],
+  [0x9e6, 0x9ef],
+  [0xa66, 0xa6f],
+  [0xae6, 0xaef],
+  [0xb66, 0xb6f],
+  [0xbe6, 0xbef],
+  [0xc66, 0xc6f],
+  [0xce6, 0xcef],
+  [0xd66, 0xd6f],
+  [0xde6, 0xdef],
+  [0xe50, 0xe59],
+  [0xed0, 0xed9],
+  [0xf20, 0xf29],
+  [0x1040, 0x1049],
+  [0x1090, 0x1099],
+  [0x17e0, 0x17e9],
+  [0x1810, 0x1819],
+  [0x1946, 0x194f],
+  [0x19d0, 0x19d9],
+  [0x1a80, 0x1a89],
+  [0x1a90, 0x1a99],
+  [0x1b50, 0x1b59],
+  [0x1bb0, 0x1bb9],
+  [0x1c40, 0x1c49],
+  [0x1c50, 0x1c59],
+  [0xa620, 0xa629],
+  [0xa8d0, 0xa8d9],
+  [0xa900, 0xa909],
+  [0xa9d0, 0xa9d9],
+  [0xa9f0, 0xa9f9],
+  [0xaa50, 0xaa59],
+  [0xabf0, 0xabf9],
+  [0xff10, 0xff19],
+  [0x104a0, 0x104a9],
+  [0x10d30, 0x10d39],
+  [0x11066, 0x1106f],
+  [0x110f0, 0x110f9],
+  [0x11136, 0x1113f],
+  [0x111d0, 0x111d9],
+  [0x112f0, 0x112f9],
+  [0x11450, 0x11459],
+  [0x114d0, 0x114d9],
+  [0x11650, 0x11659],
+  [0x116c0, 0x116c9],
+  [0x11730, 0x11739],
+  [0x118e0, 0x118e9],
+  [0x11950, 0x11959],
+  [0x11c50, 0x11c59],
+  [0x11d50, 0x11d59],
+  [0x11da0, 0x11da9],
+  [0x16a60, 0x16a69],
+  [0x16ac0, 0x16ac9],
+  [0x16b50, 0x16b59],
+  [0x1d7ce, 0x1d7ff],
+  [0x1e140, 0x1e149],
+  [0x1e2f0, 0x1e2f9],
+  [0x1e950, 0x1e959],
+  [0x1fbf0, 0x1fbf9],
+];
 
-/** The value of a decimal digit (Unicode Nd): they come in runs of ten from 0. */
-function digitValue(ch: string): number {
-  let cp = ch.codePointAt(0) as number;
-  let n = 0;
-  while (DECIMAL.test(String.fromCodePoint(cp - 1))) {
-    cp--;
-    n++;
+/** The value of a decimal digit, or -1 if `cp` is not one. */
+function digitValue(cp: number): number {
+  let lo = 0;
+  let hi = DECIMAL_RANGES.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [start, end] = DECIMAL_RANGES[mid] as readonly [number, number];
+    if (cp < start) hi = mid - 1;
+    else if (cp > end) lo = mid + 1;
+    else return (cp - start) % 10;
   }
-  return n % 10;
+  return -1;
 }
 
 /** Python's `int(s)` for a `str`: base 10, whitespace, sign, `_` between digits, any Unicode digit. */
@@ -61,10 +135,12 @@ function intOfString(s: string): PyInt {
   // any other non-ASCII character invalid.
   let ascii = '';
   for (const ch of s) {
-    if (ch.charCodeAt(0) < 0x80) ascii += ch;
+    const cp = ch.codePointAt(0) as number;
+    const digit = cp < 0x80 ? -1 : digitValue(cp);
+    if (cp < 0x80) ascii += ch;
     else if (UNICODE_SPACE.test(ch)) ascii += ' ';
-    else if (DECIMAL.test(ch)) ascii += String(digitValue(ch));
-    else throw new PythonError(`invalid literal for int() with base 10: ${JSON.stringify(s)}`);
+    else if (digit >= 0) ascii += String(digit);
+    else throw new PythonError(`invalid literal for int() with base 10: ${show(s)}`);
   }
   let i = 0;
   let j = ascii.length;
@@ -72,7 +148,7 @@ function intOfString(s: string): PyInt {
   while (j > i && ASCII_SPACE.test(ascii[j - 1] as string)) j--;
   const body = ascii.slice(i, j);
   const m = /^([+-]?)([0-9](?:_?[0-9])*)$/.exec(body);
-  if (m === null) throw new PythonError(`invalid literal for int() with base 10: ${JSON.stringify(s)}`);
+  if (m === null) throw new PythonError(`invalid literal for int() with base 10: ${show(s)}`);
   const digits = (m[2] as string).replaceAll('_', '');
   if (digits.length > MAX_STR_DIGITS) {
     throw new PythonError(`Exceeds the limit (${MAX_STR_DIGITS} digits) for integer string conversion`);
@@ -105,6 +181,19 @@ export function pyInt(value: JsonValue | undefined): PyInt {
     return normalise(BigInt(Math.trunc(value.value)));
   }
   throw new PythonError(`int() argument must be a string or a number, not ${pyTypeName(value)}`);
+}
+
+/**
+ * A JSON value written for a message: JSON, with big integers as digits
+ * and floats as their value (`JSON.stringify` alone throws on `bigint`).
+ */
+export function show(value: JsonValue | undefined): string {
+  if (value === undefined) return 'nothing';
+  return (
+    JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : v instanceof JsonFloat ? v.value : v,
+    ) ?? String(value)
+  );
 }
 
 /** Python's name for the type a JSON value decodes to. */
@@ -187,14 +276,28 @@ export function pyEquals(a: JsonValue | undefined, b: JsonValue | undefined): bo
   return !(x < y) && !(x > y);
 }
 
+/** A key equal for values Python's `==` finds equal (`1`, `1.0`, `True`), for sets. */
+function hashKey(value: JsonValue | undefined): string {
+  if (typeof value === 'string') return `s${value}`;
+  if (value === null || value === undefined) return 'null';
+  const n = numeric(value) as number | bigint;
+  if (typeof n === 'bigint') return `n${n}`;
+  return Number.isInteger(n) ? `n${BigInt(n)}` : `f${n}`;
+}
+
 /**
- * Python's `set(value)` as a list of members: each member must be hashable.
- * Duplicates may remain; callers only test membership.
+ * Python's `set(value)` as a list of members, in first-seen order: each
+ * member must be hashable, and of members Python finds equal (`0` and
+ * `0.0`) the first is kept, as a set keeps it.
  */
 export function pySet(value: JsonValue | undefined): JsonValue[] {
-  const items = pyList(value);
-  for (const item of items) assertHashable(item);
-  return items;
+  const seen = new Map<string, JsonValue>();
+  for (const item of pyList(value)) {
+    assertHashable(item);
+    const key = hashKey(item);
+    if (!seen.has(key)) seen.set(key, item);
+  }
+  return [...seen.values()];
 }
 
 /** Python's `item in members` for members from {@link pySet}. */

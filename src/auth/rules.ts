@@ -13,7 +13,7 @@ import { domainOf } from '../hashing/signers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { checkCreate } from './create.js';
 import { checkPowerLevels } from './levelchanges.js';
-import { canFederate, checkMembership } from './membership.js';
+import { canFederate, checkMembership, membershipOf } from './membership.js';
 import { namedPowerLevel, sendPowerLevel, userPowerLevel } from './powerlevels.js';
 import { PythonError } from './pyvalue.js';
 import { ALLOWED, type AuthResult, Rejection, reject } from './result.js';
@@ -40,12 +40,6 @@ export function judge(rules: RoomVersionRules, check: () => void): AuthResult {
     }
     throw e;
   }
-}
-
-/** Whether the sender's membership in the state is `join`. */
-function senderJoined(event: JsonObject, state: StateLookup): boolean {
-  const member = state.get('m.room.member', event.sender as string);
-  return member !== undefined && (member.content as JsonObject).membership === 'join';
 }
 
 /**
@@ -102,7 +96,8 @@ function applyRules(event: JsonObject, state: StateLookup, rules: RoomVersionRul
     checkMembership(event, state, rules);
     return;
   }
-  if (!senderJoined(event, state)) reject('sender_not_joined', `${event.sender} is not in the room`);
+  if (membershipOf(state, event.sender as string) !== 'join')
+    reject('sender_not_joined', `${event.sender} is not in the room`);
   const sender = event.sender as string;
   if (event.type === 'm.room.third_party_invite') {
     // A third-party invite needs the invite level, not the send level.

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { sortedKeys } from '../canonicaljson/encode.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { decodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from '../signing/ed25519.js';
@@ -52,7 +53,8 @@ function publicKeyBytes(publicKey: JsonValue): Uint8Array {
  *
  * Keys are tried the way Synapse tries them, since the order decides the
  * answer for malformed keys: each public key in turn, and for each the
- * first `ed25519:` signature of the first signing server that has one; a
+ * first `ed25519:` signature of the first signing server that has one (servers
+ * and key IDs in code point order, as Synapse hands them back); a
  * signature that does not verify moves on to the next public key, while a
  * public key that cannot be decoded fails the whole check.
  *
@@ -80,10 +82,13 @@ export function verifyThirdPartyInvite(event: JsonObject, state: StateLookup): b
     const publicKey = pyGetItem(keyObject, 'public_key');
     const signatures = signed.signatures as JsonValue;
     if (!isJsonObject(signatures)) throw new PythonError(`'${pyTypeName(signatures)}' object has no attribute 'items'`);
-    tryKey: for (const server of Object.keys(signatures)) {
+    // Synapse hands content back with object keys in code point order, so
+    // servers and key IDs are tried in that order (not in JavaScript's,
+    // which puts integer-like keys first).
+    tryKey: for (const server of sortedKeys(signatures)) {
       const block = signatures[server];
       if (!isJsonObject(block)) throw new PythonError(`'${pyTypeName(block)}' object has no attribute 'keys'`);
-      for (const keyId of Object.keys(block)) {
+      for (const keyId of sortedKeys(block)) {
         if (!keyId.startsWith('ed25519:')) continue;
         const key = verifyKeyFromBytes(publicKeyBytes(publicKey));
         if (verifyJson(signed, server, keyId, key, { numbers: 'legacy' }).valid) return true;

@@ -6,6 +6,7 @@
  */
 
 import { checkEventAuth } from '../auth/check.js';
+import { withoutUnsigned } from '../auth/createid.js';
 import { authTypesForEvent } from '../auth/selection.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
@@ -138,10 +139,12 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     'check_auth',
     (req) => {
       const rules = roomVersionField(req);
+      // No auth rule reads `unsigned`, and a received event's is rebuilt.
+      const schema = (e: JsonObject) => assertEventSchema(withoutUnsigned(e), rules);
       const event = eventField(req, 'event', rules);
-      assertEventSchema(event, rules);
+      schema(event);
       const authEvents = eventListField(req, 'auth_events', rules);
-      for (const e of authEvents) assertEventSchema(e, rules);
+      for (const e of authEvents) schema(e);
       const rejected = new Set(stringListField(req, 'rejected_auth_events'));
       const result = checkEventAuth(event, authEvents, rules, { rejected });
       return result.allowed

@@ -1,6 +1,7 @@
 /**
- * Federation: identifiers and server names. Server discovery, request
- * signing and the federation client will join them here.
+ * Federation: identifiers and server names, X-Matrix request signing and
+ * verification, and the federation client (undici) with per-destination
+ * back-off.
  *
  * @example
  * ```ts
@@ -13,6 +14,19 @@
  */
 
 export { InvalidInputError } from '../errors.js';
+export { type BackoffPolicy, Failures } from './backoff.js';
+export {
+  type DestinationResolver,
+  FederationClient,
+  type FederationClientOptions,
+  type FederationDestination,
+  FederationError,
+  type FederationErrorKind,
+  type FederationRequest,
+  path,
+  type RequestSigner,
+  type RequestToSign,
+} from './client.js';
 export {
   isValidEventId,
   isValidRoomAlias,
@@ -24,3 +38,17 @@ export {
   type ServerName,
   type UserId,
 } from './identifiers.js';
+export {
+  checkRequestSignature,
+  formatXMatrix,
+  type IncomingRequest,
+  MAX_AUTHORIZATION_BYTES,
+  type OutgoingRequest,
+  parseXMatrix,
+  type RequestCheck,
+  requestJson,
+  signRequest,
+  type VerifyRequestOptions,
+  verifyRequest,
+  type XMatrixAuthorization,
+} from './xmatrix.js';

@@ -3,7 +3,72 @@
  * other servers and notaries, and a keyring that fetches, caches and serves
  * the verify keys everything else is checked with.
  *
+ * @example
+ * ```ts
+ * import { Keyring } from 'matrix-serverlib/keys';
+ * import { verifyEvent } from 'matrix-serverlib/hashing';
+ * const keyring = new Keyring({ transport, notaries: [{ serverName: 'matrix.org', verifyKeys }] });
+ * const check = await verifyEvent(pdu, rules, keyring.lookup);
+ * ```
+ *
  * @module keys
  */
 
 export { InvalidInputError } from '../errors.js';
+export {
+  checkNotaryResponse,
+  checkNotaryServerKeys,
+  checkServerKeys,
+  MAX_KEYS_BODY_BYTES,
+  MAX_KEYS_BODY_DEPTH,
+  type NotaryResponseCheck,
+  type NotaryServerKeysCheckOptions,
+  type ParseKeysBodyOptions,
+  parseKeysBody,
+  type ServerKeysCheck,
+  type ServerKeysCheckOptions,
+  type ServerVerifyKey,
+  type TrustedNotary,
+} from './check.js';
+export {
+  DIRECT_FETCH_CONCURRENCY,
+  DirectKeyFetcher,
+  type FetchedKeys,
+  type FetchFailure,
+  type KeyFetcher,
+  type KeyFetcherOptions,
+  type KeyFetchResult,
+  type KeyRequest,
+  type KeyTransport,
+  type KeyTransportRequest,
+  NotaryKeyFetcher,
+} from './fetchers.js';
+export {
+  Keyring,
+  type KeyringKey,
+  type KeyringOptions,
+  type KeyringRequest,
+  type LocalKey,
+  type LocalKeys,
+  MAX_KEY_IDS_PER_SERVER,
+  MAX_KEY_VALIDITY_MS,
+} from './keyring.js';
+export {
+  KeyNotary,
+  type KeyNotaryOptions,
+  type KeyQuery,
+  type KeyQueryEntry,
+  keyQueryForServer,
+  MAX_QUERY_KEY_IDS,
+  MAX_QUERY_SERVERS,
+  parseKeyQuery,
+} from './notary.js';
+export {
+  type NotaryIdentity,
+  notaryQueryResponse,
+  notarySignResponse,
+  type OldVerifyKey,
+  type ServerKeysResponseOptions,
+  serverKeysResponse,
+} from './response.js';
+export { type KeyStore, type MaybePromise, MemoryKeyStore, type StoredKey } from './store.js';

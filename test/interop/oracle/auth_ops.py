@@ -50,8 +50,15 @@ def _auth_event_list(req: Request, rv: Any) -> List[Any]:
     for e in events:
         # The same checks as the request's event: event_field on a one-field request.
         checked = event_field({"auth_event": e}, "auth_event", rv)
-        out.append((checked, make_event(checked, rv)))
+        out.append((checked, make_event(_without_unsigned(checked), rv)))
     return out
+
+
+def _without_unsigned(event: Dict[str, Any]) -> Dict[str, Any]:
+    """The event without `unsigned`, which no auth rule reads: Synapse
+    rebuilds it on receipt (event_from_pdu_json), and its Rust parser alone
+    would judge it differently (it takes any `age_ts`, and refuses inf)."""
+    return {k: v for k, v in event.items() if k != "unsigned"}
 
 
 def _rejected_ids(req: Request) -> Set[str]:
@@ -98,7 +105,7 @@ def op_check_auth(req: Request) -> Result:
     from synapse.events import make_event_from_dict
 
     rv = room_version(req)
-    event = make_event(event_field(req, "event", rv), rv)
+    event = make_event(_without_unsigned(event_field(req, "event", rv)), rv)
     supplied = _auth_event_list(req, rv)
     rejected = _rejected_ids(req)
 

@@ -1,0 +1,420 @@
+/**
+ * The keyring against a fake transport and a fake clock: caching, expiry,
+ * the seven-day cap, old keys, batching and sharing of fetches, failures
+ * remembered with growing waits, notary fallback, and use by verifyEvent.
+ * Expected values are worked out from the responses each test serves.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../src/canonicaljson/index.js';
+import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/hashing/index.js';
+import { Keyring, type KeyStore, MAX_KEY_VALIDITY_MS, MemoryKeyStore, type StoredKey } from '../../src/keys/index.js';
+import { getRoomVersion } from '../../src/roomversions/index.js';
+import { encodeBase64 } from '../../src/signing/index.js';
+import { deferred, FakeClock, FakeTransport, key, pub, response, settle, sodiumSign } from './helpers.js';
+
+const A = key(1);
+const B = key(2);
+const OLD = key(3);
+const N = key(9);
+const N2 = key(10);
+const T0 = 1_700_000_000_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const NOTARY = { serverName: 'notary.example', verifyKeys: new Map([['ed25519:n', N.verifyKey]]) };
+const NOTARY2 = { serverName: 'notary2.example', verifyKeys: new Map([['ed25519:n', N2.verifyKey]]) };
+
+/** The origin serving its keys, valid for `validity` from the clock's time. */
+function origin(t: FakeTransport, clock: FakeClock, server = 'a.example', validity = DAY): FakeTransport {
+  return t.on(server, (req) => {
+    expect(req).toEqual({ method: 'GET', path: '/_matrix/key/v2/server' });
+    return response(server, { 'ed25519:a': A }, clock.t + validity, {
+      'ed25519:old': { key: OLD, expired_ts: T0 - DAY },
+    });
+  });
+}
+
+/** A notary answering with the responses `answer` gives for the asked servers, signed by `k`. */
+function notary(
+  t: FakeTransport,
+  name: string,
+  k: typeof N,
+  answer: (server: string) => JsonObject | undefined,
+): FakeTransport {
+  return t.on(name, (req) => {
+    expect(req.method).toBe('POST');
+    expect(req.path).toBe('/_matrix/key/v2/query');
+    const asked = Object.keys((req.body as { server_keys: JsonObject }).server_keys);
+    const list = asked.map(answer).filter((r): r is JsonObject => r !== undefined);
+    return { server_keys: list.map((r) => sodiumSign(r, name, 'ed25519:n', k)) };
+  });
+}
+
+describe('Keyring: fetching and caching', () => {
+  it('fetches from the server itself, then answers from the cache', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    const keys = await kr.getKeys('a.example', ['ed25519:a', 'ed25519:old', 'ed25519:none']);
+    expect([...keys.keys()]).toEqual(['ed25519:a', 'ed25519:old']);
+    expect(keys.get('ed25519:a')).toMatchObject({ validUntilTs: T0 + DAY, old: false, fromServer: 'a.example' });
+    expect(encodeBase64((keys.get('ed25519:a')?.key.bytes as Uint8Array) ?? new Uint8Array())).toBe(pub(A));
+    expect(keys.get('ed25519:old')).toMatchObject({ validUntilTs: T0 - DAY, old: true });
+    clock.advance(HOUR);
+    await kr.getKeys('a.example', ['ed25519:a']);
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('fetches again once the response has expired, unless the key is wanted only for an earlier time', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', HOUR);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    await kr.getKeys('a.example', ['ed25519:a']);
+    clock.advance(2 * HOUR);
+    // An event from before the expiry: the cached key does.
+    expect((await kr.getKeys('a.example', ['ed25519:a'], T0 + HOUR))?.get('ed25519:a')?.validUntilTs).toBe(T0 + HOUR);
+    expect(t.calls).toHaveLength(1);
+    // Now: the cache is stale, fetched again, valid for another hour.
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(T0 + 3 * HOUR);
+    expect(t.calls).toHaveLength(2);
+  });
+
+  it("trusts a key at most seven days after fetching it (the spec's cap), or as published with Infinity (Synapse)", async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', 30 * DAY);
+    const capped = new Keyring({ transport: t, now: clock.now });
+    expect((await capped.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(T0 + 7 * DAY);
+    expect(MAX_KEY_VALIDITY_MS).toBe(7 * DAY);
+    // An event dated eight days on needs a fresher fetch.
+    clock.advance(8 * DAY);
+    const later = await capped.getKeys('a.example', ['ed25519:a'], T0 + 8 * DAY);
+    expect(later.get('ed25519:a')?.validUntilTs).toBe(T0 + 15 * DAY);
+    expect(t.calls).toHaveLength(2);
+
+    const t2 = origin(new FakeTransport(), clock, 'a.example', 30 * DAY);
+    const synapse = new Keyring({ transport: t2, now: clock.now, maxKeyValidityMs: Number.POSITIVE_INFINITY });
+    expect((await synapse.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(clock.t + 30 * DAY);
+  });
+
+  it('returns a key found but not valid long enough (the signature check decides), and does not refetch it at once', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    // The old key expired a day ago: wanted for now, it is fetched once,
+    // found still expired, and remembered as such.
+    const first = await kr.getKeys('a.example', ['ed25519:old']);
+    expect(first.get('ed25519:old')).toMatchObject({ validUntilTs: T0 - DAY, old: true });
+    await kr.getKeys('a.example', ['ed25519:old']);
+    await kr.getKeys('a.example', ['ed25519:old']);
+    expect(t.calls).toHaveLength(1);
+    // For an event from before it expired it is good, from the cache.
+    expect((await kr.getKeys('a.example', ['ed25519:old'], T0 - 2 * DAY)).get('ed25519:old')).toBeDefined();
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('ignores key IDs of other algorithms and never fetches for invalid server names', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport();
+    const kr = new Keyring({ transport: t, now: clock.now });
+    for (const name of ['', 'evil/../x', 'a b', 'x.example/_matrix', 'a.example:99999999']) {
+      expect((await kr.getKeys(name, ['ed25519:a'])).size).toBe(0);
+    }
+    expect((await kr.getKeys('a.example', ['curve25519:a', 'x'])).size).toBe(0);
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('serves our own keys without fetching', async () => {
+    const t = new FakeTransport();
+    const kr = new Keyring({
+      transport: t,
+      local: { serverName: 'me.example', keys: new Map([['ed25519:me', { key: A.verifyKey, validUntilTs: 1 }]]) },
+    });
+    expect((await kr.getKeys('me.example', ['ed25519:me', 'ed25519:x'])).get('ed25519:me')).toMatchObject({
+      validUntilTs: 1,
+      fromServer: 'me.example',
+    });
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('parses bodies the transport returns as bytes, with the size limit', async () => {
+    const clock = new FakeClock(T0);
+    const body = JSON.stringify(response('a.example', { 'ed25519:a': A }, T0 + DAY));
+    const t = new FakeTransport().on('a.example', () => new TextEncoder().encode(body));
+    expect((await new Keyring({ transport: t, now: clock.now }).getKeys('a.example', ['ed25519:a'])).size).toBe(1);
+    const small = new Keyring({ transport: t, now: clock.now, limits: { maxBytes: 100 } });
+    expect((await small.getKeys('a.example', ['ed25519:a'])).size).toBe(0);
+  });
+});
+
+describe('Keyring: batching and sharing', () => {
+  it('asks each server once for all the lookups made together', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(origin(new FakeTransport(), clock, 'a.example'), clock, 'b.example');
+    const kr = new Keyring({ transport: t, now: clock.now });
+    const results = await Promise.all([
+      kr.lookup('a.example', ['ed25519:a']),
+      kr.lookup('b.example', ['ed25519:a']),
+      kr.lookup('a.example', ['ed25519:old']),
+      ...Array.from({ length: 20 }, () => kr.lookup('a.example', ['ed25519:a', 'ed25519:x'])),
+    ]);
+    expect(results.every((r) => r.size >= 1)).toBe(true);
+    expect(t.to('a.example')).toHaveLength(1);
+    expect(t.to('b.example')).toHaveLength(1);
+  });
+
+  it('lets a lookup wait for a fetch already under way instead of starting another', async () => {
+    const clock = new FakeClock(T0);
+    const pending = deferred<JsonObject>();
+    const t = new FakeTransport().on('a.example', () => pending.promise);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    const first = kr.lookup('a.example', ['ed25519:a']);
+    await settle();
+    const second = kr.lookup('a.example', ['ed25519:a']);
+    const third = kr.lookup('a.example', ['ed25519:old']);
+    await settle();
+    expect(t.calls).toHaveLength(1);
+    pending.resolve(
+      response('a.example', { 'ed25519:a': A }, T0 + DAY, { 'ed25519:old': { key: OLD, expired_ts: T0 } }),
+    );
+    const [r1, r2, r3] = await Promise.all([first, second, third]);
+    expect([r1.size, r2.size, r3.size]).toEqual([1, 1, 1]);
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('prepare: one batch for several servers, then a synchronous lookup for checkEventSignatures', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(origin(new FakeTransport(), clock, 'a.example'), clock, 'b.example');
+    const kr = new Keyring({ transport: t, now: clock.now });
+    const lookup = await kr.prepare([
+      { serverName: 'a.example', keyIds: ['ed25519:a'] },
+      { serverName: 'b.example', keyIds: ['ed25519:a'], minimumValidUntilTs: T0 },
+    ]);
+    expect(lookup('a.example', 'ed25519:a')?.validUntilTs).toBe(T0 + DAY);
+    expect(lookup('b.example', 'ed25519:a')).toBeDefined();
+    expect(lookup('c.example', 'ed25519:a')).toBeUndefined();
+    expect(t.calls).toHaveLength(2);
+  });
+});
+
+describe('Keyring: failures', () => {
+  it('remembers a failing server and waits longer after each failure, up to the cap; a success resets', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport();
+    const kr = new Keyring({ transport: t, now: clock.now, backoff: { initialMs: 1000, multiplier: 3, maxMs: 5000 } });
+    const ask = async () => (await kr.getKeys('a.example', ['ed25519:a'])).size;
+    const attempts: number[] = [];
+    const record = async () => {
+      await ask();
+      attempts.push(t.calls.length);
+    };
+    await record(); // fails: waits 1 s
+    clock.advance(999);
+    await record(); // still waiting
+    clock.advance(1);
+    await record(); // tried again, fails: waits 3 s
+    clock.advance(2999);
+    await record();
+    clock.advance(1);
+    await record(); // fails: waits 5 s (9 s capped)
+    clock.advance(4999);
+    await record();
+    clock.advance(1);
+    await record(); // fails: 5 s again
+    expect(attempts).toEqual([1, 1, 2, 2, 3, 3, 4]);
+    origin(t, clock);
+    clock.advance(5000);
+    expect(await ask()).toBe(1);
+    expect(t.calls).toHaveLength(5);
+    // After the success, a new failure starts from the first wait again.
+    t.handlers.delete('a.example');
+    clock.advance(2 * DAY);
+    await ask();
+    expect(t.calls).toHaveLength(6);
+    clock.advance(1000);
+    await ask();
+    expect(t.calls).toHaveLength(7);
+  });
+
+  it('remembers key IDs the server does not publish', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    for (let i = 0; i < 5; i++) expect((await kr.getKeys('a.example', ['ed25519:bogus'])).size).toBe(0);
+    expect(t.calls).toHaveLength(1);
+    // A key ID never asked for is fetched (a server may have a new key).
+    await kr.getKeys('a.example', ['ed25519:new']);
+    expect(t.calls).toHaveLength(2);
+  });
+
+  it('rejects when the store fails', async () => {
+    const broken: KeyStore = {
+      getKeys: () => Promise.reject(new Error('disk on fire')),
+      getAllKeys: () => [],
+      putKeys: () => undefined,
+    };
+    const kr = new Keyring({ store: broken });
+    await expect(kr.getKeys('a.example', ['ed25519:a'])).rejects.toThrow('disk on fire');
+  });
+});
+
+describe('Keyring: notaries', () => {
+  it('asks a notary when the server does not answer, with minimum_valid_until_ts', async () => {
+    const clock = new FakeClock(T0);
+    const t = notary(new FakeTransport(), 'notary.example', N, (s) =>
+      s === 'a.example' ? response('a.example', { 'ed25519:a': A }, T0 + DAY) : undefined,
+    );
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    const keys = await kr.getKeys('a.example', ['ed25519:a'], T0 + 5);
+    expect(keys.get('ed25519:a')).toMatchObject({ fromServer: 'notary.example', validUntilTs: T0 + DAY });
+    expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example']);
+    expect(t.to('notary.example')[0]?.body).toEqual({
+      server_keys: { 'a.example': { 'ed25519:a': { minimum_valid_until_ts: T0 + 5 } } },
+    });
+  });
+
+  it('keeps the key valid the longest when the server and a notary both answer short of the time asked', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', HOUR);
+    notary(t, 'notary.example', N, () => response('a.example', { 'ed25519:a': A }, T0 + HOUR / 2));
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    const keys = await kr.getKeys('a.example', ['ed25519:a'], T0 + 2 * HOUR);
+    expect(keys.get('ed25519:a')).toMatchObject({ validUntilTs: T0 + HOUR, fromServer: 'a.example' });
+    expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example']);
+  });
+
+  it('goes straight to the notary while the server is backed off', async () => {
+    const clock = new FakeClock(T0);
+    const t = notary(new FakeTransport(), 'notary.example', N, () =>
+      response('a.example', { 'ed25519:a': A, 'ed25519:b': B }, T0 + DAY),
+    );
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    await kr.getKeys('a.example', ['ed25519:a']);
+    await kr.getKeys('a.example', ['ed25519:zzz']);
+    expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example', 'notary.example']);
+  });
+
+  it("refuses a notary that altered the origin's response, and falls back to the next", async () => {
+    const clock = new FakeClock(T0);
+    const genuine = response('a.example', { 'ed25519:a': A }, T0 + DAY);
+    const t = new FakeTransport();
+    // Notary 1 adds a key of its own to the origin's response.
+    notary(t, 'notary.example', N, () => ({
+      ...genuine,
+      verify_keys: { ...(genuine.verify_keys as JsonObject), 'ed25519:evil': { key: pub(key(66)) } },
+    }));
+    notary(t, 'notary2.example', N2, () => genuine);
+    const kr = new Keyring({ transport: t, notaries: [NOTARY, NOTARY2], now: clock.now });
+    const keys = await kr.getKeys('a.example', ['ed25519:a', 'ed25519:evil']);
+    expect([...keys.keys()]).toEqual(['ed25519:a']);
+    expect(keys.get('ed25519:a')?.fromServer).toBe('notary2.example');
+  });
+
+  it('refuses entries not signed by the notary with a key we know, and entries for servers not asked', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('notary.example', () => ({
+      server_keys: [
+        response('a.example', { 'ed25519:a': A }, T0 + DAY), // no notary signature
+        sodiumSign(response('b.example', { 'ed25519:a': B }, T0 + DAY), 'notary.example', 'ed25519:n', N),
+      ],
+    }));
+    const store = new MemoryKeyStore();
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now, store });
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).size).toBe(0);
+    expect(store.getAllKeys('a.example')).toHaveLength(0);
+    expect(store.getAllKeys('b.example')).toHaveLength(0);
+  });
+
+  it('takes what a notary vouches for: a notary is trusted (ask several to corroborate)', async () => {
+    // A notary can answer with a response of its own making, signed by a key
+    // it made up: nothing but trust in the notary tells it apart.
+    const clock = new FakeClock(T0);
+    const fake = key(77);
+    const t = notary(new FakeTransport(), 'notary.example', N, () =>
+      response('a.example', { 'ed25519:a': fake }, T0 + DAY),
+    );
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    expect(
+      encodeBase64((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.key.bytes ?? new Uint8Array()),
+    ).toBe(pub(fake));
+  });
+});
+
+describe('Keyring with verifyEvent', () => {
+  const rules = getRoomVersion('10');
+  const event = (ts: number) =>
+    buildEvent(
+      {
+        type: 'm.room.message',
+        room_id: '!r:a.example',
+        sender: '@u:a.example',
+        content: { body: 'hi' },
+        depth: 3,
+        prev_events: [`$${'P'.repeat(43)}`],
+        auth_events: [`$${'C'.repeat(43)}`],
+      },
+      rules,
+      { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => ts },
+    ).event;
+
+  it('verifies an event with keys fetched on demand, once for many events', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    const checks = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => verifyEvent(event(T0 + i), rules, kr.lookup)),
+    );
+    expect(checks.every((c) => c.result === 'valid')).toBe(true);
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('refuses an event signed after the key stopped being valid (room version 5 and later)', async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', HOUR);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect((await verifyEvent(event(T0 + 2 * HOUR), rules, kr.lookup)).result).toBe('invalid');
+    expect((await verifyEvent(event(T0 + HOUR), rules, kr.lookup)).result).toBe('valid');
+  });
+
+  it('gives checkEventSignatures a synchronous lookup through prepare', async () => {
+    const clock = new FakeClock(T0);
+    const kr = new Keyring({ transport: origin(new FakeTransport(), clock), now: clock.now });
+    const e = event(T0);
+    const lookup = await kr.eventKeyLookup([{ serverName: 'a.example', keyIds: ['ed25519:a'] }]);
+    expect(checkEventSignatures(e, rules, lookup).result).toBe('valid');
+  });
+
+  it('makes verifyEvent refuse the event when the store fails', async () => {
+    const failing: KeyStore = {
+      getKeys: () => Promise.reject(new Error('disk on fire')),
+      getAllKeys: () => [],
+      putKeys: (_: readonly StoredKey[]) => undefined,
+    };
+    const kr = new Keyring({ store: failing });
+    const check = await verifyEvent(event(T0), rules, kr.lookup);
+    expect(check).toMatchObject({ result: 'invalid', reason: expect.stringMatching(/disk on fire/) });
+  });
+});
+
+describe('Keyring: robustness', () => {
+  it('never rejects and takes no key, whatever a server or notary answers or throws', async () => {
+    const answers = fc.oneof(
+      fc.jsonValue({ maxDepth: 4 }).map((v) => ({ kind: 'json' as const, v })),
+      fc.uint8Array({ maxLength: 64 }).map((v) => ({ kind: 'bytes' as const, v })),
+      fc.string().map((v) => ({ kind: 'throw' as const, v })),
+    );
+    await fc.assert(
+      fc.asyncProperty(answers, answers, async (direct, fromNotary) => {
+        const serve = (a: typeof direct) => () => {
+          if (a.kind === 'throw') throw new Error(a.v);
+          return a.kind === 'bytes' ? a.v : (a.v as JsonObject);
+        };
+        const t = new FakeTransport().on('a.example', serve(direct)).on('notary.example', serve(fromNotary));
+        const kr = new Keyring({ transport: t, notaries: [NOTARY], now: () => T0 });
+        const keys = await kr.getKeys('a.example', ['ed25519:a']);
+        expect(keys.size).toBe(0);
+        expect(t.calls).toHaveLength(2);
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+});
