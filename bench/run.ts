@@ -1,12 +1,13 @@
 /**
  * Runs the benchmark suites in order: `npm run bench` (builds first), or
- * `node bench/run.ts [canonicaljson|signing|events|auth]` against an existing build.
+ * `node bench/run.ts [canonicaljson|signing|events|auth|discovery]` against an existing build.
  * `BENCH_QUICK=1` for short rounds.
  */
 
 import { cpus, loadavg } from 'node:os';
 import { runAuthBench } from './auth.bench.ts';
 import { runCanonicalJsonBench } from './canonicaljson.bench.ts';
+import { runDiscoveryBench } from './discovery.bench.ts';
 import { runEventsBench } from './events.bench.ts';
 import { printSummary, settings, type TargetResult } from './harness.ts';
 import { runSigningBench } from './signing.bench.ts';
@@ -16,6 +17,7 @@ const suites: Record<string, () => TargetResult[]> = {
   signing: runSigningBench,
   events: runEventsBench,
   auth: runAuthBench,
+  discovery: runDiscoveryBench,
 };
 
 const wanted = process.argv.slice(2);

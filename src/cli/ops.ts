@@ -10,15 +10,15 @@ import { withoutUnsigned } from '../auth/createid.js';
 import { authTypesForEvent } from '../auth/selection.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
-import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
+import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { assertEventSchema, checkPduFormat } from '../hashing/format.js';
 import { contentHash, referenceHash } from '../hashing/hashes.js';
 import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
 import { redactEvent } from '../hashing/redact.js';
-import { checkEventSignatures, type EventKeyLookup, type EventVerifyKey, signEvent } from '../hashing/signatures.js';
+import { checkEventSignatures, signEvent } from '../hashing/signatures.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { decodeBase64, encodeBase64 } from '../signing/base64.js';
+import { encodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
 import { keyOperations } from './keyops.js';
@@ -26,6 +26,7 @@ import {
   bytesField,
   eventField,
   eventListField,
+  keysField,
   objectField,
   type Request,
   roomVersionField,
@@ -41,39 +42,6 @@ export type Operation = (req: Request) => JsonObject;
 // Signed JSON is room-version agnostic in the spec and in Synapse's
 // signedjson, which encodes whatever numbers the object holds: so do we.
 const SIGNED_JSON = { numbers: 'legacy' } as const;
-
-/**
- * The protocol's `keys` map, `{server: {key_id: key}}`, each key either
- * unpadded Base64 (valid forever) or `{key, valid_until_ts}`, each decoded
- * once: a malformed key is a bad request, whether or not the event names it.
- */
-function keyLookup(keys: JsonObject): EventKeyLookup {
-  const found = new Map<string, Map<string, EventVerifyKey>>();
-  for (const server of Object.keys(keys)) {
-    const forServer = keys[server];
-    if (!isJsonObject(forServer))
-      throw new InvalidInputError('M_INVALID_PARAM', `"keys" of ${server} is not an object`);
-    const serverKeys = new Map<string, EventVerifyKey>();
-    found.set(server, serverKeys);
-    for (const keyId of Object.keys(forServer)) {
-      const entry = forServer[keyId];
-      const b64 = isJsonObject(entry) ? entry.key : entry;
-      const until = isJsonObject(entry) ? entry.valid_until_ts : undefined;
-      if (typeof b64 !== 'string' || (until !== undefined && typeof until !== 'number')) {
-        throw new InvalidInputError('M_INVALID_PARAM', `Malformed key ${keyId} of ${server} in "keys"`);
-      }
-      const bytes = decodeBase64(b64);
-      if (bytes.length !== PUBLIC_KEY_LENGTH) {
-        throw new InvalidInputError('M_INVALID_PARAM', `Key ${keyId} of ${server} is not 32 bytes`);
-      }
-      serverKeys.set(keyId, {
-        key: verifyKeyFromBytes(bytes),
-        validUntilTs: until ?? Number.POSITIVE_INFINITY,
-      });
-    }
-  }
-  return (server, keyId) => found.get(server)?.get(keyId);
-}
 
 /** An op over one event field, held to its room version's JSON rules. */
 function eventOp(field: string, op: (event: JsonObject, rules: RoomVersionRules) => JsonObject): Operation {
@@ -177,7 +145,8 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     'verify_event',
     (req) => {
       const rules = roomVersionField(req);
-      const keys = objectField(req, 'keys');
+      // `keys` must be an object before anything else is read, as in the oracle.
+      objectField(req, 'keys');
       let event: JsonObject;
       try {
         event = eventField(req, 'event', rules);
@@ -187,7 +156,7 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
           return { result: 'invalid', reason: e.message };
         throw e;
       }
-      const lookup = keyLookup(keys);
+      const lookup = keysField(req);
       const check = checkEventSignatures(event, rules, lookup);
       return check.result === 'valid'
         ? { result: 'valid', reason: '' }

@@ -6,10 +6,12 @@
  */
 
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import type { EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
 import { getRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64 } from '../signing/base64.js';
+import { PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from '../signing/ed25519.js';
 
 /** A request line: an object with `op`, an optional `id` and op fields. */
 export type Request = JsonObject;
@@ -96,4 +98,48 @@ export function stringListField(req: Request, name: string): string[] | undefine
     throw new InvalidInputError('M_INVALID_PARAM', `Field "${name}" must be a list of strings`);
   }
   return v as string[];
+}
+
+/**
+ * The protocol's `keys` field, `{server: {key_id: key}}`, each key either
+ * unpadded Base64 (valid forever) or `{key, valid_until_ts}`, decoded once,
+ * as a lookup. Every entry must be well formed (a malformed key is a bad
+ * request, whether or not anything names it); entries under key IDs that
+ * are not `ed25519:…` are then left out, as Synapse's key fetchers leave
+ * out keys of algorithms they do not support.
+ */
+export function keysField(req: Request, name = 'keys'): EventKeyLookup {
+  const keys = objectField(req, name);
+  const found = new Map<string, Map<string, EventVerifyKey>>();
+  for (const server of Object.keys(keys)) {
+    const forServer = keys[server];
+    if (!isJsonObject(forServer)) {
+      throw new InvalidInputError('M_INVALID_PARAM', `"${name}" of ${server} is not an object`);
+    }
+    const serverKeys = new Map<string, EventVerifyKey>();
+    found.set(server, serverKeys);
+    for (const keyId of Object.keys(forServer)) {
+      const entry = forServer[keyId];
+      const b64 = isJsonObject(entry) ? entry.key : entry;
+      const until = isJsonObject(entry) ? entry.valid_until_ts : undefined;
+      const untilMs =
+        until === undefined
+          ? Number.POSITIVE_INFINITY
+          : typeof until === 'number' || typeof until === 'bigint'
+            ? Number(until)
+            : until instanceof JsonFloat
+              ? until.value
+              : Number.NaN;
+      if (typeof b64 !== 'string' || Number.isNaN(untilMs)) {
+        throw new InvalidInputError('M_INVALID_PARAM', `Malformed key ${keyId} of ${server} in "${name}"`);
+      }
+      const bytes = decodeBase64(b64);
+      if (bytes.length !== PUBLIC_KEY_LENGTH) {
+        throw new InvalidInputError('M_INVALID_PARAM', `Key ${keyId} of ${server} is not 32 bytes`);
+      }
+      if (!keyId.startsWith('ed25519:')) continue;
+      serverKeys.set(keyId, { key: verifyKeyFromBytes(bytes), validUntilTs: untilMs });
+    }
+  }
+  return (server, keyId) => found.get(server)?.get(keyId);
 }

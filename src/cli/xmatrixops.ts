@@ -5,15 +5,13 @@
  * @module
  */
 
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { parseServerName } from '../federation/identifiers.js';
 import { checkRequestSignature, parseXMatrix, signRequest } from '../federation/xmatrix.js';
-import type { EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
-import { decodeBase64 } from '../signing/base64.js';
-import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
+import { SEED_LENGTH, SigningKey } from '../signing/ed25519.js';
 import type { Operation } from './ops.js';
-import { bytesField, objectField, type Request, stringField } from './request.js';
+import { bytesField, keysField, objectField, type Request, stringField } from './request.js';
 
 /** The optional `content`: any JSON value; `null` is no body, as for Synapse. */
 function content(req: Request): { content?: JsonValue } {
@@ -41,43 +39,6 @@ function nowTs(req: Request): number {
     throw new InvalidInputError('M_INVALID_PARAM', 'Field "now_ts" must be an integer');
   }
   return v;
-}
-
-/**
- * The protocol's `keys` map, `{server: {key_id: key}}`, each key either
- * unpadded Base64 (valid forever) or `{key, valid_until_ts}`. Every entry
- * must be well formed; entries under key IDs that are not `ed25519:…` are
- * then left out, as Synapse's key fetchers leave out keys of algorithms
- * they do not support.
- */
-function keyLookup(keys: JsonObject): EventKeyLookup {
-  const found = new Map<string, Map<string, EventVerifyKey>>();
-  for (const server of Object.keys(keys)) {
-    const forServer = keys[server];
-    if (!isJsonObject(forServer)) {
-      throw new InvalidInputError('M_INVALID_PARAM', `"keys" of ${server} is not an object`);
-    }
-    const serverKeys = new Map<string, EventVerifyKey>();
-    found.set(server, serverKeys);
-    for (const keyId of Object.keys(forServer)) {
-      const entry = forServer[keyId];
-      const b64 = isJsonObject(entry) ? entry.key : entry;
-      const until = isJsonObject(entry) ? entry.valid_until_ts : undefined;
-      if (typeof b64 !== 'string' || (until !== undefined && typeof until !== 'number' && typeof until !== 'bigint')) {
-        throw new InvalidInputError('M_INVALID_PARAM', `Malformed key ${keyId} of ${server} in "keys"`);
-      }
-      const bytes = decodeBase64(b64);
-      if (bytes.length !== PUBLIC_KEY_LENGTH) {
-        throw new InvalidInputError('M_INVALID_PARAM', `Key ${keyId} of ${server} is not 32 bytes`);
-      }
-      if (!keyId.startsWith('ed25519:')) continue;
-      serverKeys.set(keyId, {
-        key: verifyKeyFromBytes(bytes),
-        validUntilTs: until === undefined ? Number.POSITIVE_INFINITY : Number(until),
-      });
-    }
-  }
-  return (server, keyId) => found.get(server)?.get(keyId);
 }
 
 /** The operations by name. */
@@ -109,10 +70,11 @@ export const xMatrixOperations: ReadonlyArray<readonly [string, Operation]> = [
       const uri = stringField(req, 'uri');
       const destination = stringField(req, 'destination');
       const headers = authorization(req);
-      const keys = objectField(req, 'keys');
+      // `keys` must be an object before anything else is read, as in the oracle.
+      objectField(req, 'keys');
       const now = nowTs(req);
       parseServerName(destination);
-      const lookup = keyLookup(keys);
+      const lookup = keysField(req);
       const check = checkRequestSignature(
         { method, uri, destination, authorization: headers, ...content(req) },
         lookup,

@@ -18,6 +18,7 @@ import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { type BackoffPolicy, Failures } from './backoff.js';
+import { ServerResolver } from './discovery/resolve.js';
 
 /** Where to connect for a server name: what server discovery answers. */
 export interface FederationDestination {
@@ -55,8 +56,12 @@ export interface FederationClientOptions {
   readonly serverName: string;
   /** Signs requests. */
   readonly sign: RequestSigner;
-  /** Finds where other servers are. */
-  readonly resolve: DestinationResolver;
+  /**
+   * Finds where other servers are. Default: a {@link ServerResolver} with
+   * its defaults (the spec's discovery, private addresses refused), sharing
+   * `ca` and `now`.
+   */
+  readonly resolve?: DestinationResolver;
   /** TLS: extra trusted CAs (PEM), e.g. a test CA. Default: Node's bundled roots. */
   readonly ca?: string | readonly string[];
   /** Per-request timeout in milliseconds (connect, headers and body); default 60 s. */
@@ -164,6 +169,7 @@ function queryString(query: FederationRequest['query']): string {
  */
 export class FederationClient {
   readonly #options: FederationClientOptions;
+  readonly #resolve: DestinationResolver;
   readonly #agents = new Map<string, Agent>();
   readonly #backoff: Failures;
   readonly #now: () => number;
@@ -173,6 +179,15 @@ export class FederationClient {
   /** @param options - identity, signer, resolver, limits. */
   constructor(options: FederationClientOptions) {
     this.#options = options;
+    if (options.resolve === undefined) {
+      const resolver = new ServerResolver({
+        ...(options.ca !== undefined ? { ca: options.ca } : {}),
+        ...(options.now !== undefined ? { now: options.now } : {}),
+      });
+      this.#resolve = (name) => resolver.resolve(name);
+    } else {
+      this.#resolve = options.resolve;
+    }
     this.#backoff = new Failures({ initialMs: 10 * 60_000, maxMs: 24 * 3_600_000, ...options.backoff }, 10_000);
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
@@ -225,7 +240,7 @@ export class FederationClient {
     }
     let target: FederationDestination;
     try {
-      target = await this.#options.resolve(destination);
+      target = await this.#resolve(destination);
     } catch (e) {
       this.#backoff.failed(destination, this.#now());
       throw new FederationError('discovery', destination, `Cannot resolve ${destination}: ${String(e)}`);

@@ -27,6 +27,7 @@ export {
   type RequestSigner,
   type RequestToSign,
 } from './client.js';
+export * from './discovery/index.js';
 export {
   isValidEventId,
   isValidRoomAlias,

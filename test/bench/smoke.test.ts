@@ -15,7 +15,14 @@ describe('npm run bench', () => {
       timeout: 120_000,
     });
     expect(run.status, run.stderr).toBe(0);
-    for (const suite of ['Canonical JSON encoding', 'Strict parsing', 'Ed25519 verify', 'Incoming PDU']) {
+    for (const suite of [
+      'Canonical JSON encoding',
+      'Strict parsing',
+      'Ed25519 verify',
+      'Incoming PDU',
+      'Auth rules',
+      'Server discovery',
+    ]) {
       expect(run.stdout).toContain(`=== ${suite}`);
     }
     expect(run.stdout).toMatch(/=== Targets: \d+ of \d+ met ===/);

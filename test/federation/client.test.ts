@@ -185,6 +185,14 @@ describe('FederationClient', () => {
     await c.close();
   });
 
+  it('resolves with the spec discovery by default, which refuses loopback addresses (SSRF)', async () => {
+    const c = new FederationClient({ serverName: 'us.test', sign: () => 'X-Matrix', ca: ca.certPem });
+    const before = seen.length;
+    await expect(c.getVersion(`${ADDRESS}:${port}`)).rejects.toMatchObject({ kind: 'discovery' });
+    expect(seen.length).toBe(before);
+    await c.close();
+  });
+
   it('reports a destination that cannot be resolved', async () => {
     const c = new FederationClient({
       serverName: 'us.test',

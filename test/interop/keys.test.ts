@@ -13,23 +13,13 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../bench/corpus.ts';
 import { type JsonObject, parseJson } from '../../src/canonicaljson/index.js';
 import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey, signedBytes } from '../../src/signing/index.js';
+import { SPEC_EXAMPLE_KEY_RESPONSE } from '../keys/helpers.js';
 import { askSynapse, comparable, type Difference } from './oracle.js';
 import { LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
-
-/** A small seeded PRNG (mulberry32): the corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Dice {
   readonly #r: () => number;
@@ -316,18 +306,7 @@ describe('Synapse oracle: check_server_keys', () => {
     };
     const check = (response: unknown, server = 'origin.example', now: unknown = 0) =>
       line({ op: 'check_server_keys', server_name: server, response, now_ts: now });
-    const specExample = {
-      server_name: 'example.org',
-      verify_keys: { 'ed25519:abc123': { key: 'VGhpcyBzaG91bGQgYmUgYSByZWFsIGVkMjU1MTkgcGF5bG9hZA' } },
-      old_verify_keys: {
-        'ed25519:0ldk3y': {
-          expired_ts: 1532645052628,
-          key: 'VGhpcyBzaG91bGQgYmUgeW91ciBvbGQga2V5J3MgZWQyNTUxOSBwYXlsb2FkLg',
-        },
-      },
-      signatures: { 'example.org': { 'ed25519:auto2': 'VGhpcyBzaG91bGQgYWN0dWFsbHkgYmUgYSBzaWduYXR1cmU' } },
-      valid_until_ts: 1652262000000,
-    };
+    const specExample = SPEC_EXAMPLE_KEY_RESPONSE;
     const lines = [
       check(specExample, 'example.org'),
       check(signed(base)),

@@ -16,6 +16,7 @@
  * test/interop/oracle/README.md, which are tallied.
  */
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../bench/corpus.ts';
 import { answerLine } from '../../src/cli/runner.js';
 import { isValidServerName } from '../../src/federation/identifiers.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
@@ -25,18 +26,6 @@ const line = (req: object) => JSON.stringify(req);
 type Answer = Record<string, unknown> & { ok: boolean; error?: { code: string } };
 const parse = (answer: string) => JSON.parse(answer) as Answer;
 const ours = (req: object) => parse(answerLine(line(req)));
-
-/** A small deterministic PRNG (mulberry32), so failures can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   readonly next: () => number;

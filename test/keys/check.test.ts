@@ -18,7 +18,7 @@ import {
 } from '../../src/keys/index.js';
 import { encodeBase64, signJson } from '../../src/signing/index.js';
 import { errcode } from '../helpers.js';
-import { key, pub, response, sodiumSign } from './helpers.js';
+import { key, pub, response, SPEC_EXAMPLE_KEY_RESPONSE, sodiumSign } from './helpers.js';
 
 const A = key(1);
 const B = key(2);
@@ -40,18 +40,7 @@ function keysOf(c: ServerKeysCheck): Record<string, [string, number, boolean]> {
 
 describe('checkServerKeys: the spec', () => {
   it("refuses the spec's example response: its keys are not 32 bytes (placeholder text)", () => {
-    const example = {
-      server_name: 'example.org',
-      verify_keys: { 'ed25519:abc123': { key: 'VGhpcyBzaG91bGQgYmUgYSByZWFsIGVkMjU1MTkgcGF5bG9hZA' } },
-      old_verify_keys: {
-        'ed25519:0ldk3y': {
-          expired_ts: 1532645052628,
-          key: 'VGhpcyBzaG91bGQgYmUgeW91ciBvbGQga2V5J3MgZWQyNTUxOSBwYXlsb2FkLg',
-        },
-      },
-      signatures: { 'example.org': { 'ed25519:auto2': 'VGhpcyBzaG91bGQgYWN0dWFsbHkgYmUgYSBzaWduYXR1cmU' } },
-      valid_until_ts: 1652262000000,
-    };
+    const example = SPEC_EXAMPLE_KEY_RESPONSE;
     // "This should be a real ed25519 payload": 37 bytes.
     expect(Buffer.from('VGhpcyBzaG91bGQgYmUgYSByZWFsIGVkMjU1MTkgcGF5bG9hZA', 'base64').length).toBe(37);
     const c = checkServerKeys(example, { serverName: 'example.org' });

@@ -132,3 +132,21 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; r
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
+
+/**
+ * The example response of the spec's "Retrieving server keys"
+ * (GET /_matrix/key/v2/server), as published: placeholder keys and
+ * signature, so no server accepts it.
+ */
+export const SPEC_EXAMPLE_KEY_RESPONSE = {
+  server_name: 'example.org',
+  verify_keys: { 'ed25519:abc123': { key: 'VGhpcyBzaG91bGQgYmUgYSByZWFsIGVkMjU1MTkgcGF5bG9hZA' } },
+  old_verify_keys: {
+    'ed25519:0ldk3y': {
+      expired_ts: 1532645052628,
+      key: 'VGhpcyBzaG91bGQgYmUgeW91ciBvbGQga2V5J3MgZWQyNTUxOSBwYXlsb2FkLg',
+    },
+  },
+  signatures: { 'example.org': { 'ed25519:auto2': 'VGhpcyBzaG91bGQgYWN0dWFsbHkgYmUgYSBzaWduYXR1cmU' } },
+  valid_until_ts: 1652262000000,
+};

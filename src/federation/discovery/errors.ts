@@ -1,0 +1,77 @@
+/**
+ * The error server discovery raises when a server name cannot be resolved to
+ * somewhere we may connect to.
+ *
+ * @module
+ */
+
+/**
+ * Why discovery failed, or why the `/.well-known/matrix/server` step did not
+ * delegate. Stable across releases.
+ *
+ * - `blocked-address`: the address is in a range that is refused (loopback,
+ *   private, link-local, … see {@link AddressPolicy}) and not allowlisted.
+ * - `ambiguous-ip-literal`: an IPv4 literal with a leading zero (`010.0.0.1`),
+ *   which the server-name grammar reads as decimal and common resolvers as
+ *   octal; or a hostname that URL parsers read as an IPv4 address
+ *   (`0177.0.0.1`, `0x7f.1`), so its well-known is not fetched.
+ * - `not-found`: the hostname has no A or AAAA records.
+ * - `dns-failure`: a DNS query failed (SERVFAIL, timeout, refused …), so the
+ *   records could not be known.
+ * - `service-unavailable`: the SRV record's target is `.` (RFC 2782: the
+ *   service is decidedly not available at this domain).
+ * - `http-status`: the well-known answered with a status other than 200.
+ * - `too-large`: the well-known body is larger than the limit (50 KiB).
+ * - `redirect-loop`, `too-many-redirects`, `insecure-redirect` (to a scheme
+ *   other than `https:`): the well-known's redirects were not followed.
+ * - `invalid-json`: the well-known body is not UTF-8 JSON.
+ * - `invalid-well-known`: the JSON is not an object whose `m.server` is a
+ *   valid server name.
+ * - `network`: connecting, TLS or reading failed.
+ * - `timeout`: a request took longer than its time limit.
+ */
+export type DiscoveryErrorCode =
+  | 'blocked-address'
+  | 'ambiguous-ip-literal'
+  | 'not-found'
+  | 'dns-failure'
+  | 'service-unavailable'
+  | 'http-status'
+  | 'too-large'
+  | 'redirect-loop'
+  | 'too-many-redirects'
+  | 'insecure-redirect'
+  | 'invalid-json'
+  | 'invalid-well-known'
+  | 'network'
+  | 'timeout';
+
+/**
+ * Raised by server discovery when a server cannot be reached at all, and
+ * recorded (not raised) when the well-known step fails and discovery goes on
+ * with SRV records.
+ *
+ * `code` is stable; `message` is for people and may change.
+ */
+export class DiscoveryError extends Error {
+  /** What went wrong. */
+  readonly code: DiscoveryErrorCode;
+  /**
+   * Whether the failure may be temporary (a network error, a 5xx status, a
+   * body too large): a still-cached delegation is then kept, as Synapse does.
+   * Permanent failures (a 404, invalid JSON) replace it.
+   */
+  readonly transient: boolean;
+
+  /**
+   * @param code - what went wrong.
+   * @param message - a sentence a person can act on.
+   * @param transient - whether the failure may be temporary (default false).
+   */
+  constructor(code: DiscoveryErrorCode, message: string, transient = false) {
+    super(message);
+    this.name = 'DiscoveryError';
+    this.code = code;
+    this.transient = transient;
+  }
+}
