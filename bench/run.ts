@@ -1,6 +1,6 @@
 /**
  * Runs the benchmark suites in order: `npm run bench` (builds first), or
- * `node bench/run.ts [canonicaljson|signing|events|auth|discovery]` against an existing build.
+ * `node bench/run.ts [canonicaljson|signing|events|auth|discovery|federation]` against an existing build.
  * `BENCH_QUICK=1` for short rounds.
  */
 
@@ -9,15 +9,17 @@ import { runAuthBench } from './auth.bench.ts';
 import { runCanonicalJsonBench } from './canonicaljson.bench.ts';
 import { runDiscoveryBench } from './discovery.bench.ts';
 import { runEventsBench } from './events.bench.ts';
+import { runFederationBench } from './federation.bench.ts';
 import { printSummary, settings, type TargetResult } from './harness.ts';
 import { runSigningBench } from './signing.bench.ts';
 
-const suites: Record<string, () => TargetResult[]> = {
+const suites: Record<string, () => TargetResult[] | Promise<TargetResult[]>> = {
   canonicaljson: runCanonicalJsonBench,
   signing: runSigningBench,
   events: runEventsBench,
   auth: runAuthBench,
   discovery: runDiscoveryBench,
+  federation: runFederationBench,
 };
 
 const wanted = process.argv.slice(2);
@@ -43,6 +45,6 @@ console.log('Every figure is measured in this run on this machine: compare the r
 
 const results: TargetResult[] = [];
 for (const [name, run] of Object.entries(suites)) {
-  if (wanted.length === 0 || wanted.includes(name)) results.push(...run());
+  if (wanted.length === 0 || wanted.includes(name)) results.push(...(await run()));
 }
 printSummary(results);

@@ -22,6 +22,7 @@ describe('npm run bench', () => {
       'Incoming PDU',
       'Auth rules',
       'Server discovery',
+      'Federation requests',
     ]) {
       expect(run.stdout).toContain(`=== ${suite}`);
     }
