@@ -260,7 +260,12 @@ export class Keyring {
         needs.push({ serverName: r.serverName, keyId, minimum: r.minimumValidUntilTs ?? now });
       }
     }
-    if (needs.length > 0) await this.#enqueue(needs);
+    if (needs.length > 0) {
+      // Keys the store already holds, valid long enough, need no batch (and
+      // no turn of the event loop): only the rest waits for a fetch.
+      const unmet = await this.#unmet(needs, false);
+      if (unmet.size > 0) await this.#enqueue([...unmet.values()].flat());
+    }
     const found = new Map<string, Map<string, KeyringKey>>();
     for (const r of requests) {
       const forServer = found.get(r.serverName) ?? new Map<string, KeyringKey>();
