@@ -32,8 +32,9 @@ function invalid(what: string, value: string): InvalidInputError {
 /**
  * Parses a server name: `hostname [":" port]`, the hostname a DNS name of
  * letters, digits, `-` and `.` (at most 255), a dotted-quad IPv4 literal
- * with each number at most 255, or a bracketed IPv6 literal (RFC 3513); the
- * port 1–5 digits, at most 65535.
+ * (each number at most 255; a dotted quad with a larger number is a DNS
+ * name by the grammar), or a bracketed IPv6 literal (RFC 3513); the port
+ * 1–5 digits, at most 65535.
  *
  * @param name - the server name.
  * @throws {@link InvalidInputError} `M_INVALID_PARAM` if it is not one.
@@ -57,10 +58,12 @@ export function parseServerName(name: string): ServerName {
     kind = 'ipv6';
   } else {
     const v4 = IPV4.exec(host);
-    if (v4 !== null) {
-      if (v4.slice(1).some((n) => Number(n) > 255)) throw invalid('server name', name);
+    if (v4 !== null && v4.slice(1).every((n) => Number(n) <= 255)) {
       kind = 'ipv4';
     } else if (DNS_NAME.test(host)) {
+      // Includes dotted quads with a number over 255 ("999.1.1.1"): the
+      // grammar's dns-name allows digits and dots, and Synapse accepts them;
+      // they are names no address has (discovery refuses them).
       kind = 'dns';
     } else {
       throw invalid('server name', name);

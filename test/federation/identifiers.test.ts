@@ -31,7 +31,6 @@ describe('server names (spec appendix grammar and examples)', () => {
     'exa mple.org',
     'ex_ample.org',
     'é.org',
-    '256.1.1.1',
     '[1234:5678::abcd',
     '1234:5678::abcd]',
     '[::1]x',
@@ -42,6 +41,11 @@ describe('server names (spec appendix grammar and examples)', () => {
   ])('refuses %j', (name) => {
     expect(isValidServerName(name)).toBe(false);
     expect(() => parseServerName(name)).toThrow(InvalidInputError);
+  });
+  it('reads a dotted quad with a number over 255 as a dns-name, which the grammar allows', () => {
+    // dns-name = 1*255dns-char, dns-char = DIGIT / ALPHA / "-" / "."
+    expect(parseServerName('256.1.1.1')).toEqual({ host: '256.1.1.1', kind: 'dns' });
+    expect(parseServerName('999.1.1.1:80')).toEqual({ host: '999.1.1.1', kind: 'dns', port: 80 });
   });
   it('accepts names at the limits', () => {
     expect(isValidServerName('a'.repeat(255))).toBe(true);
