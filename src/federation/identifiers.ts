@@ -58,7 +58,7 @@ export function parseServerName(name: string): ServerName {
     kind = 'ipv6';
   } else {
     const v4 = IPV4.exec(host);
-    if (v4 !== null && v4.slice(1).every((n) => Number(n) <= 255)) {
+    if (v4?.slice(1).every((n) => Number(n) <= 255)) {
       kind = 'ipv4';
     } else if (DNS_NAME.test(host)) {
       // Includes dotted quads with a number over 255 ("999.1.1.1"): the
