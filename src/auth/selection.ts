@@ -5,7 +5,7 @@
  * @module
  */
 
-import { compareCodePoints } from '../canonicaljson/encode.js';
+import { compareCodePoints } from '../canonicaljson/keyorder.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { sortedKeys } from '../canonicaljson/encode.js';
+import { sortedKeys } from '../canonicaljson/keyorder.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { decodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from '../signing/ed25519.js';

@@ -12,6 +12,7 @@
  */
 
 import { InvalidInputError } from '../errors.js';
+import { sortByCodePoint } from './keyorder.js';
 import { DEFAULT_MAX_DEPTH, type NumberRules } from './parse.js';
 import { pythonFloatRepr } from './pyfloat.js';
 import { JsonFloat } from './value.js';
@@ -35,42 +36,15 @@ export interface EncodeOptions {
   allowUnpairedSurrogates?: boolean;
 }
 
-/** Characters Canonical JSON escapes. */
-const ESCAPED = /["\\\u0000-\u001f]/;
-/** Keys with these can sort differently by code point than by UTF-16 unit. */
-const SPECIAL_KEY = /["\\\u0000-\u001f\ud800-\uffff]/;
-
 /**
- * Compares two strings by Unicode code point. UTF-16 order agrees except at
- * a first difference between a surrogate (U+D800–U+DFFF, part of a character
- * above U+FFFF) and a unit in U+E000–U+FFFF, which this corrects.
+ * Matches where a string needs more than quotes around it: a character
+ * Canonical JSON escapes (`"`, `\\`, C0 controls), or an unpaired surrogate
+ * (a high one not followed by a low one, a low one not preceded by a high
+ * one). One regular expression scans faster than an escape scan followed by
+ * `isWellFormed`.
  */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      if (x >= 0xd800 && y >= 0xd800) {
-        x = x <= 0xdfff ? x + 0x2000 : x - 0x800;
-        y = y <= 0xdfff ? y + 0x2000 : y - 0x800;
-      }
-      return x - y;
-    }
-  }
-  return a.length - b.length;
-}
-
-/**
- * Returns the keys of `obj` in Canonical JSON order.
- *
- * @param obj - any object.
- */
-export function sortedKeys(obj: object): string[] {
-  const keys = Object.keys(obj).sort();
-  if (keys.length > 1 && keys.some((k) => SPECIAL_KEY.test(k))) keys.sort(compareCodePoints);
-  return keys;
-}
+const NEEDS_CARE =
+  /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|^[\udc00-\udfff]|[^\ud800-\udbff][\udc00-\udfff]/;
 
 class Encoder {
   private readonly legacy: boolean;
@@ -92,16 +66,11 @@ class Encoder {
   }
 
   private encodeString(s: string): string {
-    if (!ESCAPED.test(s)) {
-      // Nothing to escape. isWellFormed is immediate for one-byte strings
-      // and one native scan otherwise: no copy of the string is made.
-      if (s.isWellFormed()) return `"${s}"`;
-      if (!this.allowLone) throw this.fail('String contains an unpaired UTF-16 surrogate');
-      return JSON.stringify(s);
-    }
-    // For well-formed strings JSON.stringify escapes exactly the characters
-    // Canonical JSON escapes, in the same form.
+    if (!NEEDS_CARE.test(s)) return `"${s}"`;
     if (!this.allowLone && !s.isWellFormed()) throw this.fail('String contains an unpaired UTF-16 surrogate');
+    // For well-formed strings JSON.stringify escapes exactly the characters
+    // Canonical JSON escapes, in the same form (and unpaired surrogates as
+    // \uXXXX, which allowUnpairedSurrogates asks for).
     return JSON.stringify(s);
   }
 
@@ -145,28 +114,20 @@ class Encoder {
     if (proto !== Object.prototype && proto !== null) {
       throw this.fail('Only plain objects, arrays and primitives are JSON values');
     }
-    return this.encodeObject(value as Record<string, unknown>, depth, false);
+    return this.encodeObject(value as Record<string, unknown>, depth);
   }
 
-  /**
-   * Encodes an object. The fast path sorts keys by UTF-16 unit and writes
-   * them unescaped; a key that needs escaping, or that may sort differently
-   * by code point, sends the object down the slow path.
-   */
-  private encodeObject(obj: Record<string, unknown>, depth: number, slow: boolean): string {
-    const keys = slow ? Object.keys(obj).sort(compareCodePoints) : Object.keys(obj).sort();
+  /** Encodes an object: its keys in code point order, escaped where needed. */
+  private encodeObject(obj: Record<string, unknown>, depth: number): string {
+    const keys = sortByCodePoint(Object.keys(obj));
     const path = this.path;
     path.push('');
     let out = '{';
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       path[path.length - 1] = key;
-      if (!slow && SPECIAL_KEY.test(key)) {
-        path.pop();
-        return this.encodeObject(obj, depth, true);
-      }
       if (i > 0) out += ',';
-      out += `${slow ? this.encodeString(key) : `"${key}"`}:${this.encode(obj[key], depth + 1)}`;
+      out += `${this.encodeString(key)}:${this.encode(obj[key], depth + 1)}`;
     }
     path.pop();
     return `${out}}`;

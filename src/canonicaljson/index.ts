@@ -13,13 +13,8 @@
  */
 
 export { type ErrCode, InvalidInputError } from '../errors.js';
-export {
-  compareCodePoints,
-  type EncodeOptions,
-  encodeCanonicalJson,
-  encodeCanonicalJsonBytes,
-  sortedKeys,
-} from './encode.js';
+export { type EncodeOptions, encodeCanonicalJson, encodeCanonicalJsonBytes } from './encode.js';
+export { compareCodePoints, sortByCodePoint, sortedKeys } from './keyorder.js';
 export {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_LENGTH,

@@ -14,7 +14,8 @@
  */
 
 import { hash } from 'node:crypto';
-import { encodeCanonicalJson, sortedKeys } from '../canonicaljson/encode.js';
+import { encodeCanonicalJson } from '../canonicaljson/encode.js';
+import { sortedKeys } from '../canonicaljson/keyorder.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { redactEvent } from './redact.js';
