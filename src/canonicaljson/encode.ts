@@ -13,8 +13,9 @@
 
 import { InvalidInputError } from '../errors.js';
 import { sortByCodePoint } from './keyorder.js';
-import { DEFAULT_MAX_DEPTH, type NumberRules } from './parse.js';
+import { DEFAULT_MAX_DEPTH, type NumberRules, type ParseOptions } from './parse.js';
 import { pythonFloatRepr } from './pyfloat.js';
+import type { CanonicalSpans } from './spans.js';
 import { JsonFloat } from './value.js';
 
 /** Options for {@link encodeCanonicalJson}. */
@@ -34,6 +35,13 @@ export interface EncodeOptions {
    * hashing or signing.
    */
   allowUnpairedSurrogates?: boolean;
+  /**
+   * The objects and arrays parsed from their Canonical JSON text
+   * ({@link ParseOptions.canonicalSpans}): a value found here is written as
+   * that text, not encoded again. Only for values not changed since they
+   * were parsed.
+   */
+  canonicalSpans?: CanonicalSpans;
 }
 
 /**
@@ -50,6 +58,7 @@ class Encoder {
   private readonly legacy: boolean;
   private readonly maxDepth: number;
   private readonly allowLone: boolean;
+  private readonly canonicalSpans: CanonicalSpans | undefined;
   /** Keys and indexes from the root to the value being encoded, for errors. */
   private readonly path: (string | number)[] = [];
 
@@ -57,6 +66,7 @@ class Encoder {
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.allowLone = options.allowUnpairedSurrogates === true;
+    this.canonicalSpans = options.canonicalSpans;
   }
 
   private fail(message: string): InvalidInputError {
@@ -91,6 +101,10 @@ class Encoder {
         throw this.fail(`A ${typeof value} is not a JSON value`);
     }
     if (value === null) return 'null';
+    if (this.canonicalSpans !== undefined) {
+      const text = this.canonicalSpans.text(value);
+      if (text !== undefined) return text;
+    }
     if (depth >= this.maxDepth) throw this.fail(`Nesting deeper than ${this.maxDepth} levels`);
     if (Array.isArray(value)) {
       const n = value.length;

@@ -23,4 +23,5 @@ export {
   parseJson,
 } from './parse.js';
 export { pythonFloatRepr } from './pyfloat.js';
+export { CanonicalSpans } from './spans.js';
 export { isJsonObject, JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';

@@ -12,6 +12,8 @@
  */
 
 import { InvalidInputError } from '../errors.js';
+import { compareCodePoints } from './keyorder.js';
+import { type CanonicalSpans, spanRecorder } from './spans.js';
 import { JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';
 
 /**
@@ -52,7 +54,23 @@ export interface ParseOptions {
    * must carry them to a later check (the encoder refuses them).
    */
   allowInfiniteFloats?: boolean;
+  /**
+   * Where to record the objects and arrays of the result whose input text
+   * already was their Canonical JSON: no whitespace, keys in code point
+   * order without duplicates, strings escaped only as Canonical JSON escapes
+   * them, integers only, none outside [-(2^53)+1, 2^53-1] or written `-0`.
+   * The encoder and the event checks given the same {@link CanonicalSpans}
+   * use that text instead of encoding those values again. Small containers
+   * are not recorded.
+   */
+  canonicalSpans?: CanonicalSpans;
 }
+
+/**
+ * Containers whose text is shorter than this are not recorded in
+ * {@link ParseOptions.canonicalSpans}: encoding them is as cheap as a lookup.
+ */
+const MIN_RECORDED_LENGTH = 48;
 
 /**
  * Default nesting limit. Synapse has none of its own but Python's recursion
@@ -104,17 +122,23 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
   }
   let text: string;
   let wellFormed = true;
+  let bytes: Uint8Array | undefined;
   if (typeof input === 'string') {
     text = input;
     wellFormed = text.isWellFormed();
   } else {
+    bytes = input;
     try {
       text = utf8Decoder.decode(input);
     } catch {
       throw new InvalidInputError('M_NOT_JSON', 'JSON bytes are not valid UTF-8');
     }
   }
-  const parser = new Parser(text, options);
+  // Text with unpaired surrogates is never canonical (it is refused, or kept
+  // only for tools).
+  const record =
+    options.canonicalSpans !== undefined && wellFormed ? spanRecorder(options.canonicalSpans, text, bytes) : undefined;
+  const parser = new Parser(text, options, record);
   const value = parser.parseDocument();
   // Values the rules refuse are only an error if they survive duplicate-key
   // resolution: Python (so Synapse) keeps the last value of a duplicated key
@@ -186,11 +210,24 @@ class Parser {
   private nextBackslash = -1;
   /** Position of the next control character at or after the cursor (or text length). */
   private nextControl = -1;
+  /** Records a container parsed from its canonical text, if asked to. */
+  private readonly record: ((value: object, start: number, end: number) => void) | undefined;
+  /**
+   * How many departures from Canonical JSON have been read so far: a
+   * container's text is canonical when the count did not move between its
+   * brackets.
+   */
+  private departures = 0;
 
-  constructor(text: string, options: ParseOptions) {
+  constructor(
+    text: string,
+    options: ParseOptions,
+    record: ((value: object, start: number, end: number) => void) | undefined,
+  ) {
     this.text = text;
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.record = record;
   }
 
   parseDocument(): JsonValue {
@@ -199,13 +236,19 @@ class Parser {
     // key awaiting its value.
     const stack: (JsonValue[] | JsonObject)[] = [];
     const keys: string[] = [];
+    // When recording: for each open container, where it starts and the
+    // departure count there.
+    const record = this.record;
+    const starts: number[] = [];
+    const marks: number[] = [];
     let value: JsonValue;
     this.skipWhitespace();
     for (;;) {
       // Read one value, or open a container and loop to read its first member.
       const c = text.charCodeAt(this.pos);
       if (c === 0x7b /* { */) {
-        this.pos++;
+        const start = this.pos++;
+        const mark = this.departures;
         this.checkDepth(stack.length + 1);
         this.skipWhitespace();
         if (text.charCodeAt(this.pos) === 0x7d /* } */) {
@@ -213,11 +256,16 @@ class Parser {
           value = {};
         } else {
           stack.push({});
+          if (record !== undefined) {
+            starts.push(start);
+            marks.push(mark);
+          }
           keys.push(this.parseKey());
           continue;
         }
       } else if (c === 0x5b /* [ */) {
-        this.pos++;
+        const start = this.pos++;
+        const mark = this.departures;
         this.checkDepth(stack.length + 1);
         this.skipWhitespace();
         if (text.charCodeAt(this.pos) === 0x5d /* ] */) {
@@ -225,6 +273,10 @@ class Parser {
           value = [];
         } else {
           stack.push([]);
+          if (record !== undefined) {
+            starts.push(start);
+            marks.push(mark);
+          }
           continue;
         }
       } else {
@@ -250,17 +302,28 @@ class Parser {
           }
           if (d !== 0x5d /* ] */) throw notJson("Expected ',' or ']'", this.pos);
         } else {
-          setOwn(top, keys.pop() as string, value);
+          const key = keys.pop() as string;
+          setOwn(top, key, value);
           if (d === 0x2c /* , */) {
             this.pos++;
             this.skipWhitespace();
-            keys.push(this.parseKey());
+            const next = this.parseKey();
+            // Canonical JSON: strictly increasing code point order (so no
+            // duplicates either).
+            if (record !== undefined && compareCodePoints(key, next) >= 0) this.departures++;
+            keys.push(next);
             break;
           }
           if (d !== 0x7d /* } */) throw notJson("Expected ',' or '}'", this.pos);
         }
         this.pos++;
         value = stack.pop() as JsonValue;
+        if (record !== undefined) {
+          const start = starts.pop() as number;
+          if (marks.pop() === this.departures && this.pos - start >= MIN_RECORDED_LENGTH) {
+            record(value as object, start, this.pos);
+          }
+        }
       }
     }
   }
@@ -292,6 +355,7 @@ class Parser {
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
       else break;
     }
+    if (pos !== this.pos) this.departures++;
     this.pos = pos;
   }
 
@@ -366,6 +430,7 @@ class Parser {
             break;
           case 0x2f:
             out += '/';
+            this.departures++;
             break;
           case 0x62:
             out += '\b';
@@ -385,6 +450,7 @@ class Parser {
           case 0x75 /* u */:
             {
               const unit = this.hex4(pos);
+              if (!isCanonicalUnicodeEscape(unit, text.slice(pos, pos + 4))) this.departures++;
               pos += 4;
               if (unit >= 0xd800 && unit <= 0xdbff) {
                 // A high surrogate must be followed by an escaped low surrogate.
@@ -473,10 +539,16 @@ class Parser {
     if (isInteger) {
       const digits = intEnd - start - (negative ? 1 : 0);
       // Up to 15 digits the running total is exact; -0 becomes the integer 0.
-      if (digits <= 15) return negative && magnitude !== 0 ? -magnitude : magnitude;
+      if (digits <= 15) {
+        if (!negative) return magnitude;
+        if (magnitude !== 0) return -magnitude;
+        this.departures++;
+        return 0;
+      }
       const literal = text.slice(start, intEnd);
       const n = Number(literal);
       if (Number.isSafeInteger(n)) return n;
+      this.departures++;
       // Python refuses these while parsing, before duplicates are resolved.
       if (digits > PYTHON_MAX_INT_DIGITS) {
         throw badJson(`Integer of ${digits} digits exceeds the ${PYTHON_MAX_INT_DIGITS}-digit limit`, start);
@@ -485,9 +557,21 @@ class Parser {
       return BigInt(literal);
     }
     const n = Number(text.slice(start, pos));
+    this.departures++;
     if (!this.legacy || !Number.isFinite(n)) this.sawRefusable = true;
     return new JsonFloat(n);
   }
+}
+
+/**
+ * Whether a `\u` escape with these four hex digits is how Canonical JSON
+ * writes `unit`: only C0 controls without a short form (`\b \t \n \f \r`)
+ * are so escaped, in lowercase
+ * (spec: Appendices, "Canonical JSON"; Python's `json`).
+ */
+function isCanonicalUnicodeEscape(unit: number, hex: string): boolean {
+  if (unit >= 0x20 || unit === 0x08 || unit === 0x09 || unit === 0x0a || unit === 0x0c || unit === 0x0d) return false;
+  return hex === unit.toString(16).padStart(4, '0');
 }
 
 function abbreviate(literal: string): string {

@@ -10,8 +10,10 @@ import { withoutUnsigned } from '../auth/createid.js';
 import { authTypesForEvent } from '../auth/selection.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
+import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { PduEncoding } from '../hashing/encoding.js';
 import { assertEventSchema, checkPduFormat } from '../hashing/format.js';
 import { contentHash, referenceHash } from '../hashing/hashes.js';
 import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
@@ -36,18 +38,25 @@ import {
 import { visibilityOperations } from './visibilityops.js';
 import { xMatrixOperations } from './xmatrixops.js';
 
-/** An operation: request in, result fields out. */
-export type Operation = (req: Request) => JsonObject;
+/**
+ * An operation: request in, result fields out. `spans` records the parts of
+ * the request line that were written as Canonical JSON, for the ops that
+ * hash events (as a server checks a received event).
+ */
+export type Operation = (req: Request, spans?: CanonicalSpans) => JsonObject;
 
 // Signed JSON is room-version agnostic in the spec and in Synapse's
 // signedjson, which encodes whatever numbers the object holds: so do we.
 const SIGNED_JSON = { numbers: 'legacy' } as const;
 
 /** An op over one event field, held to its room version's JSON rules. */
-function eventOp(field: string, op: (event: JsonObject, rules: RoomVersionRules) => JsonObject): Operation {
-  return (req) => {
+function eventOp(
+  field: string,
+  op: (event: JsonObject, rules: RoomVersionRules, spans: CanonicalSpans | undefined) => JsonObject,
+): Operation {
+  return (req, spans) => {
     const rules = roomVersionField(req);
-    return op(eventField(req, field, rules), rules);
+    return op(eventField(req, field, rules), rules, spans);
   };
 }
 
@@ -121,9 +130,15 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     },
   ],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],
-  ['content_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(contentHash(event, rules)) }))],
-  ['reference_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(referenceHash(event, rules)) }))],
-  ['event_id', eventOp('event', (event, rules) => ({ event_id: eventId(event, rules) }))],
+  [
+    'content_hash',
+    eventOp('event', (event, rules, spans) => ({ hash: encodeBase64(contentHash(event, rules, spans)) })),
+  ],
+  [
+    'reference_hash',
+    eventOp('event', (event, rules, spans) => ({ hash: encodeBase64(referenceHash(event, rules, spans)) })),
+  ],
+  ['event_id', eventOp('event', (event, rules, spans) => ({ event_id: eventId(event, rules, spans) }))],
   ['room_id', eventOp('create_event', (event, rules) => ({ room_id: roomIdOfCreateEvent(event, rules) }))],
   [
     'sign_event',
@@ -136,14 +151,16 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
   ],
   [
     'check_pdu_format',
-    (req) => {
-      const check = checkPduFormat(objectField(req, 'event'), roomVersionField(req));
+    (req, spans) => {
+      const event = objectField(req, 'event');
+      const rules = roomVersionField(req);
+      const check = checkPduFormat(event, rules, { encoding: new PduEncoding(event, rules, spans) });
       return check.valid ? { valid: true, reason: '' } : { valid: false, reason: check.reason };
     },
   ],
   [
     'verify_event',
-    (req) => {
+    (req, spans) => {
       const rules = roomVersionField(req);
       // `keys` must be an object before anything else is read, as in the oracle.
       objectField(req, 'keys');
@@ -157,7 +174,7 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
         throw e;
       }
       const lookup = keysField(req);
-      const check = checkEventSignatures(event, rules, lookup);
+      const check = checkEventSignatures(event, rules, lookup, new PduEncoding(event, rules, spans));
       return check.result === 'valid'
         ? { result: 'valid', reason: '' }
         : { result: check.result, reason: check.reason };

@@ -8,6 +8,7 @@
 
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
+import { CanonicalSpans } from '../canonicaljson/spans.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { type Operation, operations } from './ops.js';
@@ -28,18 +29,35 @@ function errorAnswer(id: JsonValue, code: string, message: string): JsonObject {
   return { id, ok: false, error: { code, message } };
 }
 
+/** Options for {@link answerLine}. */
+export interface AnswerOptions {
+  /**
+   * Record which parts of the line are written as Canonical JSON, and let
+   * the ops that hash events take those parts as written (as a server does
+   * with a received event); default true. False encodes every value again:
+   * both must give the same answers.
+   */
+  readonly canonicalSpans?: boolean;
+}
+
 /**
  * Answers one request line.
  *
  * @param line - the request, JSON text.
  * @param ops - the operations to dispatch to (the library's by default).
+ * @param options - see {@link AnswerOptions}.
  * @returns the answer as one line of JSON text, without a newline.
  */
-export function answerLine(line: string, ops: ReadonlyMap<string, Operation> = operations): string {
+export function answerLine(
+  line: string,
+  ops: ReadonlyMap<string, Operation> = operations,
+  options: AnswerOptions = {},
+): string {
   let answer: JsonObject;
   let request: JsonValue;
+  const spans = options.canonicalSpans === false ? undefined : new CanonicalSpans();
   try {
-    request = parseJson(line, LINE_OPTIONS);
+    request = parseJson(line, spans === undefined ? LINE_OPTIONS : { ...LINE_OPTIONS, canonicalSpans: spans });
   } catch (e) {
     // Not JSON (M_NOT_JSON), or JSON beyond the parser's limits.
     const code = e instanceof InvalidInputError ? e.errcode : 'M_NOT_JSON';
@@ -52,7 +70,7 @@ export function answerLine(line: string, ops: ReadonlyMap<string, Operation> = o
     if (typeof opName !== 'string') throw new InvalidInputError('M_MISSING_PARAM', 'Missing string field "op"');
     const op = ops.get(opName);
     if (op === undefined) throw new InvalidInputError('M_UNRECOGNIZED', `Unknown op ${JSON.stringify(opName)}`);
-    answer = { id, ok: true, ...op(request) };
+    answer = { id, ok: true, ...op(request, spans) };
   } catch (e) {
     if (e instanceof InvalidInputError) answer = errorAnswer(id, e.errcode, e.message);
     // Anything else is our bug; it is reported, not fatal.

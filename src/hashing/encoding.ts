@@ -13,9 +13,11 @@
  * @module
  */
 
-import { hash } from 'node:crypto';
-import { encodeCanonicalJson } from '../canonicaljson/encode.js';
+import { createHash, hash } from 'node:crypto';
+import { type EncodeOptions, encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { sortedKeys } from '../canonicaljson/keyorder.js';
+import type { ParseOptions } from '../canonicaljson/parse.js';
+import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { redactEvent } from './redact.js';
@@ -32,9 +34,54 @@ const NOT_IN_CONTENT_HASH = new Set(['unsigned', 'signatures', 'hashes', 'age_ts
 /** Keys a signature (and the reference hash) never covers. */
 const NOT_SIGNED = new Set(['signatures', 'unsigned']);
 
-/** SHA-256 of a string's UTF-8 bytes. */
-export function sha256(text: string): Buffer {
-  return hash('sha256', Buffer.from(text, 'utf8'), 'buffer');
+/**
+ * A part of an encoding: text, or (for a part received as Canonical JSON)
+ * the received bytes themselves.
+ */
+type Piece = string | Uint8Array;
+
+/**
+ * Text pieces shorter than this are joined before they are converted or
+ * hashed; longer ones are handed over as they are, so that no copy of a
+ * large text is made by concatenation.
+ */
+const LARGE_PIECE = 1024;
+
+/** Calls `emit` with the pieces, small text neighbours joined into one string. */
+function chunks(pieces: readonly Piece[], emit: (chunk: Piece) => void): void {
+  let pending = '';
+  for (const piece of pieces) {
+    if (typeof piece === 'string' && piece.length < LARGE_PIECE) {
+      pending += piece;
+      continue;
+    }
+    if (pending !== '') emit(pending);
+    pending = '';
+    emit(piece);
+  }
+  if (pending !== '') emit(pending);
+}
+
+/** The UTF-8 bytes of the concatenated pieces. */
+function bytesOf(pieces: readonly Piece[]): Buffer {
+  const parts: Uint8Array[] = [];
+  chunks(pieces, (chunk) => parts.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk));
+  const only = parts[0];
+  return parts.length === 1 && only instanceof Buffer ? only : Buffer.concat(parts);
+}
+
+/** SHA-256 of the UTF-8 bytes of the concatenated pieces. */
+function sha256Of(pieces: readonly Piece[]): Buffer {
+  const h = createHash('sha256');
+  chunks(pieces, (chunk) => (typeof chunk === 'string' ? h.update(chunk, 'utf8') : h.update(chunk)));
+  return h.digest();
+}
+
+/** The UTF-8 length of the concatenated pieces. */
+function byteLengthOf(pieces: readonly Piece[]): number {
+  let n = 0;
+  for (const piece of pieces) n += typeof piece === 'string' ? Buffer.byteLength(piece, 'utf8') : piece.length;
+  return n;
 }
 
 /**
@@ -48,89 +95,111 @@ export class PduEncoding {
   /** Its room version's rules. */
   readonly rules: RoomVersionRules;
   private readonly keys: string[];
-  private readonly texts = new Map<string, string>();
-  private readonly contentTexts = new Map<string, string>();
-  private signing: string | undefined;
+  private readonly texts = new Map<string, Piece>();
+  private readonly contentTexts = new Map<string, Piece>();
   private signingBuffer: Buffer | undefined;
   private redactedEvent: JsonObject | undefined;
+  private readonly options: EncodeOptions;
+  private readonly spans: CanonicalSpans | undefined;
 
   /**
    * @param event - the event; not modified.
    * @param rules - its room version's rules (they decide the number rules).
+   * @param canonicalSpans - the record made when the event was parsed
+   *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical
+   *   JSON are then taken as received instead of being encoded again.
    */
-  constructor(event: JsonObject, rules: RoomVersionRules) {
+  constructor(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans) {
     this.event = event;
     this.rules = rules;
     this.keys = sortedKeys(event);
+    this.spans = canonicalSpans;
+    this.options =
+      canonicalSpans === undefined ? { numbers: rules.json.numbers } : { numbers: rules.json.numbers, canonicalSpans };
   }
 
   /** Canonical JSON of any value under the version's number rules. */
   encode(value: unknown): string {
-    return encodeCanonicalJson(value, { numbers: this.rules.json.numbers });
+    return encodeCanonicalJson(value, this.options);
+  }
+
+  /** A value's encoding: its received bytes if they are canonical, else encoded. */
+  private piece(value: JsonValue | undefined): Piece {
+    if (this.spans !== undefined && typeof value === 'object' && value !== null) {
+      const bytes = this.spans.bytes(value);
+      if (bytes !== undefined) return bytes;
+    }
+    return this.encode(value);
   }
 
   /** The encoding of top-level member `key`. */
-  private member(key: string): string {
+  private member(key: string): Piece {
     let text = this.texts.get(key);
     if (text === undefined) {
-      text = this.encode(this.event[key]);
+      text = this.piece(this.event[key]);
       this.texts.set(key, text);
     }
     return text;
   }
 
   /** The encoding of `content[key]`, when `content` is an object. */
-  private contentMember(key: string): string {
+  private contentMember(key: string): Piece {
     let text = this.contentTexts.get(key);
     if (text === undefined) {
-      text = this.encode((this.event.content as JsonObject)[key]);
+      text = this.piece((this.event.content as JsonObject)[key]);
       this.contentTexts.set(key, text);
     }
     return text;
   }
 
   /**
-   * Assembles an object from sorted keys, taking each member's encoding from
-   * `piece`.
+   * The pieces of an object's Canonical JSON, from sorted keys, taking each
+   * member's encoding from `piece`. The members are not concatenated: a
+   * large one is hashed or measured as it is, never copied into a bigger
+   * string.
    */
-  private assemble(keys: readonly string[], piece: (key: string) => string): string {
-    let out = '{';
+  private pieces(keys: readonly string[], piece: (key: string) => Piece | Piece[]): Piece[] {
+    const out: Piece[] = [];
+    let sep = '{';
     for (const key of keys) {
-      if (out.length > 1) out += ',';
-      out += `${this.encode(key)}:${piece(key)}`;
+      out.push(`${sep}${this.encode(key)}:`);
+      const p = piece(key);
+      if (Array.isArray(p)) out.push(...p);
+      else out.push(p);
+      sep = ',';
     }
-    return `${out}}`;
+    out.push(sep === '{' ? '{}' : '}');
+    return out;
   }
-
   /**
-   * Canonical JSON of the event as Synapse stores (and measures) it:
-   * `signatures` always present, `unsigned` replaced by `unsigned`.
+   * The size in bytes of the Canonical JSON of the event as Synapse stores
+   * (and measures) it: `signatures` always present, `unsigned` replaced by
+   * `unsigned`.
    *
    * @param unsigned - the `unsigned` member to write.
    */
-  storedText(unsigned: JsonObject): string {
+  storedSize(unsigned: JsonObject): number {
     const keys = this.keys.includes('signatures') ? [...this.keys] : [...this.keys, 'signatures'];
     if (!keys.includes('unsigned')) keys.push('unsigned');
     const order: Record<string, 0> = {};
     for (const k of keys) order[k] = 0;
-    return this.assemble(sortedKeys(order), (k) => {
-      if (k === 'unsigned') return this.encode(unsigned);
-      if (k === 'signatures' && this.event.signatures === undefined) return '{}';
-      return this.member(k);
-    });
-  }
-
-  /** The bytes the content hash covers. */
-  contentHashText(): string {
-    return this.assemble(
-      this.keys.filter((k) => !NOT_IN_CONTENT_HASH.has(k)),
-      (k) => this.member(k),
+    return byteLengthOf(
+      this.pieces(sortedKeys(order), (k) => {
+        if (k === 'unsigned') return this.encode(unsigned);
+        if (k === 'signatures' && this.event.signatures === undefined) return '{}';
+        return this.member(k);
+      }),
     );
   }
 
-  /** SHA-256 of {@link contentHashText}. */
+  /** SHA-256 of the bytes the content hash covers. */
   contentHash(): Buffer {
-    return sha256(this.contentHashText());
+    return sha256Of(
+      this.pieces(
+        this.keys.filter((k) => !NOT_IN_CONTENT_HASH.has(k)),
+        (k) => this.member(k),
+      ),
+    );
   }
 
   /** The redacted event (members shared with the event, not copied). */
@@ -140,34 +209,37 @@ export class PduEncoding {
   }
 
   /**
-   * Canonical JSON of the redacted event without `signatures` and
-   * `unsigned`: what signatures cover, and what the reference hash hashes.
+   * The pieces of the Canonical JSON of the redacted event without
+   * `signatures` and `unsigned`: what signatures cover, and what the
+   * reference hash hashes.
    */
-  signingText(): string {
-    if (this.signing !== undefined) return this.signing;
+  private signingPieces(): Piece[] {
     const redacted = this.redacted();
     const keys = sortedKeys(redacted).filter((k) => !NOT_SIGNED.has(k));
-    this.signing = this.assemble(keys, (k) => {
+    return this.pieces(keys, (k) => {
       const value = redacted[k];
       if (k === 'content') return this.redactedContent(value as JsonObject);
       return value === this.event[k] ? this.member(k) : this.encode(value);
     });
-    return this.signing;
   }
 
-  private redactedContent(content: JsonObject): string {
+  private redactedContent(content: JsonObject): Piece | Piece[] {
     const original = this.event.content;
     if (!isJsonObject(original)) return this.encode(content);
     if (content === original) return this.member('content');
     const keys = sortedKeys(content);
-    return this.assemble(keys, (k) =>
+    return this.pieces(keys, (k) =>
       content[k] === original[k] ? this.contentMember(k) : this.encode(content[k] as JsonValue),
     );
   }
 
-  /** {@link signingText} as UTF-8 bytes. */
+  /**
+   * The UTF-8 bytes of the Canonical JSON of the redacted event without
+   * `signatures` and `unsigned`: what signatures cover, and what the
+   * reference hash hashes.
+   */
   signingBytes(): Buffer {
-    this.signingBuffer ??= Buffer.from(this.signingText(), 'utf8');
+    this.signingBuffer ??= bytesOf(this.signingPieces());
     return this.signingBuffer;
   }
 

@@ -203,7 +203,7 @@ function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding
   // outside the safe range from v6, and unpaired surrogates in any version.
   let size: number;
   try {
-    size = Buffer.byteLength(encoding.storedText(unsigned), 'utf8');
+    size = encoding.storedSize(unsigned);
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ParseOptions } from '../canonicaljson/parse.js';
+import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
@@ -18,12 +20,15 @@ import { assertEventSchema } from './format.js';
  *
  * @param event - the event.
  * @param rules - the room version's rules (they decide the number rules).
+ * @param canonicalSpans - the record made when the event was parsed, if any
+ *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical JSON
+ *   are hashed as received.
  * @returns the 32-byte digest; `hashes.sha256` holds it in unpadded Base64.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the event cannot be
  *   encoded as Canonical JSON under the version's rules.
  */
-export function contentHash(event: JsonObject, rules: RoomVersionRules): Buffer {
-  return new PduEncoding(event, rules).contentHash();
+export function contentHash(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans): Buffer {
+  return new PduEncoding(event, rules, canonicalSpans).contentHash();
 }
 
 /**
@@ -33,12 +38,15 @@ export function contentHash(event: JsonObject, rules: RoomVersionRules): Buffer 
  *
  * @param event - the event.
  * @param rules - the room version's rules.
+ * @param canonicalSpans - the record made when the event was parsed, if any
+ *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical JSON
+ *   are hashed as received.
  * @returns the 32-byte digest.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the event lacks the keys
  *   and types every event of the version has (see {@link assertEventSchema}),
  *   or cannot be encoded as Canonical JSON under the version's rules.
  */
-export function referenceHash(event: JsonObject, rules: RoomVersionRules): Buffer {
+export function referenceHash(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans): Buffer {
   assertEventSchema(event, rules);
-  return new PduEncoding(event, rules).referenceHash();
+  return new PduEncoding(event, rules, canonicalSpans).referenceHash();
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { ParseOptions } from '../canonicaljson/parse.js';
+import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
@@ -22,13 +24,16 @@ import { referenceHash } from './hashes.js';
  *
  * @param event - the event.
  * @param rules - the room version's rules.
+ * @param canonicalSpans - the record made when the event was parsed, if any
+ *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical JSON
+ *   are hashed as received.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the event lacks the keys
  *   and types every event of the version has (a v1–v2 event its string
  *   `event_id`), or cannot be encoded as Canonical JSON.
  */
-export function eventId(event: JsonObject, rules: RoomVersionRules): string {
+export function eventId(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans): string {
   assertEventSchema(event, rules);
-  return eventIdOf(new PduEncoding(event, rules));
+  return eventIdOf(new PduEncoding(event, rules, canonicalSpans));
 }
 
 /**

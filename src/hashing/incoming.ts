@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { ParseOptions } from '../canonicaljson/parse.js';
+import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
@@ -49,7 +51,11 @@ export type IncomingCheck =
  *   number rules).
  * @param rules - the room version's rules.
  * @param lookup - finds the public keys of the signing servers.
- * @param options - `receivedTs`, the receive time (see {@link FormatOptions}).
+ * @param options - `receivedTs`, the receive time (see {@link FormatOptions});
+ *   `canonicalSpans`, the record made when the event was parsed
+ *   ({@link ParseOptions.canonicalSpans}): with it, the parts of an event
+ *   received as Canonical JSON are hashed and measured as received, not
+ *   encoded again.
  * @returns `valid` or `redacted` with the event to use and its ID, or
  *   `invalid` with the reason. Never throws.
  */
@@ -57,9 +63,9 @@ export function checkIncomingPdu(
   event: JsonObject,
   rules: RoomVersionRules,
   lookup: EventKeyLookup,
-  options: { readonly receivedTs?: number } = {},
+  options: { readonly receivedTs?: number; readonly canonicalSpans?: CanonicalSpans } = {},
 ): IncomingCheck {
-  const encoding = new PduEncoding(event, rules);
+  const encoding = new PduEncoding(event, rules, options.canonicalSpans);
   const format = checkPduFormat(event, rules, { ...options, encoding });
   if (!format.valid) return { result: 'invalid', reason: format.reason };
   const check = checkEventSignatures(event, rules, lookup, encoding);

@@ -17,7 +17,7 @@
 
 export { InvalidInputError } from '../errors.js';
 export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
-export { PduEncoding, sha256 } from './encoding.js';
+export { PduEncoding } from './encoding.js';
 export {
   assertEventSchema,
   checkEventSchema,

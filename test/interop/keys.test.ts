@@ -15,10 +15,9 @@ import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../bench/corpus.ts';
 import { type JsonObject, parseJson } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey, signedBytes } from '../../src/signing/index.js';
 import { SPEC_EXAMPLE_KEY_RESPONSE } from '../keys/helpers.js';
-import { askSynapse, comparable, type Difference } from './oracle.js';
+import { askSynapse, type Difference, ourDifferingAnswer } from './oracle.js';
 import { LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
 
 class Dice {
@@ -242,9 +241,9 @@ async function compare(lines: string[]): Promise<Outcome> {
   const theirs: Array<Record<string, unknown>> = [];
   lines.forEach((request, i) => {
     const synapse = answers[i] as string;
-    const ours = answerLine(request);
+    const ours = ourDifferingAnswer(request, synapse);
     theirs.push(parseJson(synapse, LEGACY) as Record<string, unknown>);
-    if (comparable(ours) !== comparable(synapse)) diffs.push({ request, synapse, ours });
+    if (ours !== undefined) diffs.push({ request, synapse, ours });
   });
   return { diffs, theirs };
 }

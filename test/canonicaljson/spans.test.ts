@@ -1,0 +1,233 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  CanonicalSpans,
+  encodeCanonicalJson,
+  encodeCanonicalJsonBytes,
+  type JsonValue,
+  parseJson,
+} from '../../src/canonicaljson/index.js';
+
+/** Every object and array in a parsed tree, outermost first. */
+function containers(root: JsonValue): object[] {
+  const out: object[] = [];
+  const stack: JsonValue[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop() as JsonValue;
+    if (Array.isArray(v)) {
+      out.push(v);
+      stack.push(...v);
+    } else if (v !== null && typeof v === 'object' && !(v.constructor !== Object && v.constructor !== undefined)) {
+      out.push(v);
+      stack.push(...Object.values(v));
+    }
+  }
+  return out;
+}
+
+/** A small seeded PRNG (mulberry32), so a fast-check seed fixes every choice. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Writes `v` as JSON text that means the same value, departing from
+ * Canonical JSON at each opportunity with probability `p`: whitespace, keys
+ * out of order, a duplicated key (whose first value is then replaced),
+ * other escapes (`\/`, `\u0041`, upper-case hex, `\u000a` for `\n`), other
+ * number forms (`-0`, `1.0`, `1e0`). With `p = 0` it writes Canonical JSON
+ * (by its own rules, not by calling the encoder).
+ */
+function write(v: JsonValue, p: number, rand: () => number): string {
+  const maybe = () => p > 0 && rand() < p;
+  const ws = () => (maybe() ? ' \n\t\r'[Math.floor(rand() * 4)] : '');
+  const str = (s: string) => {
+    let out = '"';
+    for (const ch of s) {
+      const c = ch.codePointAt(0) as number;
+      const hex = (n: number) => `\\u${n.toString(16).padStart(4, '0')}`;
+      if (ch === '"') out += '\\"';
+      else if (ch === '\\') out += '\\\\';
+      else if (ch === '\n') out += maybe() ? '\\u000a' : '\\n';
+      else if (ch === '\t') out += '\\t';
+      else if (ch === '\r') out += '\\r';
+      else if (ch === '\b') out += '\\b';
+      else if (ch === '\f') out += '\\f';
+      else if (c < 0x20) out += maybe() ? hex(c).toUpperCase().replace('\\U', '\\u') : hex(c);
+      else if (ch === '/' && maybe()) out += '\\/';
+      else if (c < 0x10000 && maybe()) out += hex(c);
+      else out += ch;
+    }
+    return `${out}"`;
+  };
+  const num = (n: number) => {
+    if (n === 0 && maybe()) return '-0';
+    if (maybe()) return rand() < 0.5 ? `${n}.0` : `${n}e0`;
+    return String(n);
+  };
+  const go = (x: JsonValue): string => {
+    if (x === null) return 'null';
+    if (typeof x === 'boolean') return String(x);
+    if (typeof x === 'number') return num(x);
+    if (typeof x === 'string') return str(x);
+    if (Array.isArray(x)) return `[${ws()}${x.map((e) => `${go(e)}${ws()}`).join(`,${ws()}`)}]`;
+    const keys = Object.keys(x as object).sort((a, b) => {
+      const ca = Array.from(a, (c) => c.codePointAt(0) as number);
+      const cb = Array.from(b, (c) => c.codePointAt(0) as number);
+      for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
+        if (ca[i] !== cb[i]) return (ca[i] as number) - (cb[i] as number);
+      }
+      return ca.length - cb.length;
+    });
+    if (keys.length > 1 && maybe()) keys.reverse();
+    const members: string[] = [];
+    for (const k of keys) {
+      if (maybe()) members.push(`${str(k)}:${ws()}"replaced"`);
+      members.push(`${ws()}${str(k)}${ws()}:${ws()}${go((x as Record<string, JsonValue>)[k] as JsonValue)}${ws()}`);
+    }
+    return `{${members.join(',')}}`;
+  };
+  return `${ws()}${go(v)}${ws()}`;
+}
+
+/** JSON values: safe integers, every kind of string, nesting. */
+const value: fc.Arbitrary<JsonValue> = fc.letrec<{ v: JsonValue }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'medium' },
+    fc.string({ unit: 'binary', maxLength: 30 }).filter((s) => s.isWellFormed()),
+    fc.string({
+      unit: fc.constantFrom('a', 'é', '日', '😀', '"', '\\', '/', '\n', '\u0001', '\u007f', '\ue000'),
+      maxLength: 30,
+    }),
+    fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+    fc.constantFrom(0, -1, 2 ** 53 - 1, -(2 ** 53) + 1),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('v'), { maxLength: 6 }),
+    fc.dictionary(fc.string({ unit: fc.constantFrom('a', 'b', 'é', '😀', '\ufb33', '_') }), tie('v'), { maxKeys: 6 }),
+  ),
+})).v;
+
+/** Event-like documents: an object of several members, each any value. */
+const documentValue: fc.Arbitrary<JsonValue> = fc.dictionary(
+  fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'é', '😀', '\ufb33', '_'), minLength: 1, maxLength: 4 }),
+  value,
+  { minKeys: 3, maxKeys: 10 },
+);
+
+describe('CanonicalSpans', () => {
+  it('records only text that is exactly the Canonical JSON of its value, as text and as bytes', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(documentValue, fc.integer(), fc.constantFrom(0.01, 0.05, 0.2), (v, seed, p) => {
+        const text = write(v, p, prng(seed));
+        for (const input of [text, Buffer.from(text, 'utf8')]) {
+          const spans = new CanonicalSpans();
+          let tree: JsonValue;
+          try {
+            tree = parseJson(input, { numbers: 'legacy', canonicalSpans: spans });
+          } catch {
+            return; // e.g. a duplicate key at the top of a non-object
+          }
+          for (const c of containers(tree)) {
+            const t = spans.text(c);
+            if (t !== undefined) {
+              checked++;
+              expect(t).toBe(encodeCanonicalJson(c, { numbers: 'legacy' }));
+              expect(t).toBe(encodeCanonicalJson(c, { numbers: 'strict' }));
+            }
+            const b = spans.bytes(c);
+            if (typeof input === 'string') expect(b).toBeUndefined();
+            else if (b !== undefined) expect(Buffer.from(b).equals(encodeCanonicalJsonBytes(c))).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    // The property is only as good as the records it saw.
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('records every container of 48 characters or more of a Canonical JSON text', () => {
+    fc.assert(
+      fc.property(documentValue, (v) => {
+        const text = write(v, 0, () => 0);
+        expect(text).toBe(encodeCanonicalJson(v));
+        const spans = new CanonicalSpans();
+        const tree = parseJson(Buffer.from(text, 'utf8'), { canonicalSpans: spans });
+        for (const c of containers(tree)) {
+          const canonical = encodeCanonicalJson(c);
+          if (canonical.length < 48) continue;
+          expect(spans.text(c)).toBe(canonical);
+          expect(Buffer.from(spans.bytes(c) as Uint8Array).equals(Buffer.from(canonical, 'utf8'))).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  const long = 'x'.repeat(60);
+  const recorded = (text: string, pick: (tree: JsonValue) => object = (t) => t as object) => {
+    const spans = new CanonicalSpans();
+    const tree = parseJson(text, { numbers: 'legacy', canonicalSpans: spans });
+    return spans.text(pick(tree)) !== undefined;
+  };
+
+  it.each([
+    ['canonical', `{"a":"${long}","b":[1,2]}`, true],
+    ['whitespace after a colon', `{"a": "${long}","b":[1,2]}`, false],
+    ['whitespace inside an empty array', `{"a":"${long}","b":[ ]}`, false],
+    ['keys out of order', `{"b":[1,2],"a":"${long}"}`, false],
+    ['a duplicated key', `{"a":"${long}","a":"${long}"}`, false],
+    ['an escaped slash', `{"a":"\\/${long}"}`, false],
+    ['a \\u escape of a printable character', `{"a":"\\u0041${long}"}`, false],
+    ['\\u000a for a newline', `{"a":"\\u000a${long}"}`, false],
+    ['upper-case hex in a control escape', `{"a":"\\u001F${long}"}`, false],
+    ['lower-case hex in a control escape', `{"a":"\\u001f${long}"}`, true],
+    ['\\n', `{"a":"\\n${long}"}`, true],
+    ['-0', `{"a":"${long}","b":-0}`, false],
+    ['1.0', `{"a":"${long}","b":1.0}`, false],
+    ['1e2', `{"a":"${long}","b":1e2}`, false],
+    ['2^53 (a big integer under legacy rules)', `{"a":"${long}","b":9007199254740992}`, false],
+    ['2^53 - 1', `{"a":"${long}","b":9007199254740991}`, true],
+    ['U+FB33 before U+1F600 (code point order)', `{"\ufb33":1,"\u{1F600}":"${long}"}`, true],
+    ['U+1F600 before U+FB33 (UTF-16 order)', `{"\u{1F600}":"${long}","\ufb33":1}`, false],
+  ])('%s: recorded %s', (_, text, expected) => {
+    expect(recorded(text)).toBe(expected);
+  });
+
+  it('records the canonical members of a non-canonical container', () => {
+    const spans = new CanonicalSpans();
+    const tree = parseJson(`{ "content": {"body":"${long}"} }`, { canonicalSpans: spans }) as Record<string, object>;
+    expect(spans.text(tree)).toBeUndefined();
+    expect(spans.text(tree.content as object)).toBe(`{"body":"${long}"}`);
+  });
+
+  it('records nothing from text with unpaired surrogates', () => {
+    const spans = new CanonicalSpans();
+    const tree = parseJson(`{"a":"\ud800${long}"}`, { canonicalSpans: spans, allowUnpairedSurrogates: true });
+    expect(spans.text(tree as object)).toBeUndefined();
+  });
+
+  it('gives byte views for non-ASCII input, measuring each stretch of text from the nearest known offset', () => {
+    const parts = Array.from({ length: 40 }, (_, i) => `{"k":"${'😀é日'.repeat(i)}${long}"}`);
+    const text = `[${parts.join(',')}]`;
+    const bytes = Buffer.from(text, 'utf8');
+    const spans = new CanonicalSpans();
+    const tree = parseJson(bytes, { canonicalSpans: spans }) as object[];
+    // Ask in a scrambled order: the offsets must not depend on it.
+    for (const i of [17, 3, 39, 0, 25, 8, 31]) {
+      const view = spans.bytes(tree[i] as object) as Uint8Array;
+      expect(Buffer.from(view).toString('utf8')).toBe(parts[i]);
+      expect(view.buffer).toBe(bytes.buffer);
+    }
+    expect(Buffer.from(spans.bytes(tree) as Uint8Array).equals(bytes)).toBe(true);
+  });
+});
