@@ -13,7 +13,7 @@
  * @module
  */
 
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type EncodeOptions, encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { sortedKeys } from '../canonicaljson/keyorder.js';
 import type { ParseOptions } from '../canonicaljson/parse.js';
@@ -70,19 +70,18 @@ function bytesOf(pieces: readonly Piece[]): Buffer {
   return parts.length === 1 && only instanceof Buffer ? only : Buffer.concat(parts);
 }
 
-/** SHA-256 of the UTF-8 bytes of the concatenated pieces. */
-function sha256Of(pieces: readonly Piece[]): Buffer {
-  const h = createHash('sha256');
-  chunks(pieces, (chunk) => (typeof chunk === 'string' ? h.update(chunk, 'utf8') : h.update(chunk)));
-  return h.digest();
+/** The UTF-8 length of a piece. */
+function byteLengthOf(piece: Piece): number {
+  return typeof piece === 'string' ? Buffer.byteLength(piece, 'utf8') : piece.length;
 }
 
-/** The UTF-8 length of the concatenated pieces. */
-function byteLengthOf(pieces: readonly Piece[]): number {
-  let n = 0;
-  for (const piece of pieces) n += typeof piece === 'string' ? Buffer.byteLength(piece, 'utf8') : piece.length;
-  return n;
-}
+/**
+ * `"key":` for object keys seen before: events use a few dozen keys, and
+ * encoding one costs more than finding it. Bounded, so that arbitrary keys
+ * cannot grow it without limit.
+ */
+const KEY_PREFIXES = new Map<string, string>();
+const MAX_KEY_PREFIXES = 4096;
 
 /**
  * Canonical JSON pieces of one event, encoded on first use and shared by
@@ -98,6 +97,7 @@ export class PduEncoding {
   private readonly texts = new Map<string, Piece>();
   private readonly contentTexts = new Map<string, Piece>();
   private signingBuffer: Buffer | undefined;
+  private contentBuffer: Buffer | undefined;
   private redactedEvent: JsonObject | undefined;
   private readonly options: EncodeOptions;
   private readonly spans: CanonicalSpans | undefined;
@@ -152,6 +152,16 @@ export class PduEncoding {
     return text;
   }
 
+  /** `"key":`, the key as Canonical JSON and a colon. */
+  private keyPrefix(key: string): string {
+    let prefix = KEY_PREFIXES.get(key);
+    if (prefix === undefined) {
+      prefix = `${this.encode(key)}:`;
+      if (KEY_PREFIXES.size < MAX_KEY_PREFIXES) KEY_PREFIXES.set(key, prefix);
+    }
+    return prefix;
+  }
+
   /**
    * The pieces of an object's Canonical JSON, from sorted keys, taking each
    * member's encoding from `piece`. The members are not concatenated: a
@@ -162,7 +172,7 @@ export class PduEncoding {
     const out: Piece[] = [];
     let sep = '{';
     for (const key of keys) {
-      out.push(`${sep}${this.encode(key)}:`);
+      out.push(sep === '{' ? `{${this.keyPrefix(key)}` : `,${this.keyPrefix(key)}`);
       const p = piece(key);
       if (Array.isArray(p)) out.push(...p);
       else out.push(p);
@@ -179,27 +189,37 @@ export class PduEncoding {
    * @param unsigned - the `unsigned` member to write.
    */
   storedSize(unsigned: JsonObject): number {
-    const keys = this.keys.includes('signatures') ? [...this.keys] : [...this.keys, 'signatures'];
-    if (!keys.includes('unsigned')) keys.push('unsigned');
-    const order: Record<string, 0> = {};
-    for (const k of keys) order[k] = 0;
-    return byteLengthOf(
-      this.pieces(sortedKeys(order), (k) => {
-        if (k === 'unsigned') return this.encode(unsigned);
-        if (k === 'signatures' && this.event.signatures === undefined) return '{}';
-        return this.member(k);
-      }),
-    );
+    // The content hash covers all members but a few: measure those few on
+    // top of it rather than every member again. For N members the text is
+    // two brackets, the members and N - 1 commas.
+    const stored = new Set(this.keys).add('signatures').add('unsigned');
+    const covered = this.keys.filter((k) => !NOT_IN_CONTENT_HASH.has(k)).length;
+    let size = this.contentBytes().length - Math.max(covered - 1, 0) + (stored.size - 1);
+    for (const k of stored) {
+      if (!NOT_IN_CONTENT_HASH.has(k)) continue;
+      let value: Piece;
+      if (k === 'unsigned') value = this.encode(unsigned);
+      else if (k === 'signatures' && this.event.signatures === undefined) value = '{}';
+      else value = this.member(k);
+      size += byteLengthOf(this.keyPrefix(k)) + byteLengthOf(value);
+    }
+    return size;
   }
 
-  /** SHA-256 of the bytes the content hash covers. */
-  contentHash(): Buffer {
-    return sha256Of(
+  /** The bytes the content hash covers. */
+  private contentBytes(): Buffer {
+    this.contentBuffer ??= bytesOf(
       this.pieces(
         this.keys.filter((k) => !NOT_IN_CONTENT_HASH.has(k)),
         (k) => this.member(k),
       ),
     );
+    return this.contentBuffer;
+  }
+
+  /** SHA-256 of the bytes the content hash covers. */
+  contentHash(): Buffer {
+    return hash('sha256', this.contentBytes(), 'buffer');
   }
 
   /** The redacted event (members shared with the event, not copied). */
