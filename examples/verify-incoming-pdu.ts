@@ -2,8 +2,21 @@
  * Verifying a PDU received over federation: the code of
  * docs/verifying-events.md, run by test/examples.test.ts.
  */
-import { InvalidInputError, type JsonObject, parseJson } from 'matrix-serverlib/canonicaljson';
-import { type AsyncEventKeyLookup, checkPduFormat, eventId, verifyEvent } from 'matrix-serverlib/hashing';
+import {
+  CanonicalSpans,
+  InvalidInputError,
+  isJsonObject,
+  type JsonObject,
+  parseJson,
+} from 'matrix-serverlib/canonicaljson';
+import {
+  type AsyncEventKeyLookup,
+  checkIncomingPdu,
+  checkPduFormat,
+  type EventKeyLookup,
+  eventId,
+  verifyEvent,
+} from 'matrix-serverlib/hashing';
 import { getRoomVersion } from 'matrix-serverlib/roomversions';
 
 /** What became of a received PDU. */
@@ -45,4 +58,30 @@ export async function receivePdu(body: Uint8Array, roomVersion: string, keys: As
   // 5. A wrong content hash with good signatures means: keep the redacted form.
   const kept = check.result === 'redacted' ? check.redacted : event;
   return { accepted: true, eventId: eventId(kept, rules), event: kept, redacted: check.result === 'redacted' };
+}
+
+/**
+ * Checks every PDU of a received transaction body (`PUT /send`) in one room
+ * of version `roomVersion`, with keys already held (`keys` is synchronous:
+ * fetch what is missing first, for example with the keyring's `prepare`).
+ * The parse records which parts arrived as Canonical JSON, and the checks
+ * hash those parts as they arrived.
+ */
+export function receiveTransaction(body: Uint8Array, roomVersion: string, keys: EventKeyLookup): Received[] {
+  const rules = getRoomVersion(roomVersion);
+  const spans = new CanonicalSpans();
+  let txn: unknown;
+  try {
+    txn = parseJson(body, { numbers: rules.json.numbers, canonicalSpans: spans });
+  } catch (e) {
+    if (e instanceof InvalidInputError) return [{ accepted: false, reason: `${e.errcode}: ${e.message}` }];
+    throw e;
+  }
+  if (!isJsonObject(txn) || !Array.isArray(txn.pdus)) return [{ accepted: false, reason: 'not a transaction' }];
+  return txn.pdus.map((pdu): Received => {
+    if (!isJsonObject(pdu)) return { accepted: false, reason: 'not a JSON object' };
+    const check = checkIncomingPdu(pdu, rules, keys, { canonicalSpans: spans, receivedTs: Date.now() });
+    if (check.result === 'invalid') return { accepted: false, reason: check.reason };
+    return { accepted: true, eventId: check.eventId, event: check.event, redacted: check.result === 'redacted' };
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { receivePdu } from '../../examples/verify-incoming-pdu.ts';
+import { receivePdu, receiveTransaction } from '../../examples/verify-incoming-pdu.ts';
 import { encodeCanonicalJsonBytes, type JsonObject } from '../../src/canonicaljson/index.js';
 import { buildEvent } from '../../src/hashing/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
@@ -50,5 +50,33 @@ describe('the guide "verifying an event received over federation"', () => {
     expect((await receivePdu(new TextEncoder().encode('[]'), '10', keys)).accepted).toBe(false);
     expect((await receivePdu(encodeCanonicalJsonBytes({ ...pdu('10'), depth: -1 }), '10', keys)).accepted).toBe(false);
     await expect(receivePdu(encodeCanonicalJsonBytes(pdu('10')), '99', keys)).rejects.toThrow(/not supported/);
+  });
+
+  it('checks the PDUs of a transaction, with the same answers as one by one', async () => {
+    const genuine = pdu('10', { body: 'привет 😀 '.repeat(20) });
+    const changed = { ...pdu('10'), content: { body: 'changed' } };
+    const forged = { ...pdu('10'), depth: 5 };
+    const body = encodeCanonicalJsonBytes({
+      origin: 'remote.example',
+      origin_server_ts: 1.7e12,
+      pdus: [genuine, changed, forged],
+    });
+    const held = (server: string, keyId: string) =>
+      server === 'remote.example' && keyId === 'ed25519:k' ? { key: key.verifyKey, validUntilTs: 2e12 } : undefined;
+    const answers = receiveTransaction(body, '10', held);
+    expect(answers.map((a) => (a.accepted ? (a.redacted ? 'redacted' : 'valid') : 'rejected'))).toEqual([
+      'valid',
+      'redacted',
+      'rejected',
+    ]);
+    for (const [i, one] of [genuine, changed, forged].entries()) {
+      const alone = await receivePdu(encodeCanonicalJsonBytes(one), '10', keys);
+      const a = answers[i];
+      expect(a?.accepted).toBe(alone.accepted);
+      if (a?.accepted && alone.accepted) {
+        expect(a.eventId).toBe(alone.eventId);
+        expect(a.event).toEqual(alone.event);
+      }
+    }
   });
 });
