@@ -15,6 +15,7 @@ import { InvalidInputError } from '../errors.js';
 import { sortByCodePoint } from './keyorder.js';
 import { DEFAULT_MAX_DEPTH, type NumberRules, type ParseOptions } from './parse.js';
 import { pythonFloatRepr } from './pyfloat.js';
+import { needsCare } from './scan.js';
 import type { CanonicalSpans } from './spans.js';
 import { JsonFloat } from './value.js';
 
@@ -44,16 +45,6 @@ export interface EncodeOptions {
   canonicalSpans?: CanonicalSpans;
 }
 
-/**
- * Matches where a string needs more than quotes around it: a character
- * Canonical JSON escapes (`"`, `\\`, C0 controls), or an unpaired surrogate
- * (a high one not followed by a low one, a low one not preceded by a high
- * one). One regular expression scans faster than an escape scan followed by
- * `isWellFormed`.
- */
-const NEEDS_CARE =
-  /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|^[\udc00-\udfff]|[^\ud800-\udbff][\udc00-\udfff]/;
-
 class Encoder {
   private readonly legacy: boolean;
   private readonly maxDepth: number;
@@ -76,7 +67,7 @@ class Encoder {
   }
 
   private encodeString(s: string): string {
-    if (!NEEDS_CARE.test(s)) return `"${s}"`;
+    if (!needsCare(s)) return `"${s}"`;
     if (!this.allowLone && !s.isWellFormed()) throw this.fail('String contains an unpaired UTF-16 surrogate');
     // For well-formed strings JSON.stringify escapes exactly the characters
     // Canonical JSON escapes, in the same form (and unpaired surrogates as
