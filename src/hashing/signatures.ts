@@ -59,6 +59,12 @@ export interface EventVerifyKey {
    * `Number.POSITIVE_INFINITY` for a key valid forever.
    */
   readonly validUntilTs: number;
+  /**
+   * Whether it is one of the server's `old_verify_keys`: valid for events
+   * signed before it expired, never for requests (spec: server-server API,
+   * "Retrieving server keys"). Default false.
+   */
+  readonly old?: boolean;
 }
 
 /** Finds the key a server signed with, or `undefined` if unknown. */

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
+import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/hashing/index.js';
 import { Keyring, type KeyStore, MAX_KEY_VALIDITY_MS, MemoryKeyStore, type StoredKey } from '../../src/keys/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
@@ -392,6 +393,68 @@ describe('Keyring with verifyEvent', () => {
     const kr = new Keyring({ store: failing });
     const check = await verifyEvent(event(T0), rules, kr.lookup);
     expect(check).toMatchObject({ result: 'invalid', reason: expect.stringMatching(/disk on fire/) });
+  });
+});
+
+describe('Keyring with verifyRequest: old keys sign events, not requests', () => {
+  // Spec, "Retrieving server keys": verify_keys are "valid for signing
+  // federation requests made by the homeserver and for signing events";
+  // old_verify_keys "are only valid for signing events". Synapse accepts an
+  // old key for a request until its expired_ts; we never do (deliberate).
+  const sent = { method: 'GET', uri: '/_matrix/federation/v1/version', origin: 'a.example', destination: 'b.example' };
+  const incoming = (keyId: string, k: typeof A) => ({
+    method: sent.method,
+    uri: sent.uri,
+    destination: sent.destination,
+    authorization: signRequest(sent, keyId, k),
+  });
+
+  it('refuses a request signed by an old key not yet expired, accepts the current key', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () =>
+      response('a.example', { 'ed25519:a': A }, T0 + DAY, { 'ed25519:old': { key: OLD, expired_ts: T0 + DAY } }),
+    );
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect(await verifyRequest(incoming('ed25519:old', OLD), kr.lookup, { now: T0 })).toEqual({
+      valid: false,
+      reason: `No key of a.example valid at ${T0} is known among ed25519:old`,
+    });
+    expect(await verifyRequest(incoming('ed25519:a', A), kr.lookup, { now: T0 })).toEqual({
+      valid: true,
+      origin: 'a.example',
+    });
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('takes a key ID listed in both verify_keys and old_verify_keys as old (as Synapse reads it)', async () => {
+    // Synapse's process_v2_response overwrites the current entry with the
+    // old one (valid until expired_ts); so does checkServerKeys. The key
+    // then signs events dated before expired_ts, and no requests.
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () =>
+      response('a.example', { 'ed25519:a': A }, T0 + DAY, { 'ed25519:a': { key: A, expired_ts: T0 + HOUR } }),
+    );
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')).toMatchObject({
+      old: true,
+      validUntilTs: T0 + HOUR,
+    });
+    expect((await verifyRequest(incoming('ed25519:a', A), kr.lookup, { now: T0 })).valid).toBe(false);
+    const rules = getRoomVersion('10');
+    const ev = buildEvent(
+      {
+        type: 'm.room.message',
+        room_id: '!r:a.example',
+        sender: '@u:a.example',
+        content: { body: 'hi' },
+        depth: 3,
+        prev_events: [`$${'P'.repeat(43)}`],
+        auth_events: [`$${'C'.repeat(43)}`],
+      },
+      rules,
+      { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => T0 + HOUR - 1 },
+    ).event;
+    expect(await verifyEvent(ev, rules, kr.lookup)).toEqual({ result: 'valid' });
   });
 });
 
