@@ -542,7 +542,7 @@ export function checkRequestSignature(
  * const check = await verifyRequest(
  *   // headersDistinct gives every Authorization header, and [] when there is none.
  *   { method: req.method, uri: req.url, destination: 'my.server', content: body, authorization: req.headersDistinct.authorization ?? [] },
- *   (server, keyIds) => keyring.lookup(server, keyIds),
+ *   keyring.lookup,
  * );
  * if (!check.valid) return respond(401, check.reason);
  * ```
@@ -563,11 +563,14 @@ export async function verifyRequest(
 ): Promise<RequestCheck> {
   const prepared = prepare(request);
   if (prepared.done !== undefined) return prepared.done;
+  const now = options.now ?? Date.now();
   let keys: ReadonlyMap<string, EventVerifyKey>;
   try {
-    keys = await lookup(prepared.origin, prepared.keyIds);
+    // The keys must be valid at the time of the check: a keyring fetches
+    // again a cached key that is not.
+    keys = await lookup(prepared.origin, prepared.keyIds, now);
   } catch (e) {
     return { valid: false, reason: `Key lookup failed: ${e instanceof Error ? e.message : String(e)}` };
   }
-  return finish(prepared, (keyId) => keys.get(keyId), options.now ?? Date.now());
+  return finish(prepared, (keyId) => keys.get(keyId), now);
 }

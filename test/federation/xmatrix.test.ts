@@ -545,6 +545,16 @@ describe('verifyRequest and checkRequestSignature', () => {
     expect(check({ authorization: [misdirected, 'X-Matrix origin="a b"'] }).valid).toBe(false);
   });
 
+  it('asks the lookup for keys valid at the time of the check', async () => {
+    const asked: unknown[][] = [];
+    const spy = (server: string, keyIds: readonly string[], minimum: number) => {
+      asked.push([server, keyIds, minimum]);
+      return new Map([['ed25519:key1', forever(key)]]);
+    };
+    expect(await verifyRequest(received, spy, { now: 1234 })).toEqual({ valid: true, origin: ORIGIN });
+    expect(asked).toEqual([[ORIGIN, ['ed25519:key1'], 1234]]);
+  });
+
   it('refuses the request when the key lookup fails', async () => {
     const failing = async () => {
       throw new Error('notary down');

@@ -368,6 +368,65 @@ describe('Keyring with verifyEvent', () => {
     expect(t.calls).toHaveLength(1);
   });
 
+  it("passes the event's origin_server_ts as the minimum validity from room version 5, 0 before (Synapse)", async () => {
+    // Synapse's _check_sigs_on_pdu: `pdu.origin_server_ts if
+    // room_version.enforce_key_validity else 0`.
+    const asked: [string, readonly string[], number][] = [];
+    const spy = (server: string, keyIds: readonly string[], minimum: number) => {
+      asked.push([server, keyIds, minimum]);
+      return new Map([['ed25519:a', { key: A.verifyKey, validUntilTs: Number.POSITIVE_INFINITY }]]);
+    };
+    expect(await verifyEvent(event(T0 + 5), rules, spy)).toEqual({ result: 'valid' });
+    const v4 = getRoomVersion('4');
+    const old = buildEvent(
+      {
+        type: 'm.room.message',
+        room_id: '!r:a.example',
+        sender: '@u:a.example',
+        content: {},
+        depth: 3,
+        prev_events: [`$${'P'.repeat(43)}`],
+        auth_events: [`$${'C'.repeat(43)}`],
+      },
+      v4,
+      { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => T0 + 5 },
+    ).event;
+    expect(await verifyEvent(old, v4, spy)).toEqual({ result: 'valid' });
+    expect(asked).toEqual([
+      ['a.example', ['ed25519:a'], T0 + 5],
+      ['a.example', ['ed25519:a'], 0],
+    ]);
+  });
+
+  it('fetches the key again for an event signed after the cached key stops being valid', async () => {
+    // The origin serves a response valid for an hour from each fetch: the
+    // second fetch proves the key for a later time than the first.
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', HOUR);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(T0 + HOUR);
+    clock.advance(HOUR - 1000);
+    // Cached and valid now, but not at the event's time: fetched again.
+    expect(await verifyEvent(event(T0 + HOUR + 1000), rules, kr.lookup)).toEqual({ result: 'valid' });
+    expect(t.calls).toHaveLength(2);
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(T0 + 2 * HOUR - 1000);
+    // An event the cached key covers needs no fetch.
+    expect(await verifyEvent(event(T0 + HOUR + 2000), rules, kr.lookup)).toEqual({ result: 'valid' });
+    expect(t.calls).toHaveLength(2);
+  });
+
+  it("fetches the key again for an event dated past the seven-day cap of the cached key (spec's key validity)", async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', 30 * DAY);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect(await verifyEvent(event(T0), rules, kr.lookup)).toEqual({ result: 'valid' });
+    clock.advance(7 * DAY - 1000);
+    // Served as valid until T0 + 7 days, which is still ahead: an event
+    // dated after that needs a fresh fetch all the same.
+    expect(await verifyEvent(event(T0 + 7 * DAY + 1000), rules, kr.lookup)).toEqual({ result: 'valid' });
+    expect(t.calls).toHaveLength(2);
+  });
+
   it('refuses an event signed after the key stopped being valid (room version 5 and later)', async () => {
     const clock = new FakeClock(T0);
     const t = origin(new FakeTransport(), clock, 'a.example', HOUR);
