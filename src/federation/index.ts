@@ -1,7 +1,7 @@
 /**
  * Federation: identifiers and server names, X-Matrix request signing and
  * verification, and the federation client (undici) with per-destination
- * back-off.
+ * back-off, which also serves a keyring as its transport.
  *
  * @example
  * ```ts
@@ -22,7 +22,9 @@ export {
   type FederationDestination,
   FederationError,
   type FederationErrorKind,
+  type FederationKeyTransportOptions,
   type FederationRequest,
+  type FederationTarget,
   path,
   type RequestSigner,
   type RequestToSign,
