@@ -31,13 +31,20 @@ export {
 } from './client.js';
 export * from './discovery/index.js';
 export {
+  type EventId,
   isValidEventId,
   isValidRoomAlias,
   isValidRoomId,
   isValidServerName,
   isValidUserId,
+  type OpaqueId,
+  parseEventId,
+  parseRoomAlias,
+  parseRoomId,
   parseServerName,
   parseUserId,
+  type RoomAlias,
+  type RoomId,
   type ServerName,
   type UserId,
 } from './identifiers.js';
