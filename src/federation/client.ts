@@ -1,13 +1,15 @@
 /**
  * The federation client (spec: server-server API): signed requests to
- * other homeservers over HTTPS with undici, connecting to the address that
- * server discovery gives, with the right TLS server name and `Host` header.
+ * other homeservers over HTTPS with undici, connecting to the addresses that
+ * server discovery gives, in order, with the right TLS server name and
+ * `Host` header.
  *
  * Discovery and request signing are injected, so that the client works
  * with any resolver and key store (the defaults of this library, or a
  * test's). Every request has a timeout and a response size cap; failures
  * are typed ({@link FederationError}) and carry the remote `errcode`; a
- * destination that keeps failing is backed off.
+ * destination that keeps failing is backed off. {@link FederationClient.keyTransport}
+ * makes it the transport of a keyring (matrix-serverlib/keys).
  *
  * @module
  */
@@ -17,12 +19,22 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
+import type { KeyTransport } from '../keys/fetchers.js';
 import { type BackoffPolicy, Failures } from './backoff.js';
 import { ServerResolver } from './discovery/resolve.js';
 
+/** One place to connect to: a port and the addresses to try on it, in order. */
+export interface FederationTarget {
+  /** The port. */
+  readonly port: number;
+  /** The IP addresses (or hostnames) to try, in order. */
+  readonly addresses: readonly string[];
+}
+
 /** Where to connect for a server name: what server discovery answers. */
 export interface FederationDestination {
-  /** The IP address or hostname to connect to. */
+  /** The IP address or hostname to connect to (the first to try). */
   readonly address: string;
   /** The port. */
   readonly port: number;
@@ -30,6 +42,14 @@ export interface FederationDestination {
   readonly hostHeader: string;
   /** The name to send as TLS SNI and to check the certificate against; none for IP literals. */
   readonly tlsServerName?: string | undefined;
+  /**
+   * Every place to try, in order (what {@link ServerResolver} gives as
+   * `targets`: SRV targets by priority and weight, each with all its
+   * addresses). When given, the client tries each address of each target in
+   * turn until one connects, and `address` and `port` are not used on their
+   * own; when absent, only `address` and `port` are tried.
+   */
+  readonly targets?: readonly FederationTarget[] | undefined;
 }
 
 /** Finds where to connect for a server name (see server discovery). */
@@ -62,10 +82,23 @@ export interface FederationClientOptions {
    * `ca` and `now`.
    */
   readonly resolve?: DestinationResolver;
-  /** TLS: extra trusted CAs (PEM), e.g. a test CA. Default: Node's bundled roots. */
+  /**
+   * TLS: the certificate authorities (PEM) to trust instead of Node's
+   * bundled roots (Node's `ca` replaces them), e.g. a test CA. Default:
+   * Node's bundled roots.
+   */
   readonly ca?: string | readonly string[];
-  /** Per-request timeout in milliseconds (connect, headers and body); default 60 s. */
+  /**
+   * Per-request timeout in milliseconds, over everything the request takes
+   * (every connection attempt, headers and body); default 60 s.
+   */
   readonly timeoutMs?: number;
+  /**
+   * Timeout of each connection attempt (TCP and TLS), in milliseconds,
+   * within `timeoutMs`; default 30 s, as Synapse's connections (Twisted's
+   * `HostnameEndpoint`). When it passes, the next address is tried.
+   */
+  readonly connectTimeoutMs?: number;
   /** The largest response body accepted, in bytes; default 64 MiB (room state can be large). */
   readonly maxResponseBytes?: number;
   /**
@@ -143,6 +176,51 @@ export interface FederationRequest {
   readonly signed?: boolean;
 }
 
+/** Options for {@link FederationClient.keyTransport}. */
+export interface FederationKeyTransportOptions {
+  /**
+   * The largest key response read, in bytes: give the keyring's
+   * `limits.maxBytes` here too. Default `MAX_KEYS_BODY_BYTES` (1 MiB), the
+   * keyring's default.
+   */
+  readonly maxBytes?: number;
+}
+
+/**
+ * Errors of a connection attempt that never reached the server: the next
+ * address may be tried (Synapse's `MatrixHostnameEndpoint` tries the next
+ * server whenever connecting fails). Anything after the connection, an
+ * HTTP error status included, is not retried elsewhere.
+ */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function isConnectError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONNECT_ERRORS.has(code);
+}
+
+/** The (address, port) pairs to try for a destination, in order. */
+function attemptsOf(d: FederationDestination): { address: string; port: number }[] {
+  if (d.targets === undefined) return [{ address: d.address, port: d.port }];
+  return d.targets.flatMap((t) => t.addresses.map((address) => ({ address, port: t.port })));
+}
+
+/** What one exchange gave: the status and the body, as bytes. */
+interface Exchanged {
+  readonly status: number;
+  readonly body: Buffer;
+  readonly uri: string;
+}
+
 /** Builds a path from a template and parameters, each percent-encoded as one segment. */
 export function path(strings: TemplateStringsArray, ...params: string[]): string {
   let out = strings[0] as string;
@@ -174,6 +252,7 @@ export class FederationClient {
   readonly #backoff: Failures;
   readonly #now: () => number;
   readonly #timeoutMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #maxBytes: number;
 
   /** @param options - identity, signer, resolver, limits. */
@@ -191,6 +270,7 @@ export class FederationClient {
     this.#backoff = new Failures({ initialMs: 10 * 60_000, maxMs: 24 * 3_600_000, ...options.backoff }, 10_000);
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.#maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
   }
 
@@ -200,8 +280,8 @@ export class FederationClient {
     this.#agents.clear();
   }
 
-  #agentFor(d: FederationDestination): Dispatcher {
-    const key = `${d.address}|${d.port}|${d.tlsServerName ?? ''}`;
+  #agentFor(tlsServerName: string | undefined, address: string, port: number): Dispatcher {
+    const key = `${address}|${port}|${tlsServerName ?? ''}`;
     let agent = this.#agents.get(key);
     if (agent === undefined) {
       const ca = this.#options.ca;
@@ -210,11 +290,11 @@ export class FederationClient {
           // The certificate must be valid for the server name, not for the
           // address connected to (spec: "Resolving server names"). undici
           // takes SNI from the Host header, so the check is pinned here.
-          ...(d.tlsServerName !== undefined ? { servername: d.tlsServerName } : {}),
+          ...(tlsServerName !== undefined ? { servername: tlsServerName } : {}),
           checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-            checkServerIdentity(d.tlsServerName ?? d.address, cert),
+            checkServerIdentity(tlsServerName ?? address, cert),
           ...(ca !== undefined ? { ca: typeof ca === 'string' ? ca : [...ca] } : {}),
-          timeout: this.#timeoutMs,
+          timeout: Math.min(this.#connectTimeoutMs, this.#timeoutMs),
         },
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
@@ -229,12 +309,87 @@ export class FederationClient {
    * response (numbers kept exactly: big integers as `bigint`, floats as
    * `JsonFloat`, so events of any room version survive).
    *
+   * The addresses discovery gives are tried in order while connecting
+   * fails; once one connects, its answer is the answer (an HTTP error is
+   * not retried elsewhere).
+   *
    * @param destination - the server name.
    * @param req - method, path, query, body.
-   * @throws {@link FederationError} on any failure.
+   * @throws {@link FederationError} on any failure: `too_large` for a body
+   *   over `maxResponseBytes`, `bad_response` for one that is not JSON (or
+   *   not UTF-8).
    */
   async request(destination: string, req: FederationRequest): Promise<JsonValue> {
-    const retryAt = this.#backoff.retryAt(destination, this.#now());
+    const { status, body, uri } = await this.#exchange(destination, req, this.#maxBytes, false);
+    let parsed: JsonValue | undefined;
+    let problem = '';
+    try {
+      // The bytes, not a decoded string: invalid UTF-8 is refused rather
+      // than silently replaced. The body is at most the cap already, so the
+      // parser's own size limit is set to the cap and never refuses it.
+      parsed = parseJson(body, { numbers: 'legacy', maxLength: this.#maxBytes });
+    } catch (e) {
+      problem = e instanceof Error ? e.message : String(e);
+    }
+    if (status < 200 || status >= 300) {
+      const errcode = isJsonObject(parsed) && typeof parsed.errcode === 'string' ? parsed.errcode : undefined;
+      const error = isJsonObject(parsed) && typeof parsed.error === 'string' ? `: ${parsed.error}` : '';
+      throw new FederationError('remote', destination, `${req.method} ${uri} answered ${status}${error}`, {
+        status,
+        ...(errcode !== undefined ? { errcode } : {}),
+      });
+    }
+    if (parsed === undefined) {
+      throw new FederationError('bad_response', destination, `${req.method} ${uri} did not answer JSON: ${problem}`);
+    }
+    return parsed;
+  }
+
+  /**
+   * A transport for a keyring (matrix-serverlib/keys) over this client:
+   * unsigned requests (the key endpoints are not authenticated), the body
+   * returned as bytes for the keyring to parse with its limits, read up to
+   * `maxBytes`. Like Synapse's key fetchers, key requests are made even to
+   * a destination backed off after failures (the keyring backs off sources
+   * itself); their failures still count for the back-off.
+   *
+   * @example
+   * ```ts
+   * const limits = { maxBytes: 64 * 1024 };
+   * const keyring = new Keyring({ transport: client.keyTransport(limits), limits });
+   * ```
+   *
+   * @param options - the size cap; default the keyring's default (1 MiB).
+   * @returns the transport. Its promise rejects with a {@link FederationError}
+   *   on any failure or status other than 2xx.
+   */
+  keyTransport(options: FederationKeyTransportOptions = {}): KeyTransport {
+    const maxBytes = options.maxBytes ?? MAX_KEYS_BODY_BYTES;
+    return {
+      fetchJson: async (serverName, { method, path: p, body }) => {
+        const req: FederationRequest = { method, path: p, signed: false, ...(body !== undefined ? { body } : {}) };
+        const answer = await this.#exchange(serverName, req, maxBytes, true);
+        if (answer.status < 200 || answer.status >= 300) {
+          throw new FederationError('remote', serverName, `${method} ${p} answered ${answer.status}`, {
+            status: answer.status,
+          });
+        }
+        return answer.body;
+      },
+    };
+  }
+
+  /**
+   * Resolves, signs and sends a request, trying each address in turn while
+   * connecting fails, and reads the body up to `maxBytes`.
+   */
+  async #exchange(
+    destination: string,
+    req: FederationRequest,
+    maxBytes: number,
+    ignoreBackoff: boolean,
+  ): Promise<Exchanged> {
+    const retryAt = ignoreBackoff ? undefined : this.#backoff.retryAt(destination, this.#now());
     if (retryAt !== undefined) {
       throw new FederationError('backoff', destination, `${destination} is backed off after failures`, { retryAt });
     }
@@ -259,19 +414,34 @@ export class FederationClient {
           : { method: req.method, uri, destination, content: req.body };
       headers.authorization = this.#options.sign(toSign);
     }
-    const host = target.address.includes(':') ? `[${target.address}]` : target.address;
+    // One deadline for the whole request, every attempt included.
+    const signal = AbortSignal.timeout(this.#timeoutMs);
     let status: number;
-    let text: string;
+    let bytes: Buffer;
     try {
-      const res = await request(`https://${host}:${target.port}${uri}`, {
-        method: req.method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        dispatcher: this.#agentFor(target),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      let res: Dispatcher.ResponseData | undefined;
+      let first: unknown;
+      for (const { address, port } of attemptsOf(target)) {
+        const host = address.includes(':') ? `[${address}]` : address;
+        try {
+          res = await request(`https://${host}:${port}${uri}`, {
+            method: req.method,
+            headers,
+            ...(body !== undefined ? { body } : {}),
+            dispatcher: this.#agentFor(target.tlsServerName, address, port),
+            signal,
+          });
+          break;
+        } catch (e) {
+          if (!isConnectError(e) || signal.aborted) throw e;
+          first ??= e;
+        }
+      }
+      // When every address refused, the first failure is reported, as
+      // Synapse does ("probably the most interesting").
+      if (res === undefined) throw first ?? new Error('Discovery gave no address to connect to');
       status = res.statusCode;
-      text = await this.#readCapped(res.body, destination);
+      bytes = await this.#readCapped(res.body, destination, maxBytes);
     } catch (e) {
       if (e instanceof FederationError) throw e;
       this.#backoff.failed(destination, this.#now());
@@ -280,39 +450,26 @@ export class FederationClient {
     }
     if (status >= 500) this.#backoff.failed(destination, this.#now());
     else this.#backoff.succeeded(destination);
-    let parsed: JsonValue | undefined;
-    try {
-      parsed = parseJson(text, { numbers: 'legacy' });
-    } catch {
-      parsed = undefined;
-    }
-    if (status < 200 || status >= 300) {
-      const errcode = isJsonObject(parsed) && typeof parsed.errcode === 'string' ? parsed.errcode : undefined;
-      const error = isJsonObject(parsed) && typeof parsed.error === 'string' ? `: ${parsed.error}` : '';
-      throw new FederationError('remote', destination, `${req.method} ${uri} answered ${status}${error}`, {
-        status,
-        ...(errcode !== undefined ? { errcode } : {}),
-      });
-    }
-    if (parsed === undefined) {
-      throw new FederationError('bad_response', destination, `${req.method} ${uri} did not answer JSON`);
-    }
-    return parsed;
+    return { status, body: bytes, uri };
   }
 
-  /** Reads a body up to the cap, as UTF-8. */
-  async #readCapped(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }, destination: string) {
+  /** Reads a body up to `maxBytes`. */
+  async #readCapped(
+    body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void },
+    destination: string,
+    maxBytes: number,
+  ): Promise<Buffer> {
     const chunks: Uint8Array[] = [];
     let n = 0;
     for await (const chunk of body) {
       n += chunk.byteLength;
-      if (n > this.#maxBytes) {
+      if (n > maxBytes) {
         body.destroy?.();
-        throw new FederationError('too_large', destination, `The response is larger than ${this.#maxBytes} bytes`);
+        throw new FederationError('too_large', destination, `The response is larger than ${maxBytes} bytes`);
       }
       chunks.push(chunk);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
 
   /** {@link request}, for endpoints that answer a JSON object. */
@@ -326,6 +483,24 @@ export class FederationClient {
   /** `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module). */
   getServerKeys(destination: string): Promise<JsonObject> {
     return this.#object(destination, { method: 'GET', path: '/_matrix/key/v2/server', signed: false });
+  }
+
+  /**
+   * `POST /_matrix/key/v2/query`: asks a notary for the keys of other
+   * servers (unauthenticated). Check the answer with `checkNotaryResponse`
+   * (matrix-serverlib/keys); a keyring does all this with its notaries.
+   *
+   * @param notary - the notary's server name.
+   * @param serverKeys - the query criteria: server name to key ID to
+   *   `{ minimum_valid_until_ts }` (no key IDs: all the server's keys).
+   */
+  queryKeys(notary: string, serverKeys: JsonObject): Promise<JsonObject> {
+    return this.#object(notary, {
+      method: 'POST',
+      path: '/_matrix/key/v2/query',
+      body: { server_keys: serverKeys },
+      signed: false,
+    });
   }
 
   /** `GET /_matrix/federation/v1/version`: the server's implementation name and version. */

@@ -1,7 +1,9 @@
 /**
  * Identifier grammars (spec: Appendices, "Server Name", "Common Identifier
  * Format", "User Identifiers" with "Historical User IDs", "Room IDs",
- * "Event IDs", and the room versions' event ID formats).
+ * "Room Aliases", "Event IDs", and the room versions' event ID formats):
+ * `parse…` functions giving a typed value or an {@link InvalidInputError}
+ * that says why, and `isValid…` predicates.
  *
  * @module
  */
@@ -72,14 +74,19 @@ export function parseServerName(name: string): ServerName {
   return port === undefined ? { host, kind } : { host, kind, port };
 }
 
-/** Whether `name` is a valid server name (see {@link parseServerName}). */
-export function isValidServerName(name: string): boolean {
+/** Whether `parse` returns rather than throws: the `isValid…` form of a `parse…` function. */
+function holds(parse: () => unknown): boolean {
   try {
-    parseServerName(name);
+    parse();
     return true;
   } catch {
     return false;
   }
+}
+
+/** Whether `name` is a valid server name (see {@link parseServerName}). */
+export function isValidServerName(name: string): boolean {
+  return holds(() => parseServerName(name));
 }
 
 /** Splits `sigil localpart ":" server_name` at the first colon. */
@@ -94,7 +101,12 @@ function split(id: string, sigil: string): { localpart: string; serverName: stri
 const USER_LOCALPART = /^[a-z0-9._=\-/+]+$/;
 /** Historical localparts: any non-surrogate code points but `:` and NUL. */
 const HISTORICAL_LOCALPART = /^[^:\u0000]*$/;
-const MAX_USER_ID_BYTES = 255;
+/**
+ * User IDs, room IDs, event IDs and aliases, sigil and domain included,
+ * "MUST NOT exceed 255 bytes" (spec: Appendices, "User Identifiers", "Room
+ * IDs", "Event IDs", "Room Aliases").
+ */
+const MAX_ID_BYTES = 255;
 
 /** A parsed user ID. */
 export interface UserId {
@@ -121,7 +133,7 @@ export function parseUserId(id: string): UserId {
     parts === undefined ||
     !HISTORICAL_LOCALPART.test(parts.localpart) ||
     !id.isWellFormed() ||
-    Buffer.byteLength(id, 'utf8') > MAX_USER_ID_BYTES
+    Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES
   ) {
     throw invalid('user ID', id);
   }
@@ -130,67 +142,142 @@ export function parseUserId(id: string): UserId {
 
 /** Whether `id` is a valid user ID (see {@link parseUserId}). */
 export function isValidUserId(id: string): boolean {
-  try {
-    parseUserId(id);
-    return true;
-  } catch {
-    return false;
-  }
+  return holds(() => parseUserId(id));
 }
 
 const OPAQUE = /^[^:\u0000]+$/;
 const HASH_STANDARD = /^[A-Za-z0-9+/]{43}$/;
 const HASH_URL_SAFE = /^[A-Za-z0-9_-]{43}$/;
 
+/** A parsed room ID or event ID. */
+export interface OpaqueId {
+  /**
+   * What follows the sigil: the localpart of `!opaque_id:domain` and
+   * `$opaque_id:domain`, or the whole Base64 hash of the formats without a
+   * domain (event IDs from v3, room IDs from v12).
+   */
+  readonly opaqueId: string;
+  /** The domain, for the formats that have one. */
+  readonly serverName?: string;
+}
+
+/** A parsed room ID: see {@link parseRoomId}. */
+export type RoomId = OpaqueId;
+
+/** A parsed event ID: see {@link parseEventId}. */
+export type EventId = OpaqueId;
+
+/** A parsed room alias. */
+export interface RoomAlias {
+  /** The localpart (after `#`, before the first `:`). */
+  readonly localpart: string;
+  /** The server name of the homeserver that created the alias. */
+  readonly serverName: string;
+}
+
+function invalidBecause(what: string, value: string, why: string): InvalidInputError {
+  // A value that is too long is not repeated whole.
+  const shown = value.length > 100 ? `${JSON.stringify(value.slice(0, 100))}…` : JSON.stringify(value);
+  return new InvalidInputError('M_INVALID_PARAM', `${shown} is not a valid ${what}: ${why}`);
+}
+
+/** The checks every room ID, event ID and alias shares: sigil, well-formed, at most 255 bytes. */
+function checkCommon(id: string, sigil: string, what: string): void {
+  if (!id.startsWith(sigil)) throw invalidBecause(what, id, `it does not start with ${sigil}`);
+  if (!id.isWellFormed()) throw invalidBecause(what, id, 'it holds an unpaired surrogate');
+  const bytes = Buffer.byteLength(id, 'utf8');
+  if (bytes > MAX_ID_BYTES) throw invalidBecause(what, id, `it is ${bytes} bytes, more than ${MAX_ID_BYTES}`);
+}
+
+/** `sigil localpart ":" server_name`, the localpart any code points but `:` and NUL. */
+function parseWithDomain(id: string, sigil: string, what: string): { localpart: string; serverName: string } {
+  const colon = id.indexOf(':');
+  if (colon < 0) throw invalidBecause(what, id, 'it has no ":" before a server name');
+  const parts = split(id, sigil);
+  if (parts === undefined) throw invalidBecause(what, id, 'its domain is not a valid server name');
+  if (!OPAQUE.test(parts.localpart)) throw invalidBecause(what, id, 'its localpart is empty or holds NUL');
+  return parts;
+}
+
 /**
- * Whether `id` is a room ID of the room version: from v12 `!` and the
- * URL-safe unpadded Base64 of a SHA-256 hash (43 characters); before,
- * `!opaque_id:server_name`.
+ * Parses a room ID of the room version: from v12 `!` and the URL-safe
+ * unpadded Base64 of a SHA-256 hash (43 characters); before,
+ * `!opaque_id:server_name`, the localpart any code points but `:` and NUL.
+ * Either way at most 255 bytes.
  *
  * @param id - the room ID.
  * @param rules - the room version's rules.
+ * @returns the opaque part, and the server name for the format with one.
+ * @throws {@link InvalidInputError} `M_INVALID_PARAM`, saying why, if it
+ *   is not one.
  */
+export function parseRoomId(id: string, rules: RoomVersionRules): RoomId {
+  const what = `room ID for room version ${rules.id}`;
+  checkCommon(id, '!', what);
+  if (rules.eventFormat.roomIdIsCreateEventHash) {
+    if (!HASH_URL_SAFE.test(id.slice(1)))
+      throw invalidBecause(what, id, 'it is not ! and 43 URL-safe Base64 characters');
+    return { opaqueId: id.slice(1) };
+  }
+  const { localpart, serverName } = parseWithDomain(id, '!', what);
+  return { opaqueId: localpart, serverName };
+}
+
+/** Whether `id` is a room ID of the room version (see {@link parseRoomId}). */
 export function isValidRoomId(id: string, rules: RoomVersionRules): boolean {
-  if (!id.startsWith('!') || !id.isWellFormed()) return false;
-  if (rules.eventFormat.roomIdIsCreateEventHash) return HASH_URL_SAFE.test(id.slice(1));
-  const parts = split(id, '!');
-  return parts !== undefined && OPAQUE.test(parts.localpart);
+  return holds(() => parseRoomId(id, rules));
 }
 
 /**
- * Whether `id` is an event ID of the room version: `$opaque_id:server_name`
- * in v1–v2, `$` and 43 characters of standard Base64 in v3, of URL-safe
- * Base64 from v4.
+ * Parses an event ID of the room version: `$opaque_id:server_name` in
+ * v1–v2, `$` and 43 characters of standard Base64 in v3, of URL-safe
+ * Base64 from v4; at most 255 bytes.
  *
  * @param id - the event ID.
  * @param rules - the room version's rules.
+ * @returns the opaque part, and the server name in v1–v2.
+ * @throws {@link InvalidInputError} `M_INVALID_PARAM`, saying why, if it
+ *   is not one.
  */
-export function isValidEventId(id: string, rules: RoomVersionRules): boolean {
-  if (!id.startsWith('$') || !id.isWellFormed()) return false;
+export function parseEventId(id: string, rules: RoomVersionRules): EventId {
+  const what = `event ID for room version ${rules.id}`;
+  checkCommon(id, '$', what);
   switch (rules.eventFormat.eventIdFormat) {
     case 'opaque': {
-      const parts = split(id, '$');
-      return parts !== undefined && OPAQUE.test(parts.localpart);
+      const { localpart, serverName } = parseWithDomain(id, '$', what);
+      return { opaqueId: localpart, serverName };
     }
     case 'base64':
-      return HASH_STANDARD.test(id.slice(1));
+      if (!HASH_STANDARD.test(id.slice(1))) throw invalidBecause(what, id, 'it is not $ and 43 Base64 characters');
+      return { opaqueId: id.slice(1) };
     case 'url-safe-base64':
-      return HASH_URL_SAFE.test(id.slice(1));
+      if (!HASH_URL_SAFE.test(id.slice(1))) {
+        throw invalidBecause(what, id, 'it is not $ and 43 URL-safe Base64 characters');
+      }
+      return { opaqueId: id.slice(1) };
   }
 }
 
+/** Whether `id` is an event ID of the room version (see {@link parseEventId}). */
+export function isValidEventId(id: string, rules: RoomVersionRules): boolean {
+  return holds(() => parseEventId(id, rules));
+}
+
 /**
- * Whether `alias` is a room alias `#localpart:server_name`, at most 255
- * bytes.
+ * Parses a room alias `#localpart:server_name`, the localpart any code
+ * points but `:` and NUL, at most 255 bytes.
  *
  * @param alias - the alias.
+ * @returns its localpart and server name.
+ * @throws {@link InvalidInputError} `M_INVALID_PARAM`, saying why, if it
+ *   is not one.
  */
+export function parseRoomAlias(alias: string): RoomAlias {
+  checkCommon(alias, '#', 'room alias');
+  return parseWithDomain(alias, '#', 'room alias');
+}
+
+/** Whether `alias` is a room alias (see {@link parseRoomAlias}). */
 export function isValidRoomAlias(alias: string): boolean {
-  const parts = split(alias, '#');
-  return (
-    parts !== undefined &&
-    OPAQUE.test(parts.localpart) &&
-    alias.isWellFormed() &&
-    Buffer.byteLength(alias, 'utf8') <= MAX_USER_ID_BYTES
-  );
+  return holds(() => parseRoomAlias(alias));
 }

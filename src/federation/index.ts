@@ -1,7 +1,7 @@
 /**
  * Federation: identifiers and server names, X-Matrix request signing and
  * verification, and the federation client (undici) with per-destination
- * back-off.
+ * back-off, which also serves a keyring as its transport.
  *
  * @example
  * ```ts
@@ -22,20 +22,29 @@ export {
   type FederationDestination,
   FederationError,
   type FederationErrorKind,
+  type FederationKeyTransportOptions,
   type FederationRequest,
+  type FederationTarget,
   path,
   type RequestSigner,
   type RequestToSign,
 } from './client.js';
 export * from './discovery/index.js';
 export {
+  type EventId,
   isValidEventId,
   isValidRoomAlias,
   isValidRoomId,
   isValidServerName,
   isValidUserId,
+  type OpaqueId,
+  parseEventId,
+  parseRoomAlias,
+  parseRoomId,
   parseServerName,
   parseUserId,
+  type RoomAlias,
+  type RoomId,
   type ServerName,
   type UserId,
 } from './identifiers.js';

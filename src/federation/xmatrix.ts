@@ -376,7 +376,10 @@ export interface IncomingRequest {
    * without a body, such as `GET`.
    */
   readonly content?: JsonValue;
-  /** The `Authorization` header value, or all of them in order if there are several. */
+  /**
+   * The `Authorization` header value, or all of them in order if there are
+   * several (none: an empty list; `undefined` is read as none too).
+   */
   readonly authorization: string | readonly string[];
 }
 
@@ -421,9 +424,10 @@ type Prepared =
  */
 function prepare(request: IncomingRequest): Prepared {
   parseServerName(request.destination);
-  const values = (typeof request.authorization === 'string' ? [request.authorization] : request.authorization).map(
-    fieldValue,
-  );
+  const given = request.authorization as string | readonly string[] | undefined;
+  // A JavaScript caller may pass Node's `req.headers.authorization` as is:
+  // absent is no header.
+  const values = (typeof given === 'string' ? [given] : (given ?? [])).map(fieldValue);
   const content = request.content ?? undefined;
   if (content !== undefined) encodeCanonicalJson(content, SIGNED_JSON);
   assertAscii('method', request.method);
@@ -469,7 +473,9 @@ function prepare(request: IncomingRequest): Prepared {
 /**
  * Checks the signatures once the keys are known, as Synapse's keyring does:
  * keys not found, or not valid at `now`, are skipped; every other signature
- * must verify, and at least one must.
+ * must verify, and at least one must. Old keys (`old_verify_keys`) are
+ * skipped too: the spec makes them valid for events only, although Synapse
+ * accepts them for requests.
  */
 function finish(
   prepared: Exclude<Prepared, { done: RequestCheck }>,
@@ -480,7 +486,7 @@ function finish(
   let verified = false;
   for (const keyId of keyIds) {
     const found = find(keyId);
-    if (found === undefined || found.validUntilTs < now) continue;
+    if (found === undefined || found.validUntilTs < now || found.old === true) continue;
     const check = verifyJson(signed, origin, keyId, found.key, SIGNED_JSON);
     if (!check.valid) return { valid: false, reason: check.reason };
     verified = true;
@@ -500,9 +506,10 @@ function finish(
  * without one is accepted, as the spec asks for older servers); the origin
  * is the last header's; the signatures of that origin's headers made with
  * Ed25519 keys are checked over `{method, uri, origin, destination: ours,
- * content}`: keys that `lookup` does not know or that are not valid at
- * `now` are skipped, every other signature must verify, and at least one
- * must.
+ * content}`: keys that `lookup` does not know, that are not valid at
+ * `now`, or that are old keys (`old_verify_keys`, which the spec allows for
+ * events only; Synapse accepts them until they expire) are skipped, every
+ * other signature must verify, and at least one must.
  *
  * @param request - the request as received.
  * @param lookup - finds a server's key by key ID.
@@ -533,8 +540,9 @@ export function checkRequestSignature(
  * @example
  * ```ts
  * const check = await verifyRequest(
- *   { method: req.method, uri: req.url, destination: 'my.server', content: body, authorization: req.headers.authorization },
- *   (server, keyIds) => keyring.lookup(server, keyIds),
+ *   // headersDistinct gives every Authorization header, and [] when there is none.
+ *   { method: req.method, uri: req.url, destination: 'my.server', content: body, authorization: req.headersDistinct.authorization ?? [] },
+ *   keyring.lookup,
  * );
  * if (!check.valid) return respond(401, check.reason);
  * ```
@@ -555,11 +563,14 @@ export async function verifyRequest(
 ): Promise<RequestCheck> {
   const prepared = prepare(request);
   if (prepared.done !== undefined) return prepared.done;
+  const now = options.now ?? Date.now();
   let keys: ReadonlyMap<string, EventVerifyKey>;
   try {
-    keys = await lookup(prepared.origin, prepared.keyIds);
+    // The keys must be valid at the time of the check: a keyring fetches
+    // again a cached key that is not.
+    keys = await lookup(prepared.origin, prepared.keyIds, now);
   } catch (e) {
     return { valid: false, reason: `Key lookup failed: ${e instanceof Error ? e.message : String(e)}` };
   }
-  return finish(prepared, (keyId) => keys.get(keyId), options.now ?? Date.now());
+  return finish(prepared, (keyId) => keys.get(keyId), now);
 }

@@ -59,6 +59,12 @@ export interface EventVerifyKey {
    * `Number.POSITIVE_INFINITY` for a key valid forever.
    */
   readonly validUntilTs: number;
+  /**
+   * Whether it is one of the server's `old_verify_keys`: valid for events
+   * signed before it expired, never for requests (spec: server-server API,
+   * "Retrieving server keys"). Default false.
+   */
+  readonly old?: boolean;
 }
 
 /** Finds the key a server signed with, or `undefined` if unknown. */
@@ -175,17 +181,30 @@ export function checkEventSignatures(
 
 /**
  * Finds the keys a server signed with, possibly over the network: given a
- * server and the key IDs it signed with, returns those it knows.
+ * server, the key IDs it signed with and the time the keys must be valid
+ * until, returns those it knows. A lookup that caches keys should fetch a
+ * key again when the cached one is not valid until `minimumValidUntilTs`
+ * (as `Keyring.lookup` of matrix-serverlib/keys does); keys found but valid
+ * for less may be returned all the same (the signature check skips them).
+ *
+ * @param serverName - the server.
+ * @param keyIds - the key IDs it signed with.
+ * @param minimumValidUntilTs - for {@link verifyEvent}, the event's
+ *   `origin_server_ts` in room versions that enforce key validity (5 and
+ *   later) and 0 before, as Synapse's `_check_sigs_on_pdu` asks; for
+ *   `verifyRequest` (matrix-serverlib/federation), the time of the check.
  */
 export type AsyncEventKeyLookup = (
   serverName: string,
   keyIds: readonly string[],
+  minimumValidUntilTs: number,
 ) => Promise<ReadonlyMap<string, EventVerifyKey>> | ReadonlyMap<string, EventVerifyKey>;
 
 /**
  * {@link checkEventSignatures} with keys fetched on demand: asks `lookup`
- * once per required server, for all the key IDs it signed with, all servers
- * at once, then checks.
+ * once per required server, for all the key IDs it signed with and the time
+ * they must be valid until (see {@link requiredSignatures}), all servers at
+ * once, then checks.
  *
  * @param event - the event as received.
  * @param rules - the room version's rules.
@@ -208,10 +227,13 @@ export async function verifyEvent(
   const found = new Map<string, ReadonlyMap<string, EventVerifyKey>>();
   try {
     await Promise.all(
-      needs.map(async ({ serverName }) => {
+      needs.map(async ({ serverName, minimumValidUntilTs }) => {
         const mine = signatures[serverName];
         const keyIds = isJsonObject(mine) ? Object.keys(mine) : [];
-        if (keyIds.length > 0) found.set(serverName, await lookup(serverName, keyIds));
+        // The time goes to the lookup so that a keyring holding a key valid
+        // now but not at the event's origin_server_ts fetches it again
+        // (Synapse's federation_base.py passes the same minimum).
+        if (keyIds.length > 0) found.set(serverName, await lookup(serverName, keyIds, minimumValidUntilTs));
       }),
     );
   } catch (e) {

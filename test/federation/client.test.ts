@@ -1,10 +1,14 @@
 /**
- * The federation client against a real HTTPS server on loopback, with a
- * certificate from a CA the test makes: TLS server name and Host header,
- * signing, bodies, errors, limits and back-off.
+ * The federation client against real HTTPS servers on loopback, with
+ * certificates from a CA the test makes: TLS server name and Host header,
+ * signing, bodies, errors, limits, back-off, trying the discovered addresses
+ * in turn, the key transport, and each endpoint's method, path, query and
+ * body as the spec's server-server API (data/api/server-server/*.yaml)
+ * defines them.
  */
+
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonFloat } from '../../src/canonicaljson/index.js';
@@ -14,7 +18,10 @@ import {
   FederationError,
   type RequestToSign,
 } from '../../src/federation/client.js';
+import { Keyring } from '../../src/keys/index.js';
+import { encodeBase64 } from '../../src/signing/index.js';
 import { createTestCa, type TestCa } from '../interop/live/certs.js';
+import { key, response } from '../keys/helpers.js';
 
 interface Seen {
   method: string;
@@ -26,21 +33,38 @@ interface Seen {
 }
 
 const ADDRESS = '127.0.0.5';
+/** A second server with a certificate for fed.test, to see which address a request reached. */
+const SECOND = '127.0.0.6';
+/** A server whose certificate is for another name only. */
+const WRONG_CERT = '127.0.0.7';
+/** Nothing listens here: connecting is refused at once. */
+const NOBODY = '127.0.0.9';
+/** The origin key of the key-server route. */
+const FED_KEY = key(5);
 let ca: TestCa;
 let server: Server;
 let port: number;
+let second: Server;
+let secondPort: number;
+let wrongCert: Server;
+let wrongCertPort: number;
+/** Accepts TCP connections and never answers the TLS handshake. */
+let silent: NetServer;
+let silentPort: number;
+const silentSockets = new Set<Socket>();
 const seen: Seen[] = [];
+const seenBySecond: Seen[] = [];
 /** What the server answers, by path prefix. */
 const routes: [string, (res: import('node:http').ServerResponse) => void][] = [];
 
-beforeAll(async () => {
-  ca = createTestCa();
-  const leaf = ca.issue({ ips: [ADDRESS], dns: ['fed.test'] });
-  server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+/** An HTTPS server on `address` recording what it receives into `into`, answering from `routes`. */
+async function start(address: string, names: string[], into: Seen[]): Promise<[Server, number]> {
+  const leaf = ca.issue({ ips: [address], dns: names });
+  const s = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({
+      into.push({
         method: req.method ?? '',
         url: req.url ?? '',
         host: req.headers.host,
@@ -55,9 +79,35 @@ beforeAll(async () => {
       } else route[1](res);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, ADDRESS, resolve));
-  port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.listen(0, address, resolve));
+  return [s, (s.address() as AddressInfo).port];
+}
+
+/** A body of 17 MiB: past the JSON parser's default limit (16 MiB), under the client's default cap (64 MiB). */
+const BIG = `{"state":["${'a'.repeat(17 * 1024 * 1024)}"]}`;
+
+beforeAll(async () => {
+  ca = createTestCa();
+  [server, port] = await start(ADDRESS, ['fed.test'], seen);
+  [second, secondPort] = await start(SECOND, ['fed.test'], seenBySecond);
+  [wrongCert, wrongCertPort] = await start(WRONG_CERT, ['other.test'], []);
+  silent = createNetServer((socket) => silentSockets.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, ADDRESS, resolve));
+  silentPort = (silent.address() as AddressInfo).port;
   routes.push(
+    ['/_matrix/federation/v1/backfill/', (res) => json(res, 200, '{"pdus":[]}')],
+    ['/_matrix/federation/v1/get_missing_events/', (res) => json(res, 200, '{"events":[]}')],
+    ['/_matrix/federation/v1/make_knock/', (res) => json(res, 200, '{"room_version":"10","event":{}}')],
+    ['/_matrix/federation/v1/send_knock/', (res) => json(res, 200, '{"knock_room_state":[]}')],
+    ['/_matrix/federation/v2/invite/', (res) => json(res, 200, '{"event":{}}')],
+    ['/_matrix/federation/v1/send/', (res) => json(res, 200, '{"pdus":{}}')],
+    ['/_matrix/key/v2/server', (res) => json(res, 200, JSON.stringify(fedKeys()))],
+    ['/_matrix/key/v2/query', (res) => json(res, 200, '{"server_keys":[]}')],
+    ['/_matrix/federation/v1/user/devices/', (res) => json(res, 200, BIG)],
+    [
+      '/_matrix/federation/v1/openid/userinfo',
+      (res) => bytes(res, [0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]),
+    ],
     ['/_matrix/federation/v1/version', (res) => json(res, 200, '{"server":{"name":"stub","version":"1"}}')],
     ['/_matrix/federation/v1/query/profile', (res) => json(res, 403, '{"errcode":"M_FORBIDDEN","error":"no"}')],
     ['/_matrix/federation/v1/event/', (res) => json(res, 500, '{"errcode":"M_UNKNOWN"}')],
@@ -72,8 +122,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  for (const s of [server, second, wrongCert]) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+  for (const socket of silentSockets) socket.destroy();
+  await new Promise((resolve) => silent.close(resolve));
 });
 
 function json(res: import('node:http').ServerResponse, status: number, body: string): void {
@@ -81,8 +135,24 @@ function json(res: import('node:http').ServerResponse, status: number, body: str
   res.end(body);
 }
 
+function bytes(res: import('node:http').ServerResponse, body: number[]): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(Buffer.from(body));
+}
+
+/** fed.test's key response, signed with libsodium (test/keys/helpers.ts). */
+function fedKeys() {
+  return response('fed.test', { 'ed25519:a': FED_KEY }, Date.now() + 3_600_000);
+}
+
 function client(
-  o: { dest?: Partial<FederationDestination>; now?: () => number; timeoutMs?: number; max?: number } = {},
+  o: {
+    dest?: Partial<FederationDestination>;
+    now?: () => number;
+    timeoutMs?: number;
+    connectTimeoutMs?: number;
+    max?: number;
+  } = {},
 ) {
   const signed: RequestToSign[] = [];
   const c = new FederationClient({
@@ -95,6 +165,7 @@ function client(
     ca: ca.certPem,
     ...(o.now !== undefined ? { now: o.now } : {}),
     timeoutMs: o.timeoutMs ?? 5_000,
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     ...(o.max !== undefined ? { maxResponseBytes: o.max } : {}),
     backoff: { initialMs: 60_000 },
   });
@@ -179,6 +250,27 @@ describe('FederationClient', () => {
     await c.close();
   });
 
+  it("reads a body past the JSON parser's default limit (16 MiB) up to its own cap (64 MiB)", async () => {
+    const devices = { method: 'GET', path: '/_matrix/federation/v1/user/devices/%40u%3Afed.test' } as const;
+    const { c } = client();
+    const r = (await c.request('fed.test', devices)) as { state: string[] };
+    expect(r.state[0]).toHaveLength(17 * 1024 * 1024);
+    // And the same body over a smaller cap is too large, not "not JSON".
+    const small = client({ max: 16 * 1024 * 1024 }).c;
+    await expect(small.request('fed.test', devices)).rejects.toMatchObject({ kind: 'too_large' });
+    await c.close();
+    await small.close();
+  });
+
+  it('refuses a body that is not UTF-8 (not replaced by U+FFFD)', async () => {
+    const { c } = client();
+    const e = (await c
+      .request('fed.test', { method: 'GET', path: '/_matrix/federation/v1/openid/userinfo' })
+      .catch((x: unknown) => x)) as FederationError;
+    expect(e).toMatchObject({ kind: 'bad_response', message: expect.stringContaining('UTF-8') });
+    await c.close();
+  });
+
   it('times out a server that never answers', async () => {
     const { c } = client({ timeoutMs: 300 });
     await expect(c.getEventAuth('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ kind: 'timeout' });
@@ -202,5 +294,223 @@ describe('FederationClient', () => {
       },
     });
     await expect(c.getVersion('nowhere.test')).rejects.toMatchObject({ kind: 'discovery' });
+  });
+});
+
+describe('FederationClient: the addresses discovery gives, in order', () => {
+  const target = (address: string, p: number) => ({ port: p, addresses: [address] });
+
+  it('tries the next address, then the next target, while connecting is refused', async () => {
+    const { c } = client({
+      dest: { targets: [target(NOBODY, port), { port, addresses: [NOBODY, ADDRESS, SECOND] }] },
+    });
+    const before = seen.length;
+    const secondBefore = seenBySecond.length;
+    expect(await c.getVersion('fed.test')).toEqual({ server: { name: 'stub', version: '1' } });
+    // The first address that connected answered; the later one was not asked.
+    expect(seen.length).toBe(before + 1);
+    expect(seen.at(-1)).toMatchObject({ host: 'fed.test', sni: 'fed.test' });
+    expect(seenBySecond.length).toBe(secondBefore);
+    await c.close();
+  });
+
+  it('tries the next address when a connection attempt times out (TLS handshake never answered)', async () => {
+    const { c } = client({
+      connectTimeoutMs: 200,
+      dest: { targets: [target(ADDRESS, silentPort), target(SECOND, secondPort)] },
+    });
+    const before = seenBySecond.length;
+    expect(await c.getVersion('fed.test')).toBeDefined();
+    expect(seenBySecond.length).toBe(before + 1);
+    await c.close();
+  });
+
+  it('does not try another address after an HTTP error, or a certificate not valid for the name', async () => {
+    const before = seenBySecond.length;
+    const { c } = client({ dest: { targets: [target(ADDRESS, port), target(SECOND, secondPort)] } });
+    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ kind: 'remote', status: 500 });
+    await c.close();
+    const tls = client({ dest: { targets: [target(WRONG_CERT, wrongCertPort), target(SECOND, secondPort)] } }).c;
+    await expect(tls.getVersion('fed.test')).rejects.toMatchObject({ kind: 'network' });
+    await tls.close();
+    expect(seenBySecond.length).toBe(before);
+  });
+
+  it('reports the first failure when every address refuses, and backs the destination off', async () => {
+    let now = 5_000_000;
+    const { c } = client({ now: () => now, dest: { targets: [target(NOBODY, port), target('127.0.0.10', port)] } });
+    const e = (await c.getVersion('fed.test').catch((x: unknown) => x)) as FederationError;
+    expect(e).toMatchObject({ kind: 'network', message: expect.stringContaining(`${NOBODY}:${port}`) });
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'backoff' });
+    now += 60_001;
+    const none = client({ dest: { targets: [] } }).c;
+    await expect(none.getVersion('fed.test')).rejects.toMatchObject({ kind: 'network' });
+    await c.close();
+    await none.close();
+  });
+});
+
+describe('FederationClient.keyTransport', () => {
+  it('is a keyring transport: unsigned requests, bytes parsed by the keyring', async () => {
+    const { c } = client();
+    const keyring = new Keyring({ transport: c.keyTransport() });
+    const before = seen.length;
+    const keys = await keyring.getKeys('fed.test', ['ed25519:a']);
+    expect(encodeBase64(keys.get('ed25519:a')?.key.bytes ?? new Uint8Array())).toBe(encodeBase64(FED_KEY.publicKey));
+    expect(seen.slice(before)).toEqual([
+      expect.objectContaining({
+        method: 'GET',
+        url: '/_matrix/key/v2/server',
+        host: 'fed.test',
+        authorization: undefined,
+      }),
+    ]);
+    const body = await c.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/server' });
+    expect(body).toBeInstanceOf(Uint8Array);
+    await c.close();
+  });
+
+  it("stops reading at its byte limit (the keyring's), and rejects an error status", async () => {
+    const { c } = client();
+    const size = Buffer.byteLength(JSON.stringify(fedKeys()));
+    const get = { method: 'GET', path: '/_matrix/key/v2/server' } as const;
+    await expect(c.keyTransport({ maxBytes: size - 1 }).fetchJson('fed.test', get)).rejects.toMatchObject({
+      kind: 'too_large',
+    });
+    expect(await c.keyTransport({ maxBytes: size }).fetchJson('fed.test', get)).toHaveLength(size);
+    const limited = new Keyring({ transport: c.keyTransport({ maxBytes: 100 }), limits: { maxBytes: 100 } });
+    expect((await limited.getKeys('fed.test', ['ed25519:a'])).size).toBe(0);
+    await expect(
+      c.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/missing' }),
+    ).rejects.toMatchObject({ kind: 'remote', status: 404 });
+    await c.close();
+  });
+
+  it("fetches keys from a destination backed off for other requests (as Synapse's key fetchers do)", async () => {
+    const now = 9_000_000;
+    const { c } = client({ now: () => now });
+    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ kind: 'remote', status: 500 });
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'backoff' });
+    const body = await c.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/server' });
+    expect(body).toBeInstanceOf(Uint8Array);
+    await c.close();
+  });
+});
+
+describe('FederationClient endpoints, as the spec defines them', () => {
+  const event = { type: 'm.room.member', state_key: '@u:us.test', content: { membership: 'knock' } };
+  const room = '!r:fed.test';
+  // Each: the call, then method, path and query, and body, written from the
+  // spec's data/api/server-server/*.yaml (path parameters percent-encoded).
+  const cases: [string, (c: FederationClient) => Promise<unknown>, string, string, unknown, boolean][] = [
+    // keys_server.yaml: GET /_matrix/key/v2/server, no authentication.
+    ['getServerKeys', (c) => c.getServerKeys('fed.test'), 'GET', '/_matrix/key/v2/server', undefined, false],
+    // keys_query.yaml: POST /_matrix/key/v2/query {server_keys: {server: {key ID: {minimum_valid_until_ts}}}}.
+    [
+      'queryKeys',
+      (c) => c.queryKeys('fed.test', { 'a.example': { 'ed25519:1': { minimum_valid_until_ts: 5 } }, 'b.example': {} }),
+      'POST',
+      '/_matrix/key/v2/query',
+      { server_keys: { 'a.example': { 'ed25519:1': { minimum_valid_until_ts: 5 } }, 'b.example': {} } },
+      false,
+    ],
+    // knocks.yaml: GET /make_knock/{roomId}/{userId}?ver=… (repeated, required).
+    [
+      'makeKnock',
+      (c) => c.makeKnock('fed.test', room, '@u:us.test', ['7', '10']),
+      'GET',
+      '/_matrix/federation/v1/make_knock/!r%3Afed.test/%40u%3Aus.test?ver=7&ver=10',
+      undefined,
+      true,
+    ],
+    // knocks.yaml: PUT /v1/send_knock/{roomId}/{eventId}, the knock event as the body.
+    [
+      'sendKnock',
+      (c) => c.sendKnock('fed.test', room, '$k', event),
+      'PUT',
+      '/_matrix/federation/v1/send_knock/!r%3Afed.test/%24k',
+      event,
+      true,
+    ],
+    // invites-v2.yaml: PUT /v2/invite/{roomId}/{eventId} {room_version, event, invite_room_state}.
+    [
+      'invite',
+      (c) =>
+        c.invite('fed.test', room, '$i', {
+          event,
+          roomVersion: '10',
+          inviteRoomState: [{ type: 'm.room.name', state_key: '', content: { name: 'n' }, sender: '@a:fed.test' }],
+        }),
+      'PUT',
+      '/_matrix/federation/v2/invite/!r%3Afed.test/%24i',
+      {
+        event,
+        room_version: '10',
+        invite_room_state: [{ type: 'm.room.name', state_key: '', content: { name: 'n' }, sender: '@a:fed.test' }],
+      },
+      true,
+    ],
+    // transactions.yaml: PUT /v1/send/{txnId} {origin, origin_server_ts, pdus, edus}.
+    [
+      'sendTransaction',
+      (c) => c.sendTransaction('fed.test', 'txn 1', [event], [{ edu_type: 'm.typing', content: {} }], 1234),
+      'PUT',
+      '/_matrix/federation/v1/send/txn%201',
+      { origin: 'us.test', origin_server_ts: 1234, pdus: [event], edus: [{ edu_type: 'm.typing', content: {} }] },
+      true,
+    ],
+    // backfill.yaml: POST /v1/get_missing_events/{roomId} {limit, min_depth, earliest_events, latest_events}.
+    [
+      'getMissingEvents',
+      (c) =>
+        c.getMissingEvents('fed.test', room, {
+          earliestEvents: ['$a'],
+          latestEvents: ['$b', '$c'],
+          limit: 5,
+          minDepth: 2,
+        }),
+      'POST',
+      '/_matrix/federation/v1/get_missing_events/!r%3Afed.test',
+      { earliest_events: ['$a'], latest_events: ['$b', '$c'], limit: 5, min_depth: 2 },
+      true,
+    ],
+    // The spec's defaults: limit 10, min_depth 0.
+    [
+      'getMissingEvents (defaults)',
+      (c) => c.getMissingEvents('fed.test', room, { earliestEvents: [], latestEvents: ['$b'] }),
+      'POST',
+      '/_matrix/federation/v1/get_missing_events/!r%3Afed.test',
+      { earliest_events: [], latest_events: ['$b'], limit: 10, min_depth: 0 },
+      true,
+    ],
+    // backfill.yaml: GET /v1/backfill/{roomId}?v=…&limit=… (v repeated; both required).
+    [
+      'backfill',
+      (c) => c.backfill('fed.test', room, ['$a', '$b:x'], 7),
+      'GET',
+      '/_matrix/federation/v1/backfill/!r%3Afed.test?v=%24a&v=%24b%3Ax&limit=7',
+      undefined,
+      true,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_, call, method, url, body, isSigned) => {
+    const { c, signed } = client();
+    const before = seen.length;
+    await call(c);
+    const got = seen.slice(before);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ method, url, host: 'fed.test' });
+    expect(got[0]?.body === '' ? undefined : JSON.parse(got[0]?.body ?? '')).toEqual(body);
+    if (isSigned) {
+      expect(signed).toEqual([
+        { method, uri: url, destination: 'fed.test', ...(body === undefined ? {} : { content: body }) },
+      ]);
+      expect(got[0]?.authorization).toMatch(/^X-Matrix /);
+    } else {
+      expect(signed).toEqual([]);
+      expect(got[0]?.authorization).toBeUndefined();
+    }
+    await c.close();
   });
 });

@@ -6,10 +6,14 @@ import {
   isValidRoomId,
   isValidServerName,
   isValidUserId,
+  parseEventId,
+  parseRoomAlias,
+  parseRoomId,
   parseServerName,
   parseUserId,
 } from '../../src/federation/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
+import { errcode } from '../helpers.js';
 
 describe('server names (spec appendix grammar and examples)', () => {
   it('accepts the spec examples', () => {
@@ -107,5 +111,93 @@ describe('room and event IDs by room version', () => {
     expect(isValidRoomAlias('#room:example.org')).toBe(true);
     expect(isValidRoomAlias('#:example.org')).toBe(false);
     expect(isValidRoomAlias('room:example.org')).toBe(false);
+  });
+});
+
+describe('typed parsing of room IDs, event IDs and aliases (spec: Appendices)', () => {
+  const v = getRoomVersion;
+  const hash = `${'A'.repeat(42)}-`;
+  const refused = (f: () => unknown, why: RegExp) => {
+    expect(errcode(f)).toBe('M_INVALID_PARAM');
+    expect(f).toThrow(why);
+  };
+
+  it('returns the parts: the spec examples', () => {
+    // "Room IDs": !opaque_id:domain; "Event IDs" in v1–v2: $opaque_id:domain.
+    expect(parseRoomId('!636q39766251:example.com', v('1'))).toEqual({
+      opaqueId: '636q39766251',
+      serverName: 'example.com',
+    });
+    expect(parseRoomId(`!${hash}`, v('12'))).toEqual({ opaqueId: hash });
+    expect(parseEventId('$a4ecee13e2accdadf56c1025:example.com', v('1'))).toEqual({
+      opaqueId: 'a4ecee13e2accdadf56c1025',
+      serverName: 'example.com',
+    });
+    // The room versions' own examples: v3 standard Base64, v4 URL-safe.
+    expect(parseEventId('$acR1l0raoZnm60CBwAVgqbZqoO/mYU81xysh1u7XcJk', v('3'))).toEqual({
+      opaqueId: 'acR1l0raoZnm60CBwAVgqbZqoO/mYU81xysh1u7XcJk',
+    });
+    expect(parseEventId('$Rqnc-F-dvnEYJTyHq_iKxU2bZ1CI92-kuZq3a5lr5Zg', v('4'))).toEqual({
+      opaqueId: 'Rqnc-F-dvnEYJTyHq_iKxU2bZ1CI92-kuZq3a5lr5Zg',
+    });
+    // "Room Aliases": #room_alias:domain; the localpart may hold any code points but : and NUL.
+    expect(parseRoomAlias('#somewhere:example.org')).toEqual({ localpart: 'somewhere', serverName: 'example.org' });
+    expect(parseRoomAlias('#café 🎉:example.org:8448')).toEqual({
+      localpart: 'café 🎉',
+      serverName: 'example.org:8448',
+    });
+  });
+
+  it('limits opaque room IDs, v1–v2 event IDs and aliases to 255 bytes, sigil and domain included', () => {
+    const domain = ':example.org';
+    const of = (sigil: string, bytes: number) => `${sigil}${'a'.repeat(bytes - 1 - domain.length)}${domain}`;
+    expect(of('!', 255)).toHaveLength(255);
+    for (const version of ['1', '2']) {
+      expect(parseEventId(of('$', 255), v(version)).serverName).toBe('example.org');
+      refused(() => parseEventId(of('$', 256), v(version)), /256 bytes, more than 255/);
+    }
+    for (const version of ['1', '11']) {
+      expect(isValidRoomId(of('!', 255), v(version))).toBe(true);
+      expect(isValidRoomId(of('!', 256), v(version))).toBe(false);
+      refused(() => parseRoomId(of('!', 256), v(version)), /256 bytes/);
+    }
+    expect(isValidRoomAlias(of('#', 255))).toBe(true);
+    refused(() => parseRoomAlias(of('#', 256)), /256 bytes/);
+    // Bytes, not characters: é is two bytes in UTF-8.
+    const twoByte = `!${'é'.repeat(121)}${'a'.repeat(1)}${domain}`;
+    expect(Buffer.byteLength(twoByte)).toBe(256);
+    expect(twoByte.length).toBeLessThan(255);
+    expect(isValidRoomId(twoByte, v('10'))).toBe(false);
+  });
+
+  it.each([
+    ['a room ID without its sigil', () => parseRoomId('636q39766251:example.com', v('1')), /does not start with !/],
+    ['a room ID without a domain before v12', () => parseRoomId('!636q39766251', v('11')), /no ":"/],
+    ['a room ID with a bad domain', () => parseRoomId('!a:exa mple.com', v('11')), /not a valid server name/],
+    ['a room ID with an empty localpart', () => parseRoomId('!:example.com', v('11')), /localpart/],
+    ['a room ID with NUL', () => parseRoomId('!a\u0000b:example.com', v('11')), /localpart/],
+    ['a room ID with a domain in v12', () => parseRoomId('!abc:example.org', v('12')), /43 URL-safe/],
+    ['a v12 room ID in standard Base64', () => parseRoomId(`!${'A'.repeat(42)}+`, v('12')), /43 URL-safe/],
+    ['an unpaired surrogate', () => parseRoomId('!a\ud800:example.com', v('11')), /unpaired surrogate/],
+    ['a URL-safe event ID in v3', () => parseEventId(`$${hash}`, v('3')), /43 Base64/],
+    ['a standard Base64 event ID in v4', () => parseEventId(`$${'A'.repeat(42)}+`, v('4')), /43 URL-safe/],
+    ['an event ID with a domain in v3', () => parseEventId('$abc:example.org', v('3')), /43 Base64/],
+    ['a hash event ID in v2', () => parseEventId(`$${hash}`, v('2')), /no ":"/],
+    ['an event ID of 42 characters', () => parseEventId(`$${'A'.repeat(42)}`, v('10')), /43 URL-safe/],
+    ['an alias without a localpart', () => parseRoomAlias('#:example.org'), /localpart/],
+    ['an alias without its sigil', () => parseRoomAlias('room:example.org'), /does not start with #/],
+  ])('refuses %s, saying why', (_, f, why) => refused(f, why));
+
+  it('does not repeat a huge identifier in the message', () => {
+    const huge = `!${'a'.repeat(100_000)}:example.org`;
+    const e = (() => {
+      try {
+        parseRoomId(huge, v('10'));
+      } catch (x) {
+        return x as Error;
+      }
+    })();
+    expect(e).toBeInstanceOf(InvalidInputError);
+    expect(e?.message.length).toBeLessThan(300);
   });
 });

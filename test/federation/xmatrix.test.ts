@@ -468,6 +468,38 @@ describe('verifyRequest and checkRequestSignature', () => {
     });
   });
 
+  it('refuses old keys (old_verify_keys), whatever their expiry: the spec allows them for events only', async () => {
+    // Spec, "Retrieving server keys": old_verify_keys "are only valid for
+    // signing events". Synapse accepts them until expired_ts (deliberate
+    // difference, docs/signing-requests.md).
+    const old = (validUntilTs: number) =>
+      lookupOf({ [ORIGIN]: { 'ed25519:key1': { key: key.verifyKey, validUntilTs, old: true } } });
+    const refused = { valid: false, reason: `No key of ${ORIGIN} valid at 0 is known among ed25519:key1` };
+    expect(check({}, old(Number.POSITIVE_INFINITY))).toEqual(refused);
+    expect(check({}, old(1000))).toEqual(refused);
+    const asyncOld = async () =>
+      new Map([['ed25519:key1', { key: key.verifyKey, validUntilTs: Number.POSITIVE_INFINITY, old: true }]]);
+    expect(await verifyRequest(received, asyncOld, { now: 0 })).toEqual(refused);
+    // `old: false` is a current key, as is a key without the flag.
+    const current = lookupOf({ [ORIGIN]: { 'ed25519:key1': { ...forever(key), old: false } } });
+    expect(check({}, current)).toEqual({ valid: true, origin: ORIGIN });
+    // An old key is skipped like an unknown one: a current key's signature
+    // in another header still authenticates the request.
+    const second = signRequest(sent, 'ed25519:key2', other);
+    const mixed = lookupOf({
+      [ORIGIN]: { 'ed25519:key1': { ...forever(key), old: true }, 'ed25519:key2': forever(other) },
+    });
+    expect(check({ authorization: [header, second] }, mixed)).toEqual({ valid: true, origin: ORIGIN });
+  });
+
+  it('reads an undefined authorization (Node’s req.headers.authorization when absent) as no header', async () => {
+    // A JavaScript caller gets a value, not a TypeError (DESIGN: no untyped exception escapes).
+    const none = { ...received, authorization: undefined } as unknown as IncomingRequest;
+    const reason = 'The request has no X-Matrix Authorization header';
+    expect(checkRequestSignature(none, KEYS, { now: 0 })).toEqual({ valid: false, reason });
+    expect(await verifyRequest(none, () => new Map(), { now: 0 })).toEqual({ valid: false, reason });
+  });
+
   it('refuses a request without an X-Matrix header, skipping headers of other schemes', () => {
     expect(check({ authorization: [] }).valid).toBe(false);
     expect(check({ authorization: 'Bearer abc' }).valid).toBe(false);
@@ -511,6 +543,16 @@ describe('verifyRequest and checkRequestSignature', () => {
   it('stops at the first header naming another destination, as Synapse does', () => {
     const misdirected = 'X-Matrix origin="other.example",destination="x.example",key="ed25519:1",sig="AAAA"';
     expect(check({ authorization: [misdirected, 'X-Matrix origin="a b"'] }).valid).toBe(false);
+  });
+
+  it('asks the lookup for keys valid at the time of the check', async () => {
+    const asked: unknown[][] = [];
+    const spy = (server: string, keyIds: readonly string[], minimum: number) => {
+      asked.push([server, keyIds, minimum]);
+      return new Map([['ed25519:key1', forever(key)]]);
+    };
+    expect(await verifyRequest(received, spy, { now: 1234 })).toEqual({ valid: true, origin: ORIGIN });
+    expect(asked).toEqual([[ORIGIN, ['ed25519:key1'], 1234]]);
   });
 
   it('refuses the request when the key lookup fails', async () => {

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
+import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/hashing/index.js';
 import { Keyring, type KeyStore, MAX_KEY_VALIDITY_MS, MemoryKeyStore, type StoredKey } from '../../src/keys/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
@@ -246,6 +247,49 @@ describe('Keyring: failures', () => {
     expect(t.calls).toHaveLength(2);
   });
 
+  it('keeps keys in an asynchronous store, and a second keyring on the same store answers from it', async () => {
+    // A store answering with promises after a turn of the event loop, as a database would.
+    const memory = new MemoryKeyStore();
+    const later = <T>(f: () => T) => new Promise<T>((resolve) => setImmediate(() => resolve(f())));
+    const puts: StoredKey[][] = [];
+    const store: KeyStore = {
+      getKeys: (server, keyIds) => later(() => memory.getKeys(server, keyIds)),
+      getAllKeys: (server) => later(() => memory.getAllKeys(server)),
+      putKeys: (keys) =>
+        later(() => {
+          puts.push([...keys]);
+          memory.putKeys(keys);
+        }),
+    };
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock);
+    const first = new Keyring({ transport: t, now: clock.now, store });
+    expect((await first.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(T0 + DAY);
+    // Both keys of the response, each with the response it came in.
+    expect(puts).toHaveLength(1);
+    const stored = new Map(puts[0]?.map((k) => [k.keyId, k]));
+    expect(stored.get('ed25519:a')).toMatchObject({
+      serverName: 'a.example',
+      validUntilTs: T0 + DAY,
+      old: false,
+      responseValidUntilTs: T0 + DAY,
+      fetchedAt: T0,
+      fromServer: 'a.example',
+    });
+    expect(encodeBase64(stored.get('ed25519:a')?.publicKey ?? new Uint8Array())).toBe(pub(A));
+    expect(stored.get('ed25519:old')).toMatchObject({ validUntilTs: T0 - DAY, old: true });
+    expect(stored.get('ed25519:a')?.response).toEqual(
+      response('a.example', { 'ed25519:a': A }, T0 + DAY, { 'ed25519:old': { key: OLD, expired_ts: T0 - DAY } }),
+    );
+    // Another keyring (a restart) with no transport at all: served from the store.
+    const second = new Keyring({ now: clock.now, store });
+    const keys = await second.getKeys('a.example', ['ed25519:a', 'ed25519:old']);
+    expect(encodeBase64(keys.get('ed25519:a')?.key.bytes ?? new Uint8Array())).toBe(pub(A));
+    expect(keys.get('ed25519:old')).toMatchObject({ old: true, validUntilTs: T0 - DAY });
+    expect(await second.storedResponses('a.example', [])).toHaveLength(1);
+    expect(t.calls).toHaveLength(1);
+  });
+
   it('rejects when the store fails', async () => {
     const broken: KeyStore = {
       getKeys: () => Promise.reject(new Error('disk on fire')),
@@ -269,6 +313,34 @@ describe('Keyring: notaries', () => {
     expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example']);
     expect(t.to('notary.example')[0]?.body).toEqual({
       server_keys: { 'a.example': { 'ed25519:a': { minimum_valid_until_ts: T0 + 5 } } },
+    });
+  });
+
+  it('asks a notary about several servers in one POST /_matrix/key/v2/query', async () => {
+    const clock = new FakeClock(T0);
+    const t = notary(new FakeTransport(), 'notary.example', N, (s) =>
+      s === 'a.example' || s === 'b.example'
+        ? response(s, { 'ed25519:a': s === 'a.example' ? A : B }, T0 + DAY)
+        : undefined,
+    );
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    const [a, b, a2] = await Promise.all([
+      kr.lookup('a.example', ['ed25519:a']),
+      kr.lookup('b.example', ['ed25519:a', 'ed25519:b'], T0 + 7),
+      kr.lookup('a.example', ['ed25519:a'], T0 + 3),
+    ]);
+    expect([a.size, b.size, a2.size]).toEqual([1, 1, 1]);
+    // Each server asked directly once (refused), then one query for both,
+    // each key with the most demanding time wanted of it (spec: keys_query.yaml).
+    expect(t.calls.map((c) => c.server).sort()).toEqual(['a.example', 'b.example', 'notary.example']);
+    expect(t.to('notary.example')[0]?.body).toEqual({
+      server_keys: {
+        'a.example': { 'ed25519:a': { minimum_valid_until_ts: T0 + 3 } },
+        'b.example': {
+          'ed25519:a': { minimum_valid_until_ts: T0 + 7 },
+          'ed25519:b': { minimum_valid_until_ts: T0 + 7 },
+        },
+      },
     });
   });
 
@@ -367,6 +439,65 @@ describe('Keyring with verifyEvent', () => {
     expect(t.calls).toHaveLength(1);
   });
 
+  it("passes the event's origin_server_ts as the minimum validity from room version 5, 0 before (Synapse)", async () => {
+    // Synapse's _check_sigs_on_pdu: `pdu.origin_server_ts if
+    // room_version.enforce_key_validity else 0`.
+    const asked: [string, readonly string[], number][] = [];
+    const spy = (server: string, keyIds: readonly string[], minimum: number) => {
+      asked.push([server, keyIds, minimum]);
+      return new Map([['ed25519:a', { key: A.verifyKey, validUntilTs: Number.POSITIVE_INFINITY }]]);
+    };
+    expect(await verifyEvent(event(T0 + 5), rules, spy)).toEqual({ result: 'valid' });
+    const v4 = getRoomVersion('4');
+    const old = buildEvent(
+      {
+        type: 'm.room.message',
+        room_id: '!r:a.example',
+        sender: '@u:a.example',
+        content: {},
+        depth: 3,
+        prev_events: [`$${'P'.repeat(43)}`],
+        auth_events: [`$${'C'.repeat(43)}`],
+      },
+      v4,
+      { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => T0 + 5 },
+    ).event;
+    expect(await verifyEvent(old, v4, spy)).toEqual({ result: 'valid' });
+    expect(asked).toEqual([
+      ['a.example', ['ed25519:a'], T0 + 5],
+      ['a.example', ['ed25519:a'], 0],
+    ]);
+  });
+
+  it('fetches the key again for an event signed after the cached key stops being valid', async () => {
+    // The origin serves a response valid for an hour from each fetch: the
+    // second fetch proves the key for a later time than the first.
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', HOUR);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(T0 + HOUR);
+    clock.advance(HOUR - 1000);
+    // Cached and valid now, but not at the event's time: fetched again.
+    expect(await verifyEvent(event(T0 + HOUR + 1000), rules, kr.lookup)).toEqual({ result: 'valid' });
+    expect(t.calls).toHaveLength(2);
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')?.validUntilTs).toBe(T0 + 2 * HOUR - 1000);
+    // An event the cached key covers needs no fetch.
+    expect(await verifyEvent(event(T0 + HOUR + 2000), rules, kr.lookup)).toEqual({ result: 'valid' });
+    expect(t.calls).toHaveLength(2);
+  });
+
+  it("fetches the key again for an event dated past the seven-day cap of the cached key (spec's key validity)", async () => {
+    const clock = new FakeClock(T0);
+    const t = origin(new FakeTransport(), clock, 'a.example', 30 * DAY);
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect(await verifyEvent(event(T0), rules, kr.lookup)).toEqual({ result: 'valid' });
+    clock.advance(7 * DAY - 1000);
+    // Served as valid until T0 + 7 days, which is still ahead: an event
+    // dated after that needs a fresh fetch all the same.
+    expect(await verifyEvent(event(T0 + 7 * DAY + 1000), rules, kr.lookup)).toEqual({ result: 'valid' });
+    expect(t.calls).toHaveLength(2);
+  });
+
   it('refuses an event signed after the key stopped being valid (room version 5 and later)', async () => {
     const clock = new FakeClock(T0);
     const t = origin(new FakeTransport(), clock, 'a.example', HOUR);
@@ -392,6 +523,68 @@ describe('Keyring with verifyEvent', () => {
     const kr = new Keyring({ store: failing });
     const check = await verifyEvent(event(T0), rules, kr.lookup);
     expect(check).toMatchObject({ result: 'invalid', reason: expect.stringMatching(/disk on fire/) });
+  });
+});
+
+describe('Keyring with verifyRequest: old keys sign events, not requests', () => {
+  // Spec, "Retrieving server keys": verify_keys are "valid for signing
+  // federation requests made by the homeserver and for signing events";
+  // old_verify_keys "are only valid for signing events". Synapse accepts an
+  // old key for a request until its expired_ts; we never do (deliberate).
+  const sent = { method: 'GET', uri: '/_matrix/federation/v1/version', origin: 'a.example', destination: 'b.example' };
+  const incoming = (keyId: string, k: typeof A) => ({
+    method: sent.method,
+    uri: sent.uri,
+    destination: sent.destination,
+    authorization: signRequest(sent, keyId, k),
+  });
+
+  it('refuses a request signed by an old key not yet expired, accepts the current key', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () =>
+      response('a.example', { 'ed25519:a': A }, T0 + DAY, { 'ed25519:old': { key: OLD, expired_ts: T0 + DAY } }),
+    );
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect(await verifyRequest(incoming('ed25519:old', OLD), kr.lookup, { now: T0 })).toEqual({
+      valid: false,
+      reason: `No key of a.example valid at ${T0} is known among ed25519:old`,
+    });
+    expect(await verifyRequest(incoming('ed25519:a', A), kr.lookup, { now: T0 })).toEqual({
+      valid: true,
+      origin: 'a.example',
+    });
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('takes a key ID listed in both verify_keys and old_verify_keys as old (as Synapse reads it)', async () => {
+    // Synapse's process_v2_response overwrites the current entry with the
+    // old one (valid until expired_ts); so does checkServerKeys. The key
+    // then signs events dated before expired_ts, and no requests.
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () =>
+      response('a.example', { 'ed25519:a': A }, T0 + DAY, { 'ed25519:a': { key: A, expired_ts: T0 + HOUR } }),
+    );
+    const kr = new Keyring({ transport: t, now: clock.now });
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).get('ed25519:a')).toMatchObject({
+      old: true,
+      validUntilTs: T0 + HOUR,
+    });
+    expect((await verifyRequest(incoming('ed25519:a', A), kr.lookup, { now: T0 })).valid).toBe(false);
+    const rules = getRoomVersion('10');
+    const ev = buildEvent(
+      {
+        type: 'm.room.message',
+        room_id: '!r:a.example',
+        sender: '@u:a.example',
+        content: { body: 'hi' },
+        depth: 3,
+        prev_events: [`$${'P'.repeat(43)}`],
+        auth_events: [`$${'C'.repeat(43)}`],
+      },
+      rules,
+      { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => T0 + HOUR - 1 },
+    ).event;
+    expect(await verifyEvent(ev, rules, kr.lookup)).toEqual({ result: 'valid' });
   });
 });
 

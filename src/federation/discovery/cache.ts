@@ -33,7 +33,11 @@ export const WELL_KNOWN_CACHE = Object.freeze({
   failurePeriodAfterValid: 2 * 60,
   /** How long after a valid well-known expires it still counts as "recently valid" (Synapse: 2 hours). */
   rememberValid: 2 * 3600,
-  /** Default and failure periods are multiplied by a random factor in 1 ± this (Synapse: 0.1). */
+  /**
+   * Default and failure periods are multiplied by a random factor in 1 ± this
+   * (Synapse: 0.1). A failure may so be kept up to 66 minutes, past the
+   * spec's "up to an hour": we match Synapse here, deliberately.
+   */
   jitter: 0.1,
   /**
    * A cached result is refetched once less than this fraction of its period

@@ -14,16 +14,23 @@
  *    signing, send_join v2) in room versions 10 and 12, verify what it sends
  *    back (signatures and auth rules), and Synapse shows us joined and sends
  *    us the room's next event, which we verify; then we leave the same way;
+ *    Before leaving, we send a message of our own in a transaction
+ *    (sendTransaction), which Synapse accepts and serves to its user;
  * 6. Synapse invites our user: our stub verifies the request and the event,
  *    counter-signs it, and Synapse records the invite (and refuses one we
  *    decline); our user then joins the invite-only room, and the invite in
- *    the join's auth chain carries our counter-signature.
+ *    the join's auth chain carries our counter-signature;
+ * 7. we knock on a knock-only room (make_knock, template check, signing,
+ *    send_knock), verify the room state Synapse answers, and Synapse shows
+ *    the knock.
+ *
+ * The keyrings fetch keys through the library's FederationClient.keyTransport.
  *
  * "Our" server is the harness's stub (stub.ts) on 127.0.0.3; its key
  * response is built with serverKeysResponse.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { checkEventAuth } from '../../../src/auth/index.js';
+import { authTypesForEvent, checkEventAuth } from '../../../src/auth/index.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/canonicaljson/value.js';
 import {
   type DestinationResolver,
@@ -35,6 +42,7 @@ import {
   verifyRequest,
 } from '../../../src/federation/index.js';
 import {
+  buildEvent,
   checkIncomingPdu,
   checkMembershipTemplate,
   eventId,
@@ -50,6 +58,7 @@ import {
   type KeyTransport,
   type KeyTransportRequest,
   NotaryKeyFetcher,
+  parseKeysBody,
   serverKeysResponse,
   type TrustedNotary,
 } from '../../../src/keys/index.js';
@@ -99,28 +108,20 @@ function federationClient(s: FederationStub, key: SigningKey = s.signingKey, key
   return c;
 }
 
-/** The key transport of the keyrings: our FederationClient, unsigned (the key endpoints are not authenticated). */
+/** The key transport of the keyrings: the library's own, over our FederationClient. */
 function keyTransport(c: FederationClient): KeyTransport {
-  return {
-    fetchJson: (serverName, r) =>
-      c.request(serverName, {
-        method: r.method,
-        path: r.path,
-        ...(r.body !== undefined ? { body: r.body } : {}),
-        signed: false,
-      }),
-  };
+  return c.keyTransport();
 }
 
-/** A transport that records every request and may rewrite the answers. */
+/** A transport that records every request and may rewrite the answers (parsed as the keyring parses them). */
 function recording(inner: KeyTransport, rewrite?: (body: JsonValue) => JsonValue) {
   const calls: (KeyTransportRequest & { serverName: string })[] = [];
   const transport: KeyTransport = {
     async fetchJson(serverName, r) {
       calls.push({ serverName, ...r });
       const body = await inner.fetchJson(serverName, r);
-      if (rewrite === undefined || body instanceof Uint8Array) return body;
-      return rewrite(body);
+      if (rewrite === undefined) return body;
+      return rewrite(body instanceof Uint8Array ? parseKeysBody(body) : body);
     },
   };
   return { calls, transport };
@@ -426,7 +427,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
   });
 
   describe.each(['10', '12'])('5. joining a room on Synapse over federation, room version %s', (version) => {
-    test('make_join, template check, sign, send_join v2; Synapse shows us joined; make_leave, send_leave', async () => {
+    test('make_join, template check, sign, send_join v2; Synapse shows us joined; a transaction of ours; make_leave, send_leave', async () => {
       const { synapse, stub, alice, client } = running();
       const keyring = new Keyring({ transport: keyTransport(client) });
       const created = await cs(alice, 'POST', '/_matrix/client/v3/createRoom', {
@@ -500,6 +501,34 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       ]);
       expect(checkIncomingPdu(pdu, rules, lookup)).toMatchObject({ result: 'valid', eventId: sent.event_id });
       expect(checkEventAuth(pdu, [...all, joined.event], rules)).toEqual({ allowed: true });
+
+      // A transaction of ours (PUT /send/{txnId}): a message of our user after
+      // the one we were sent. Synapse answers an empty result for the PDU (it
+      // was accepted) and serves the event to alice.
+      const current = [...all.filter((e) => !(e.type === 'm.room.member' && e.state_key === dave)), joined.event];
+      const proto: JsonObject = {
+        type: 'm.room.message',
+        room_id: roomId,
+        sender: dave,
+        content: { msgtype: 'm.text', body: `hello back v${version}` },
+        depth: (pdu.depth as number) + 1,
+        prev_events: [sent.event_id as string],
+      };
+      proto.auth_events = authTypesForEvent(proto, rules).flatMap(([type, key]) => {
+        const e = current.find((x) => x.type === type && x.state_key === key);
+        return e === undefined ? [] : [eventId(e, rules)];
+      });
+      const ours = buildEvent(proto, rules, { serverName: stub.serverName, keyId: stub.keyId, key: stub.signingKey });
+      const result = await client.sendTransaction(synapse.serverName, `txn-v${version}-${Date.now()}`, [ours.event]);
+      expect(result).toEqual({ pdus: { [ours.eventId]: {} } });
+      await eventually(async () => {
+        const got = await cs(
+          alice,
+          'GET',
+          `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(ours.eventId)}`,
+        );
+        expect(got).toMatchObject({ sender: dave, content: { body: `hello back v${version}` } });
+      });
 
       // And we leave the same way: make_leave, template check and signing, send_leave v2.
       const leaveTemplate = await client.makeLeave(synapse.serverName, roomId, dave);
@@ -616,6 +645,43 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
         const m = await cs(alice, 'GET', `${room}/state/m.room.member/${encodeURIComponent(erin)}`);
         expect(m.membership).toBe('join');
       });
+    });
+  });
+
+  test('7. we knock on a room on Synapse (make_knock, template check, sign, send_knock), and it records the knock', async () => {
+    const { synapse, stub, alice, client } = running();
+    const keyring = new Keyring({ transport: keyTransport(client) });
+    const created = await cs(alice, 'POST', '/_matrix/client/v3/createRoom', {
+      preset: 'private_chat',
+      room_version: '10',
+      initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }],
+    });
+    const roomId = created.room_id as string;
+    const gina = `@gina:${stub.serverName}`;
+    const membership: MembershipRequest = { membership: 'knock', roomId, userId: gina, supportedVersions: ['7', '10'] };
+    const template = await client.makeKnock(synapse.serverName, roomId, gina, membership.supportedVersions);
+    const check = checkMembershipTemplate(template, membership);
+    expect(check.valid, check.valid ? '' : check.reason).toBe(true);
+    const knock = signMembershipTemplate(template, membership, {
+      serverName: stub.serverName,
+      keyId: stub.keyId,
+      key: stub.signingKey,
+    });
+    if (!knock.valid) throw new Error(`signMembershipTemplate (knock): ${knock.reason}`);
+    const answer = await client.sendKnock(synapse.serverName, roomId, knock.eventId, knock.event);
+    // knocks.yaml: knock_room_state, which Synapse sends as full PDUs (MSC4311): we verify them.
+    const rules = getRoomVersion('10');
+    const stripped = objects(answer.knock_room_state, 'knock_room_state');
+    for (const e of stripped) expect(await verifyEvent(e, rules, keyring.lookup)).toEqual({ result: 'valid' });
+    const joinRules = stripped.find((e) => e.type === 'm.room.join_rules');
+    expect((joinRules?.content as JsonObject | undefined)?.join_rule).toBe('knock');
+    await eventually(async () => {
+      const m = await cs(
+        alice,
+        'GET',
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(gina)}`,
+      );
+      expect(m.membership).toBe('knock');
     });
   });
 });
