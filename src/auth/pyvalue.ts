@@ -14,14 +14,25 @@
  */
 
 import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
 
 /**
  * Where Python would raise (`TypeError`, `KeyError`, `ValueError`,
  * `AttributeError`): the content cannot be read the way the rules need.
+ *
+ * It is an {@link InvalidInputError} with errcode `M_BAD_JSON` (DESIGN: one
+ * typed error class with a stable errcode for malformed input), so a caller
+ * of the power level helpers catches it like any other malformed input; the
+ * subclass only tells the auth rules' own reads apart.
  */
-export class PythonError extends Error {
+export class PythonError extends InvalidInputError {
   /** `PythonError`. */
   override readonly name = 'PythonError';
+
+  /** @param message - what Python would have raised, for people. */
+  constructor(message: string) {
+    super('M_BAD_JSON', message);
+  }
 }
 
 /**

@@ -15,7 +15,6 @@ import { checkCreate } from './create.js';
 import { checkPowerLevels } from './levelchanges.js';
 import { canFederate, checkMembership, membershipOf } from './membership.js';
 import { namedPowerLevel, sendPowerLevel, userPowerLevel } from './powerlevels.js';
-import { PythonError } from './pyvalue.js';
 import { ALLOWED, type AuthResult, Rejection, reject } from './result.js';
 import type { StateLookup } from './state.js';
 
@@ -30,7 +29,7 @@ export function judge(rules: RoomVersionRules, check: () => void): AuthResult {
     return ALLOWED;
   } catch (e) {
     if (e instanceof Rejection) return { allowed: false, rule: e.rule, roomVersion: rules.id, reason: e.message };
-    if (e instanceof PythonError || e instanceof InvalidInputError) {
+    if (e instanceof InvalidInputError) {
       return {
         allowed: false,
         rule: 'malformed_content',
