@@ -101,7 +101,11 @@ function checkAuthEventList(
  * @param event - the event, of a valid schema for its room version.
  * @param authEvents - the events it cites (from v12 with the room's create
  *   event, which it does not cite), as a list or by event ID. Extra events
- *   are ignored.
+ *   are ignored. The IDs of a list are computed from its events; the keys of
+ *   a `Map` are trusted as the events' IDs, so they must be IDs the caller
+ *   computed or verified (from v3 the reference hash), never ones a remote
+ *   server claimed: otherwise another event could stand in for a cited one.
+ *   The v12 create event is checked against the room ID either way.
  * @param rules - the room version's rules.
  * @param options - which auth events were rejected.
  * @returns allowed, or rejected with the rule and why.

@@ -15,7 +15,7 @@ import { namedPowerLevel, roomCreator, userPowerLevel } from './powerlevels.js';
 import { isPyTrue, own, PythonError, pyGet, pyTypeName, show } from './pyvalue.js';
 import { reject } from './result.js';
 import type { StateLookup } from './state.js';
-import { verifyThirdPartyInvite } from './thirdparty.js';
+import { thirdPartyInviteProblem } from './thirdparty.js';
 
 /**
  * The `membership` of a user's member event in the state, or `undefined`
@@ -97,9 +97,8 @@ export function checkMembership(event: JsonObject, state: StateLookup, rules: Ro
   const banLevel = namedPowerLevel(state, 'ban');
 
   if (membership === 'invite' && Object.hasOwn(content, 'third_party_invite')) {
-    if (!verifyThirdPartyInvite(event, state)) {
-      reject('third_party_invite', 'The third-party invite is not backed by a signed m.room.third_party_invite');
-    }
+    const problem = thirdPartyInviteProblem(event, state);
+    if (problem !== undefined) reject('third_party_invite', `The third-party invite is not valid: ${problem}`);
     if (targetBanned) reject('third_party_invite', `${target} is banned from the room`);
     return;
   }
@@ -118,7 +117,8 @@ export function checkMembership(event: JsonObject, state: StateLookup, rules: Ro
   } else if (membership === 'join') {
     checkJoin(event, state, { callerJoined, callerInvited, targetBanned, joinRule, inviteLevel }, rules);
   } else if (membership === 'leave') {
-    // Unbanning needs the ban level, and then no kick check applies.
+    // Unbanning needs the ban level, and then (as any leave of another
+    // user) the kick level and a level above the target's.
     if (targetBanned && senderLevel < banLevel) {
       reject('membership', `${sender}'s power level is below the ban level, needed to unban`);
     } else if (target !== sender) {

@@ -11,7 +11,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/
 import { decodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from '../signing/ed25519.js';
 import { verifyJson } from '../signing/signedjson.js';
-import { PythonError, pyGetItem, pyList, pyTypeName } from './pyvalue.js';
+import { PythonError, pyGetItem, pyList, pyTypeName, show } from './pyvalue.js';
 import type { StateLookup } from './state.js';
 
 /**
@@ -44,12 +44,13 @@ function publicKeyBytes(publicKey: JsonValue): Uint8Array {
 }
 
 /**
- * Whether a member event's `third_party_invite` is backed by the room's
- * `m.room.third_party_invite` event: `signed` has `mxid`, `token` and
- * `signatures`; the invite event for `token` is in the state and was sent
- * by the same sender; `mxid` is the event's state key; and `signed` (less
- * `signatures` and `unsigned`) carries a valid Ed25519 signature by one of
- * the invite's public keys.
+ * Why a member event's `third_party_invite` is not backed by the room's
+ * `m.room.third_party_invite` event, or `undefined` if it is. It is backed
+ * when `signed` has `mxid`, `token` and `signatures`; the invite event for
+ * `token` is in the state and was sent by the same sender; `mxid` is the
+ * event's state key; and `signed` (less `signatures` and `unsigned`) carries
+ * a valid Ed25519 signature by one of the invite's public keys. The steps
+ * are checked in the spec's order and the first that fails is named.
  *
  * Keys are tried the way Synapse tries them, since the order decides the
  * answer for malformed keys: each public key in turn, and for each the
@@ -60,23 +61,27 @@ function publicKeyBytes(publicKey: JsonValue): Uint8Array {
  *
  * @param event - the `m.room.member` invite.
  * @param state - the auth events (or state) holding the invite event.
- * @returns whether the invite is backed.
+ * @returns a sentence saying which step failed, or `undefined`.
  * @throws {@link PythonError} where Synapse's check raises (a malformed
  *   public key or key list, `signatures` that is not an object), which also
  *   means the event is not allowed.
  */
-export function verifyThirdPartyInvite(event: JsonObject, state: StateLookup): boolean {
+export function thirdPartyInviteProblem(event: JsonObject, state: StateLookup): string | undefined {
   const content = event.content as JsonObject;
   const invite = content.third_party_invite;
-  if (!isJsonObject(invite) || !Object.hasOwn(invite, 'signed')) return false;
+  if (!isJsonObject(invite) || !Object.hasOwn(invite, 'signed')) return 'third_party_invite has no signed object';
   const signed = invite.signed;
-  if (!isJsonObject(signed)) return false;
-  if (!['mxid', 'token', 'signatures'].every((k) => Object.hasOwn(signed, k))) return false;
+  if (!isJsonObject(signed)) return 'third_party_invite.signed is not an object';
+  const missing = ['mxid', 'token', 'signatures'].filter((k) => !Object.hasOwn(signed, k));
+  if (missing.length > 0) return `third_party_invite.signed has no ${missing.join(', ')}`;
   const token = signed.token as JsonValue;
   if (Array.isArray(token) || isJsonObject(token)) throw new PythonError(`unhashable type: '${pyTypeName(token)}'`);
   const inviteEvent = typeof token === 'string' ? state.get('m.room.third_party_invite', token) : undefined;
-  if (inviteEvent === undefined || inviteEvent.sender !== event.sender) return false;
-  if (signed.mxid !== event.state_key) return false;
+  if (inviteEvent === undefined) return `no m.room.third_party_invite has the token ${show(token)}`;
+  if (inviteEvent.sender !== event.sender) {
+    return `the m.room.third_party_invite for the token was sent by ${show(inviteEvent.sender)}, not by the sender`;
+  }
+  if (signed.mxid !== event.state_key) return `signed.mxid ${show(signed.mxid)} is not the state key`;
   const inviteContent = isJsonObject(inviteEvent.content) ? inviteEvent.content : {};
   for (const keyObject of publicKeys(inviteContent)) {
     const publicKey = pyGetItem(keyObject, 'public_key');
@@ -91,10 +96,10 @@ export function verifyThirdPartyInvite(event: JsonObject, state: StateLookup): b
       for (const keyId of sortedKeys(block)) {
         if (!keyId.startsWith('ed25519:')) continue;
         const key = verifyKeyFromBytes(publicKeyBytes(publicKey));
-        if (verifyJson(signed, server, keyId, key, { numbers: 'legacy' }).valid) return true;
+        if (verifyJson(signed, server, keyId, key, { numbers: 'legacy' }).valid) return undefined;
         break tryKey;
       }
     }
   }
-  return false;
+  return 'signed carries no valid ed25519 signature by a public key of the m.room.third_party_invite';
 }

@@ -9,14 +9,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeCanonicalJson, JsonFloat } from '../../src/canonicaljson/index.js';
+import { knob } from './knobs.js';
 import { askSynapse, compareWithOurs } from './oracle.js';
 import { type AuthCase, authCases, ROOM_VERSIONS } from './rooms.js';
 
-/** Rooms per version and steps per room: about 1,800 requests per version. */
-const ROOMS = 11;
+/** Rooms per version (AUTH_ROOMS) and steps per room: about 1,800 requests per version. */
+const ROOMS = knob('AUTH_ROOMS', 11);
 const STEPS = { min: 100, max: 150 };
-/** Fixed seeds, one per version, so that every run checks the same corpus. */
-const seedOf = (version: string) => 4_200 + Number(version);
+/** Seeds, one per version (base AUTH_SEED), fixed so that every run checks the same corpus. */
+const seedOf = (version: string) => knob('AUTH_SEED', 4_200) + Number(version);
 
 /** The request line of a case (legacy numbers: v1–v5 events may hold floats and big integers). */
 function requestLine(c: AuthCase): string {

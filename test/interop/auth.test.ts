@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { answerLine } from '../../src/cli/runner.js';
 import { envelope } from './envelope.js';
+import { knob } from './knobs.js';
 import { differences } from './oracle.js';
 
 const VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
@@ -33,11 +34,15 @@ const event = fc.record({
   content,
 });
 
+/** Events per version (AUTH_TYPES_N) and the seeds' base (AUTH_TYPES_SEED); see knobs.ts. */
+const PER_VERSION = knob('AUTH_TYPES_N', 150);
+const SEED = knob('AUTH_TYPES_SEED', 700);
+
 describe('Synapse oracle: auth_types', () => {
   it('agrees on generated events in every room version', async () => {
     const lines: string[] = [];
     for (const v of VERSIONS) {
-      for (const e of fc.sample(event, { numRuns: 150, seed: 700 + Number(v) })) {
+      for (const e of fc.sample(event, { numRuns: PER_VERSION, seed: SEED + Number(v) })) {
         const fields = JSON.parse(JSON.stringify(e)) as Record<string, unknown>;
         lines.push(JSON.stringify({ op: 'auth_types', room_version: v, event: envelope(v, fields) }));
       }

@@ -1451,8 +1451,7 @@ function probe(room: Room, step: Step): BuildFields | undefined {
  * Adds a corrupted copy of a candidate event: its auth events changed as
  * the step's corruption says (spec auth rule 2, "considering the event's
  * auth_events": duplicates, entries the selection does not pick, rejected
- * entries, no create event; and events of another room, which Synapse
- * rejects though rule 2 does not list it). Does nothing when the corruption
+ * entries, no create event, events of another room).  Does nothing when the corruption
  * does not apply.
  */
 function corrupt(

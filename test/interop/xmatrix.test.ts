@@ -20,6 +20,7 @@ import { prng } from '../../bench/corpus.ts';
 import { answerLine } from '../../src/cli/runner.js';
 import { isValidServerName } from '../../src/federation/identifiers.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
+import { knob } from './knobs.js';
 import { askSynapse, comparable, compareWithOurs, differences } from './oracle.js';
 
 const line = (req: object) => JSON.stringify(req);
@@ -440,8 +441,8 @@ describe('Synapse oracle: parse_x_matrix', () => {
   });
 
   it('on 4,000 mutated headers: refuses what the RFC grammar refuses, reads the rest as it does, departs from Synapse only as listed', async () => {
-    const g = new Gen(Number(process.env.XM_SEED ?? 9));
-    const headers = Array.from({ length: Number(process.env.XM_N ?? 4000) }, () => mutate(g, buildHeader(g).header));
+    const g = new Gen(knob('XM_SEED', 9));
+    const headers = Array.from({ length: knob('XM_N', 4000) }, () => mutate(g, buildHeader(g).header));
     const lines = headers.map((header) => line({ op: 'parse_x_matrix', header }));
     const synapse = (await askSynapse(lines)).map(parse);
     const counts = new Map<string, number>();
