@@ -199,7 +199,28 @@ function figure(r: TargetResult): string {
  * its targets fared.
  */
 export function runBenchmark(b: Benchmark, s: Settings = settings()): TargetResult[] {
-  const results = measure(b.candidates, s);
+  return report(b, measure(b.candidates, s));
+}
+
+/**
+ * Prints a benchmark's table and target lines from measurements, and returns
+ * how its targets fared.
+ *
+ * `paired` holds, for candidates measured each in a worker of its own beside
+ * a run of the baseline (so that no candidate's code shapes the JIT feedback
+ * of another's), that run of the baseline: such a candidate's ratios are
+ * against it, and the baseline's row shows the median of those runs.
+ */
+export function report(
+  b: Benchmark,
+  measured: Measurement[],
+  paired: ReadonlyMap<string, Measurement> = new Map(),
+): TargetResult[] {
+  const results = measured.map((m) => {
+    if (m.name !== b.baseline || paired.size === 0) return m;
+    const runs = [...paired.values()];
+    return { name: m.name, opsPerSec: median(runs.map((r) => r.opsPerSec)), rounds: runs.flatMap((r) => r.rounds) };
+  });
   const byName = new Map(results.map((m) => [m.name, m]));
   const get = (name: string): Measurement => {
     const m = byName.get(name);
@@ -207,6 +228,7 @@ export function runBenchmark(b: Benchmark, s: Settings = settings()): TargetResu
     return m;
   };
   const base = get(b.baseline);
+  const baseOf = (m: Measurement) => paired.get(m.name) ?? base;
 
   console.log(`\n${b.title}`);
   if (b.note !== undefined) console.log(`  ${b.note}`);
@@ -219,9 +241,10 @@ export function runBenchmark(b: Benchmark, s: Settings = settings()): TargetResu
     'speed'.padStart(8),
     'time'.padStart(8),
   ];
-  console.log(`  ${header.filter((h) => h !== '').join('  ')}   (speed and time relative to ${b.baseline})`);
+  const against = paired.size > 0 ? `${b.baseline} measured beside each` : b.baseline;
+  console.log(`  ${header.filter((h) => h !== '').join('  ')}   (speed and time relative to ${against})`);
   for (const m of results) {
-    const speed = m.opsPerSec / base.opsPerSec;
+    const speed = m.opsPerSec / baseOf(m).opsPerSec;
     const cols = [
       m.name.padEnd(nameWidth),
       fmtNumber(m.opsPerSec).padStart(12),
@@ -230,13 +253,20 @@ export function runBenchmark(b: Benchmark, s: Settings = settings()): TargetResu
       fmtRatio(speed).padStart(8),
       fmtRatio(1 / speed).padStart(8),
     ];
-    console.log(`  ${cols.filter((c) => c !== '').join('  ')}${m === base ? '   (baseline)' : ''}`);
+    const beside = paired.get(m.name);
+    const note =
+      m === base
+        ? '   (baseline)'
+        : beside !== undefined
+          ? `   (beside ${fmtNumber(beside.opsPerSec)} of ${b.baseline})`
+          : '';
+    console.log(`  ${cols.filter((c) => c !== '').join('  ')}${note}`);
   }
 
   const out: TargetResult[] = [];
   for (const t of b.targets ?? []) {
     const a = get(t.candidate);
-    const r = get(t.reference);
+    const r = t.reference === b.baseline ? baseOf(a) : get(t.reference);
     const speedRatio = a.opsPerSec / r.opsPerSec;
     const met = t.test(speedRatio);
     const worst = Math.max(spread(a), spread(r));
