@@ -8,17 +8,15 @@
  * from its text.
  */
 
-import { Resolver } from 'node:dns/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DnsResolver } from '../../src/federation/discovery/dns.js';
 import { ServerResolver } from '../../src/federation/discovery/resolve.js';
 import { FederationClient } from '../../src/federation/index.js';
 import {
+  dnsBackends,
   json,
   makePki,
-  memoryDns,
   type Pki,
   type RunningDns,
   startDnsmasq,
@@ -81,17 +79,10 @@ afterAll(async () => {
   await dnsmasq?.stop();
 });
 
-const backends: [string, () => DnsResolver][] = [
-  [
-    'dnsmasq',
-    () => {
-      const r = new Resolver({ timeout: 1000, tries: 1 });
-      r.setServers([dnsmasq.server]);
-      return r;
-    },
-  ],
-  ['the in-memory resolver', () => memoryDns(zone)],
-];
+const backends = dnsBackends(
+  () => dnsmasq,
+  () => zone,
+);
 
 describe.each(backends)('a FederationClient request through discovery, DNS from %s', (_name, makeDns) => {
   let resolver: ServerResolver;

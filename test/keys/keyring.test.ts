@@ -411,22 +411,25 @@ describe('Keyring: notaries', () => {
   });
 });
 
+/** A v10 message signed by a.example's key A at `ts`. */
+const signedMessage = (ts: number) =>
+  buildEvent(
+    {
+      type: 'm.room.message',
+      room_id: '!r:a.example',
+      sender: '@u:a.example',
+      content: { body: 'hi' },
+      depth: 3,
+      prev_events: [`$${'P'.repeat(43)}`],
+      auth_events: [`$${'C'.repeat(43)}`],
+    },
+    getRoomVersion('10'),
+    { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => ts },
+  ).event;
+
 describe('Keyring with verifyEvent', () => {
   const rules = getRoomVersion('10');
-  const event = (ts: number) =>
-    buildEvent(
-      {
-        type: 'm.room.message',
-        room_id: '!r:a.example',
-        sender: '@u:a.example',
-        content: { body: 'hi' },
-        depth: 3,
-        prev_events: [`$${'P'.repeat(43)}`],
-        auth_events: [`$${'C'.repeat(43)}`],
-      },
-      rules,
-      { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => ts },
-    ).event;
+  const event = signedMessage;
 
   it('verifies an event with keys fetched on demand, once for many events', async () => {
     const clock = new FakeClock(T0);
@@ -570,21 +573,8 @@ describe('Keyring with verifyRequest: old keys sign events, not requests', () =>
       validUntilTs: T0 + HOUR,
     });
     expect((await verifyRequest(incoming('ed25519:a', A), kr.lookup, { now: T0 })).valid).toBe(false);
-    const rules = getRoomVersion('10');
-    const ev = buildEvent(
-      {
-        type: 'm.room.message',
-        room_id: '!r:a.example',
-        sender: '@u:a.example',
-        content: { body: 'hi' },
-        depth: 3,
-        prev_events: [`$${'P'.repeat(43)}`],
-        auth_events: [`$${'C'.repeat(43)}`],
-      },
-      rules,
-      { serverName: 'a.example', keyId: 'ed25519:a', key: A, now: () => T0 + HOUR - 1 },
-    ).event;
-    expect(await verifyEvent(ev, rules, kr.lookup)).toEqual({ result: 'valid' });
+    const ev = signedMessage(T0 + HOUR - 1);
+    expect(await verifyEvent(ev, getRoomVersion('10'), kr.lookup)).toEqual({ result: 'valid' });
   });
 });
 

@@ -122,6 +122,24 @@ export interface RunningDns {
   stop(): Promise<void>;
 }
 
+/**
+ * The two DNS backends every scenario runs on: dnsmasq (started in a
+ * `beforeAll`, hence the getter) and the same zone in memory.
+ */
+export function dnsBackends(dnsmasq: () => RunningDns, zone: () => Zone): [string, () => DnsResolver][] {
+  return [
+    [
+      'dnsmasq',
+      () => {
+        const r = new Resolver({ timeout: 1000, tries: 1 });
+        r.setServers([dnsmasq().server]);
+        return r;
+      },
+    ],
+    ['the in-memory resolver', () => memoryDns(zone())],
+  ];
+}
+
 /** Starts dnsmasq on a free loopback port serving `zone`, and waits until it answers. */
 export async function startDnsmasq(zone: Zone, probe: string): Promise<RunningDns> {
   const bin = dnsmasqPath();

@@ -6,7 +6,6 @@
  * written from the spec's text (quoted per group), not from our output.
  */
 
-import { Resolver } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
 import type { DnsResolver } from '../../../src/federation/discovery/dns.js';
@@ -19,6 +18,7 @@ import {
   SPEC_STEPS,
 } from '../../../src/federation/discovery/resolve.js';
 import {
+  dnsBackends,
   FakeClock,
   makePki,
   memoryDns,
@@ -522,17 +522,10 @@ const groups: [string, Scenario[]][] = [
   ['steps 4 and 5 (SRV)', steps45],
 ];
 
-const backends: [string, () => DnsResolver][] = [
-  [
-    'dnsmasq',
-    () => {
-      const r = new Resolver({ timeout: 1000, tries: 1 });
-      r.setServers([dnsmasq.server]);
-      return r;
-    },
-  ],
-  ['in-memory resolver', () => memoryDns(ZONE)],
-];
+const backends = dnsBackends(
+  () => dnsmasq,
+  () => ZONE,
+);
 
 async function outcome(resolver: ServerResolver, name: string): Promise<View | { error: string }> {
   try {

@@ -177,6 +177,12 @@ async function cs(user: RegisteredUser, method: string, path: string, body?: obj
   return JSON.parse(res.text()) as Record<string, unknown>;
 }
 
+/** `user`'s membership in the room as Synapse's client API gives it to `viewer`. */
+async function membershipSeenBy(viewer: RegisteredUser, roomId: string, user: string): Promise<unknown> {
+  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(user)}`;
+  return (await cs(viewer, 'GET', path)).membership;
+}
+
 /** Retries `check` until it returns without throwing, or throws its last error after `timeoutMs`. */
 async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -464,12 +470,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
         const members = await cs(alice, 'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`);
         expect(Object.keys(members.joined as object)).toContain(dave);
       });
-      const member = await cs(
-        alice,
-        'GET',
-        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(dave)}`,
-      );
-      expect(member.membership).toBe('join');
+      expect(await membershipSeenBy(alice, roomId, dave)).toBe('join');
 
       // And, as a server in the room, we are sent its next event, which we verify too.
       const sent = await cs(
@@ -540,12 +541,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       if (!leave.valid) throw new Error(`signMembershipTemplate (leave): ${leave.reason}`);
       await client.sendLeave(synapse.serverName, roomId, leave.eventId, leave.event);
       await eventually(async () => {
-        const m = await cs(
-          alice,
-          'GET',
-          `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(dave)}`,
-        );
-        expect(m.membership).toBe('leave');
+        expect(await membershipSeenBy(alice, roomId, dave)).toBe('leave');
       });
     });
   });
@@ -607,8 +603,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       await cs(alice, 'POST', `${room}/invite`, { user_id: erin });
       expect(problems).toEqual([]);
       expect(counterSigned.size).toBe(1);
-      const member = await cs(alice, 'GET', `${room}/state/m.room.member/${encodeURIComponent(erin)}`);
-      expect(member.membership).toBe('invite');
+      expect(await membershipSeenBy(alice, roomId, erin)).toBe('invite');
 
       // An invite our side declines is not recorded.
       const res = await request(`${synapse.clientUrl}${room}/invite`, {
@@ -642,8 +637,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       });
       expect((joined.event.auth_events as string[]).includes(inviteId as string)).toBe(true);
       await eventually(async () => {
-        const m = await cs(alice, 'GET', `${room}/state/m.room.member/${encodeURIComponent(erin)}`);
-        expect(m.membership).toBe('join');
+        expect(await membershipSeenBy(alice, roomId, erin)).toBe('join');
       });
     });
   });
@@ -676,12 +670,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
     const joinRules = stripped.find((e) => e.type === 'm.room.join_rules');
     expect((joinRules?.content as JsonObject | undefined)?.join_rule).toBe('knock');
     await eventually(async () => {
-      const m = await cs(
-        alice,
-        'GET',
-        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(gina)}`,
-      );
-      expect(m.membership).toBe('knock');
+      expect(await membershipSeenBy(alice, roomId, gina)).toBe('knock');
     });
   });
 });
