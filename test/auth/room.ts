@@ -31,14 +31,22 @@ export class Room {
   #last: string[] = [];
   #n = 0;
 
+  /**
+   * @param version - the room version.
+   * @param creator - the create event's sender.
+   * @param createContent - more create event content.
+   * @param roomId - v1–v11: the room ID (default `!room:` and the creator's
+   *   server); from v12 it is the create event's hash.
+   */
   constructor(
     readonly version: string,
     readonly creator = '@alice:a.org',
     createContent: JsonObject = {},
+    roomId?: string,
   ) {
     this.rules = getRoomVersion(version);
     if (!this.rules.eventFormat.roomIdIsCreateEventHash)
-      this.roomId = `!room:${creator.slice(creator.indexOf(':') + 1)}`;
+      this.roomId = roomId ?? `!room:${creator.slice(creator.indexOf(':') + 1)}`;
     const content: JsonObject = this.rules.auth.implicitRoomCreator ? {} : { creator };
     this.add('m.room.create', '', creator, { ...content, room_version: version, ...createContent }, { prev: [] });
   }
