@@ -128,29 +128,37 @@ function getCorpus(): Promise<Corpus> {
 }
 
 describe('Synapse oracle: check_auth', () => {
-  it('has a meaningful corpus, judging by the oracle answers', async () => {
-    const { cases, tallies } = await getCorpus();
-    // About 1,850 cases per room over the 12 versions.
-    expect(cases).toBeGreaterThanOrEqual(ROOMS * 1_700);
+  it(
+    'has a meaningful corpus, judging by the oracle answers',
+    async () => {
+      const { cases, tallies } = await getCorpus();
+      // About 1,850 cases per room over the 12 versions.
+      expect(cases).toBeGreaterThanOrEqual(ROOMS * 1_700);
 
-    // In every version a healthy mix of allowed and rejected events, for
-    // many reasons, and few requests refused (auth events not supplied).
-    for (const v of ROOM_VERSIONS) {
-      const t = tallies.get(v) as Tally;
-      const total = t.allowed + t.rejected + [...t.refused.values()].reduce((a, b) => a + b, 0);
-      console.log(
-        `v${v}: ${total} requests, ${t.allowed} allowed, ${t.rejected} rejected (${t.reasons.size} kinds of reason),`,
-        `refused ${JSON.stringify(Object.fromEntries(t.refused))}`,
-      );
-      expect(t.allowed, `v${v} allowed`).toBeGreaterThan(total * 0.25);
-      expect(t.rejected, `v${v} rejected`).toBeGreaterThan(total * 0.25);
-      expect(t.reasons.size, `v${v} kinds of rejection`).toBeGreaterThanOrEqual(15);
-      expect(total - t.allowed - t.rejected, `v${v} refused`).toBeLessThan(total * 0.05);
-    }
-  }, TIMEOUT);
+      // In every version a healthy mix of allowed and rejected events, for
+      // many reasons, and few requests refused (auth events not supplied).
+      for (const v of ROOM_VERSIONS) {
+        const t = tallies.get(v) as Tally;
+        const total = t.allowed + t.rejected + [...t.refused.values()].reduce((a, b) => a + b, 0);
+        console.log(
+          `v${v}: ${total} requests, ${t.allowed} allowed, ${t.rejected} rejected (${t.reasons.size} kinds of reason),`,
+          `refused ${JSON.stringify(Object.fromEntries(t.refused))}`,
+        );
+        expect(t.allowed, `v${v} allowed`).toBeGreaterThan(total * 0.25);
+        expect(t.rejected, `v${v} rejected`).toBeGreaterThan(total * 0.25);
+        expect(t.reasons.size, `v${v} kinds of rejection`).toBeGreaterThanOrEqual(15);
+        expect(total - t.allowed - t.rejected, `v${v} refused`).toBeLessThan(total * 0.05);
+      }
+    },
+    TIMEOUT,
+  );
 
-  it('agrees on the events of generated rooms of every room version', async () => {
-    const { lines, differing, diffs } = await getCorpus();
-    expect(diffs, `${differing} of ${lines} requests answered differently`).toEqual([]);
-  }, TIMEOUT);
+  it(
+    'agrees on the events of generated rooms of every room version',
+    async () => {
+      const { lines, differing, diffs } = await getCorpus();
+      expect(diffs, `${differing} of ${lines} requests answered differently`).toEqual([]);
+    },
+    TIMEOUT,
+  );
 });
