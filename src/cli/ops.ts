@@ -5,13 +5,15 @@
  * @module
  */
 
-import { checkEventAuth } from '../auth/check.js';
+import { checkEventAuth, checkSoftFail } from '../auth/check.js';
 import { withoutUnsigned } from '../auth/createid.js';
+import type { AuthResult } from '../auth/result.js';
 import { authTypesForEvent } from '../auth/selection.js';
+import { StateMap } from '../auth/state.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import type { CanonicalSpans } from '../canonicaljson/spans.js';
-import type { JsonObject } from '../canonicaljson/value.js';
+import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { PduEncoding } from '../hashing/encoding.js';
 import { assertEventSchema, checkPduFormat } from '../hashing/format.js';
@@ -29,6 +31,7 @@ import {
   eventField,
   eventListField,
   keysField,
+  listField,
   objectField,
   type Request,
   roomVersionField,
@@ -58,6 +61,39 @@ function eventOp(
     const rules = roomVersionField(req);
     return op(eventField(req, field, rules), rules, spans);
   };
+}
+
+/**
+ * Holds an event to its room version's event format, less `unsigned`: no
+ * auth rule reads it, and a received event's is rebuilt.
+ */
+function assertAuthSchema(event: JsonObject, rules: RoomVersionRules): void {
+  assertEventSchema(withoutUnsigned(event), rules);
+}
+
+/** How the auth ops answer an {@link AuthResult}: the rule leads the reason. */
+function authAnswer(result: AuthResult): JsonObject {
+  return result.allowed
+    ? { allowed: true, reason: '' }
+    : { allowed: false, reason: `${result.rule}: ${result.reason}` };
+}
+
+/**
+ * The request's `current_state`: a list of state events, each held to the
+ * rules `check_auth` holds its auth events to, one after the other (the
+ * first bad one decides the error: `M_INVALID_PARAM` for an element that is
+ * not an object); then each must be a state event and no two may share a
+ * type and state key (`M_INVALID_PARAM`).
+ */
+function currentStateField(req: Request, rules: RoomVersionRules): StateMap {
+  const name = 'current_state';
+  const events = listField(req, name).map((e, i) => {
+    if (!isJsonObject(e)) throw new InvalidInputError('M_INVALID_PARAM', `Element ${i} of "${name}" must be an object`);
+    const checked = eventField({ [name]: e }, name, rules, `${name}[${i}]`);
+    assertAuthSchema(checked, rules);
+    return checked;
+  });
+  return new StateMap(events);
 }
 
 /** The operations by name. */
@@ -116,17 +152,23 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     'check_auth',
     (req) => {
       const rules = roomVersionField(req);
-      // No auth rule reads `unsigned`, and a received event's is rebuilt.
-      const schema = (e: JsonObject) => assertEventSchema(withoutUnsigned(e), rules);
       const event = eventField(req, 'event', rules);
-      schema(event);
+      assertAuthSchema(event, rules);
       const authEvents = eventListField(req, 'auth_events', rules);
-      for (const e of authEvents) schema(e);
+      for (const e of authEvents) assertAuthSchema(e, rules);
       const rejected = new Set(stringListField(req, 'rejected_auth_events'));
-      const result = checkEventAuth(event, authEvents, rules, { rejected });
-      return result.allowed
-        ? { allowed: true, reason: '' }
-        : { allowed: false, reason: `${result.rule}: ${result.reason}` };
+      return authAnswer(checkEventAuth(event, authEvents, rules, { rejected }));
+    },
+  ],
+  [
+    // An extension of CONFORMANCE.md: the soft-fail check of an event
+    // against the room's current state.
+    'soft_fail',
+    (req) => {
+      const rules = roomVersionField(req);
+      const event = eventField(req, 'event', rules);
+      assertAuthSchema(event, rules);
+      return authAnswer(checkSoftFail(event, currentStateField(req, rules), rules));
     },
   ],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],

@@ -1,7 +1,8 @@
 /**
  * A hand-driven room for the named auth-rule cases: events of any room
  * version, whose auth events the selection algorithm picks from the room's
- * state, and the `check_auth` request line for a candidate event.
+ * state, and the `check_auth` and `soft_fail` request lines for a candidate
+ * event.
  * Signatures and hashes are placeholders: the auth rules do not read them.
  */
 
@@ -109,6 +110,18 @@ export class Room {
   /** A member event. */
   member(user: string, membership: string, sender = user, content: JsonObject = {}, o: EventOptions = {}) {
     return this.add('m.room.member', user, sender, { membership, ...content }, o);
+  }
+
+  /** The room's current state: the events of `state`, in the order they were added. */
+  currentState(): JsonObject[] {
+    return [...this.events.values()].filter(
+      (e) => typeof e.state_key === 'string' && this.state.get(e.type as string, e.state_key) === e,
+    );
+  }
+
+  /** The `soft_fail` request for `event`, against the room's current state. */
+  softFailRequest(event: JsonObject): JsonObject {
+    return { op: 'soft_fail', room_version: this.version, event, current_state: this.currentState() };
   }
 
   /** The `check_auth` request for `event`, with every event of the room on offer. */

@@ -68,6 +68,37 @@ describe('answerLine', () => {
     expect(answer({ ...req, room_version: '13' })).toMatchObject({ error: { code: 'M_UNSUPPORTED_ROOM_VERSION' } });
   });
 
+  it('answers soft_fail against the current state, and refuses malformed current states', () => {
+    const room = new Room('10', '@a:x.org');
+    room.member('@a:x.org', 'join');
+    room.member('@b:y.org', 'join');
+    const msg = room.make('m.room.message', undefined, '@b:y.org', { body: 'hi' }).event;
+    expect(answer(room.softFailRequest(msg))).toMatchObject({ ok: true, allowed: true, reason: '' });
+    room.member('@b:y.org', 'leave');
+    const req = room.softFailRequest(msg);
+    expect(answer(req)).toMatchObject({
+      ok: true,
+      allowed: false,
+      reason: expect.stringMatching(/^sender_not_joined: /),
+    });
+    const state = req.current_state as JsonObject[];
+    const first = state[0] as JsonObject;
+    const { state_key: _, ...notState } = first;
+    const { current_state: _state, ...withoutState } = req;
+    expect(answer(withoutState)).toMatchObject({ error: { code: 'M_MISSING_PARAM' } });
+    expect(answer({ ...req, current_state: {} })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, current_state: [5] })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, current_state: [{}] })).toMatchObject({ error: { code: 'M_BAD_JSON' } });
+    expect(answer({ ...req, current_state: [...state, first] })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, current_state: [notState] })).toMatchObject({ error: { code: 'M_INVALID_PARAM' } });
+    expect(answer({ ...req, current_state: [] })).toMatchObject({
+      ok: true,
+      allowed: false,
+      reason: expect.stringMatching(/^auth_events: /),
+    });
+    expect(answer({ ...req, room_version: '13' })).toMatchObject({ error: { code: 'M_UNSUPPORTED_ROOM_VERSION' } });
+  });
+
   it('uses the room version rules, defaulting to 12', () => {
     expect(answer({ op: 'canonical_json', json: '[1.0, 1e5]', room_version: '1' }).canonical).toBe('[1.0,100000.0]');
     expect(answer({ op: 'canonical_json', json: '[1.0]' }).error.code).toBe('M_BAD_JSON');

@@ -1062,6 +1062,18 @@ function stateKeyFor(sender: string, n: number): string {
   return pick(['', '', sender, '@bob:a.example', '@carol:b.example', '@', '@nocolon', `${sender}_x`, 'plain'], n);
 }
 
+/** A played room: the room as it ends, and the `check_auth` cases of its steps. */
+export interface PlayedRoom {
+  readonly room: Room;
+  readonly cases: AuthCase[];
+  /**
+   * For each case, how many events the room had applied when the case's
+   * event was built (`room.events.slice(0, n)` made the state it was built
+   * on; an applied step's event is then `room.events[n]`).
+   */
+  readonly at: number[];
+}
+
 /**
  * Plays a script: returns the room and the `check_auth` cases of its steps.
  *
@@ -1069,10 +1081,11 @@ function stateKeyFor(sender: string, n: number): string {
  * @param tag - unique per room of a corpus.
  * @param foreign - another room of the same version, for `foreign` corruptions.
  */
-export function playRoom(script: RoomScript, tag: string, foreign?: Room): { room: Room; cases: AuthCase[] } {
+export function playRoom(script: RoomScript, tag: string, foreign?: Room): PlayedRoom {
   const rules = getRoomVersion(script.version);
   const room = new Room(rules, tag, createContent(script, rules));
   const cases: AuthCase[] = [];
+  const at: number[] = [];
   const v12 = rules.eventFormat.roomIdIsCreateEventHash;
 
   const emit = (e: RoomEvent, supplied: readonly RoomEvent[], label: string, rejected?: string[]) => {
@@ -1081,6 +1094,7 @@ export function playRoom(script: RoomScript, tag: string, foreign?: Room): { roo
     const isCreate = e.event.type === 'm.room.create' && e.event.state_key === '';
     const all = v12 && !isCreate ? [room.create, ...supplied] : [...supplied];
     const unique = [...new Map(all.map((x) => [x.id, x])).values()];
+    at.push(room.events.length);
     cases.push({
       room_version: rules.id,
       event: e.event,
@@ -1147,7 +1161,7 @@ export function playRoom(script: RoomScript, tag: string, foreign?: Room): { roo
     }
     if (planned !== undefined) room.apply(e);
   }
-  return { room, cases };
+  return { room, cases, at };
 }
 
 /**
@@ -1573,19 +1587,19 @@ export function foreignRoom(version: string): Room {
 }
 
 /**
- * The `check_auth` cases of `rooms` generated rooms of a version.
+ * `rooms` generated rooms of a version, played.
  *
  * @param version - the room version.
  * @param seed - the fast-check seed.
  * @param rooms - how many rooms.
  * @param steps - steps per room.
  */
-export function authCases(
+export function playedRooms(
   version: string,
   seed: number,
   rooms: number,
   steps: { min: number; max: number },
-): AuthCase[] {
+): PlayedRoom[] {
   const foreign = foreignRoom(version);
   const scripts = fc.sample(roomScript(version, steps), { seed, numRuns: rooms });
   // Whatever the seed, every version gets rooms starting with each join rule
@@ -1598,5 +1612,18 @@ export function authCases(
     federate:
       i === 1 ? false : i === 2 ? pick<JsonValue>(['false', null, 0, 'true'], Number(version)) : script.federate,
   }));
-  return themed.flatMap((script, i) => playRoom(script, `r${seed}x${i}`, foreign).cases);
+  return themed.map((script, i) => playRoom(script, `r${seed}x${i}`, foreign));
+}
+
+/**
+ * The `check_auth` cases of `rooms` generated rooms of a version (see
+ * {@link playedRooms}).
+ */
+export function authCases(
+  version: string,
+  seed: number,
+  rooms: number,
+  steps: { min: number; max: number },
+): AuthCase[] {
+  return playedRooms(version, seed, rooms, steps).flatMap((r) => r.cases);
 }

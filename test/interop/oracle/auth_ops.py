@@ -18,7 +18,7 @@ an in-memory stand-in for the store those functions read the auth events
 from, and maps the outcome.
 """
 
-from typing import Any, Callable, Dict, List, Set
+from typing import Any, Callable, Dict, List, Set, Tuple
 
 from oracle import (
     run_now,
@@ -27,6 +27,7 @@ from oracle import (
     Result,
     describe,
     event_field,
+    field,
     make_event,
     room_version,
 )
@@ -148,4 +149,58 @@ def op_check_auth(req: Request) -> Result:
     return {"allowed": True, "reason": ""}
 
 
-OPS: Dict[str, Callable[[Request], Result]] = {"check_auth": op_check_auth}
+def _current_state(req: Request, rv: Any) -> Dict[Tuple[str, str], Any]:
+    """The request's `current_state`: a list of state events, each taken as
+    the auth events of check_auth are (validate_canonicaljson in v6+, then
+    make_event_from_dict, without `unsigned`), one after the other, the
+    first bad element deciding the error (M_INVALID_PARAM for one that is
+    not an object); then each must be a state event, and no two may share a
+    type and state key (the current state holds one event per key). Returns
+    the state map, in the list's order."""
+    events = field(req, "current_state", list, "a list of state events")
+    parsed = []
+    for i, e in enumerate(events):
+        if not isinstance(e, dict):
+            raise Refused("M_INVALID_PARAM", f'Element {i} of "current_state" must be an object')
+        checked = event_field({"state_event": e}, "state_event", rv)
+        parsed.append(make_event(_without_unsigned(checked), rv))
+    state: Dict[Tuple[str, str], Any] = {}
+    for ev in parsed:
+        if not ev.is_state():
+            raise Refused("M_INVALID_PARAM", "A state event needs a string type and state_key")
+        key = (ev.type, ev.state_key)
+        if key in state:
+            raise Refused("M_INVALID_PARAM", f"Two state events for {key!r}")
+        state[key] = ev
+    return state
+
+
+def op_soft_fail(req: Request) -> Result:
+    """The soft-fail check (an extension of the protocol): what
+    FederationEventHandler._check_for_soft_fail does once it holds the
+    room's current state, for an event that passed its auth checks."""
+    from synapse.event_auth import auth_types_for_event, check_state_dependent_auth_rules
+
+    rv = room_version(req)
+    event = make_event(_without_unsigned(event_field(req, "event", rv)), rv)
+    current_state = _current_state(req, rv)
+    try:
+        # _check_for_soft_fail: the types to pull from the current state.
+        # auth_types_for_event names (m.room.create, "") in every room version,
+        # v12 included (there the event does not cite it, but the current
+        # state holds it), so the create event is selected as in v1-v11: the
+        # same event check_auth's store supplies through auth_event_ids().
+        auth_types = auth_types_for_event(rv, event)
+        # "current_state_ids_list = [e for k, e in current_state_ids.items()
+        # if k in auth_types]", then get_events_as_list.
+        current_auth_events = [e for k, e in current_state.items() if k in auth_types]
+        check_state_dependent_auth_rules(event, current_auth_events)
+    except Exception as e:
+        # AuthError soft-fails the event; anything else (a KeyError for a
+        # member event without membership, the SynapseError of a power level
+        # int() cannot read) fails its processing: it is not accepted either.
+        return {"allowed": False, "reason": describe(e)}
+    return {"allowed": True, "reason": ""}
+
+
+OPS: Dict[str, Callable[[Request], Result]] = {"check_auth": op_check_auth, "soft_fail": op_soft_fail}
