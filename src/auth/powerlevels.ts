@@ -135,7 +135,9 @@ export function namedPowerLevel(state: StateLookup, name: NamedLevel): PowerLeve
 /**
  * The level needed to send an event of `type`: its entry in `events`, else
  * `state_default` (50) for state events and `events_default` (0) for
- * others; with no power levels event, those defaults.
+ * others; with no power levels event, those defaults, as Synapse's
+ * `get_send_level` has it (the client-server spec says 0 for state events
+ * when there is no power levels event; the rooms Synapse judges follow 50).
  *
  * @param state - the state to read.
  * @param type - the event type.
