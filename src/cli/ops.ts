@@ -9,11 +9,10 @@ import { checkEventAuth, checkSoftFail } from '../auth/check.js';
 import { withoutUnsigned } from '../auth/createid.js';
 import type { AuthResult } from '../auth/result.js';
 import { authTypesForEvent } from '../auth/selection.js';
-import { StateMap } from '../auth/state.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import type { CanonicalSpans } from '../canonicaljson/spans.js';
-import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
+import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { PduEncoding } from '../hashing/encoding.js';
 import { assertEventSchema, checkPduFormat } from '../hashing/format.js';
@@ -31,10 +30,10 @@ import {
   eventField,
   eventListField,
   keysField,
-  listField,
   objectField,
   type Request,
   roomVersionField,
+  stateField,
   stringField,
   stringListField,
 } from './request.js';
@@ -76,24 +75,6 @@ function authAnswer(result: AuthResult): JsonObject {
   return result.allowed
     ? { allowed: true, reason: '' }
     : { allowed: false, reason: `${result.rule}: ${result.reason}` };
-}
-
-/**
- * The request's `current_state`: a list of state events, each held to the
- * rules `check_auth` holds its auth events to, one after the other (the
- * first bad one decides the error: `M_INVALID_PARAM` for an element that is
- * not an object); then each must be a state event and no two may share a
- * type and state key (`M_INVALID_PARAM`).
- */
-function currentStateField(req: Request, rules: RoomVersionRules): StateMap {
-  const name = 'current_state';
-  const events = listField(req, name).map((e, i) => {
-    if (!isJsonObject(e)) throw new InvalidInputError('M_INVALID_PARAM', `Element ${i} of "${name}" must be an object`);
-    const checked = eventField({ [name]: e }, name, rules, `${name}[${i}]`);
-    assertAuthSchema(checked, rules);
-    return checked;
-  });
-  return new StateMap(events);
 }
 
 /** The operations by name. */
@@ -168,7 +149,7 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
       const rules = roomVersionField(req);
       const event = eventField(req, 'event', rules);
       assertAuthSchema(event, rules);
-      return authAnswer(checkSoftFail(event, currentStateField(req, rules), rules));
+      return authAnswer(checkSoftFail(event, stateField(req, 'current_state', rules, assertAuthSchema), rules));
     },
   ],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],

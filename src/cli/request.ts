@@ -5,6 +5,7 @@
  * @module
  */
 
+import { StateMap } from '../auth/state.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
@@ -88,6 +89,27 @@ export function listField(req: Request, name: string): JsonValue[] {
  */
 export function eventListField(req: Request, name: string, rules: RoomVersionRules): JsonObject[] {
   return listField(req, name).map((event, i) => eventField({ [name]: event }, name, rules, `${name}[${i}]`));
+}
+
+/**
+ * A required list of state events, as a state map: each element held to
+ * the room version's JSON rules as {@link eventField} holds one, then to
+ * `schema`, one element after the other (the first bad one decides the
+ * error); then each must be a state event and no two may share a type and
+ * state key (`M_INVALID_PARAM`).
+ */
+export function stateField(
+  req: Request,
+  name: string,
+  rules: RoomVersionRules,
+  schema: (event: JsonObject, rules: RoomVersionRules) => void,
+): StateMap {
+  const events = listField(req, name).map((event, i) => {
+    const checked = eventField({ [name]: event }, name, rules, `${name}[${i}]`);
+    schema(checked, rules);
+    return checked;
+  });
+  return new StateMap(events);
 }
 
 /** An optional list of strings. */

@@ -4,40 +4,19 @@
  * @module
  */
 
-import { StateMap } from '../auth/state.js';
 import { visibleToServer, visibleToUser } from '../auth/visibility.js';
-import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
+import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { assertEventSchema } from '../hashing/format.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import type { Operation } from './ops.js';
-import { eventField, type Request, roomVersionField, stringField } from './request.js';
+import { eventField, type Request, roomVersionField, stateField, stringField } from './request.js';
 
 /** The request's `event`, held to its room version's JSON rules and event format. */
 function event(req: Request, rules: RoomVersionRules): JsonObject {
   const e = eventField(req, 'event', rules);
   assertEventSchema(e, rules);
   return e;
-}
-
-/**
- * The request's `state`: a list of events, each held to the rules the
- * `event` is held to, one after the other (the first bad one decides the
- * error); then each must be a state event and no two may share a type and
- * state key (M_INVALID_PARAM).
- */
-function state(req: Request, rules: RoomVersionRules): StateMap {
-  const list = req.state;
-  if (list === undefined) throw new InvalidInputError('M_MISSING_PARAM', 'Missing field "state"');
-  if (!Array.isArray(list))
-    throw new InvalidInputError('M_INVALID_PARAM', 'Field "state" must be a list of state events');
-  const events = list.map((e, i) => {
-    if (!isJsonObject(e)) throw new InvalidInputError('M_INVALID_PARAM', `Element ${i} of "state" must be an object`);
-    const checked = eventField({ state_event: e }, 'state_event', rules);
-    assertEventSchema(checked, rules);
-    return checked;
-  });
-  return new StateMap(events);
 }
 
 function booleanField(req: Request, name: string): boolean {
@@ -61,7 +40,7 @@ export const visibilityOperations: ReadonlyArray<readonly [string, Operation]> =
     (req) => {
       const rules = roomVersionField(req);
       const e = event(req, rules);
-      const s = state(req, rules);
+      const s = stateField(req, 'state', rules, assertEventSchema);
       const r = visibleToUser(e, s, stringField(req, 'user_id'), booleanField(req, 'joined_after'), rules);
       return { visible: r.visible, reason: r.reason };
     },
@@ -71,7 +50,7 @@ export const visibilityOperations: ReadonlyArray<readonly [string, Operation]> =
     (req) => {
       const rules = roomVersionField(req);
       const e = event(req, rules);
-      const s = state(req, rules);
+      const s = stateField(req, 'state', rules, assertEventSchema);
       const r = visibleToServer(e, s, unicodeField(req, 'server_name'), rules);
       return { visible: r.visible, reason: r.reason };
     },

@@ -18,7 +18,7 @@ an in-memory stand-in for the store those functions read the auth events
 from, and maps the outcome.
 """
 
-from typing import Any, Callable, Dict, List, Set, Tuple
+from typing import Any, Callable, Dict, List, Set
 
 from oracle import (
     run_now,
@@ -30,6 +30,7 @@ from oracle import (
     field,
     make_event,
     room_version,
+    state_field,
 )
 
 
@@ -149,32 +150,6 @@ def op_check_auth(req: Request) -> Result:
     return {"allowed": True, "reason": ""}
 
 
-def _current_state(req: Request, rv: Any) -> Dict[Tuple[str, str], Any]:
-    """The request's `current_state`: a list of state events, each taken as
-    the auth events of check_auth are (validate_canonicaljson in v6+, then
-    make_event_from_dict, without `unsigned`), one after the other, the
-    first bad element deciding the error (M_INVALID_PARAM for one that is
-    not an object); then each must be a state event, and no two may share a
-    type and state key (the current state holds one event per key). Returns
-    the state map, in the list's order."""
-    events = field(req, "current_state", list, "a list of state events")
-    parsed = []
-    for i, e in enumerate(events):
-        if not isinstance(e, dict):
-            raise Refused("M_INVALID_PARAM", f'Element {i} of "current_state" must be an object')
-        checked = event_field({"state_event": e}, "state_event", rv)
-        parsed.append(make_event(_without_unsigned(checked), rv))
-    state: Dict[Tuple[str, str], Any] = {}
-    for ev in parsed:
-        if not ev.is_state():
-            raise Refused("M_INVALID_PARAM", "A state event needs a string type and state_key")
-        key = (ev.type, ev.state_key)
-        if key in state:
-            raise Refused("M_INVALID_PARAM", f"Two state events for {key!r}")
-        state[key] = ev
-    return state
-
-
 def op_soft_fail(req: Request) -> Result:
     """The soft-fail check (an extension of the protocol): what
     FederationEventHandler._check_for_soft_fail does once it holds the
@@ -183,7 +158,7 @@ def op_soft_fail(req: Request) -> Result:
 
     rv = room_version(req)
     event = make_event(_without_unsigned(event_field(req, "event", rv)), rv)
-    current_state = _current_state(req, rv)
+    current_state = state_field(req, "current_state", rv, _without_unsigned)
     try:
         # _check_for_soft_fail: the types to pull from the current state.
         # auth_types_for_event names (m.room.create, "") in every room version,

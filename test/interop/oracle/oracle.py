@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 from types import SimpleNamespace, TracebackType
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from canonicaljson import encode_canonical_json
 from signedjson.key import (
@@ -245,6 +245,34 @@ def make_event(event: Dict[str, Any], rv: Any) -> Any:
         raise Refused(e.errcode, cause(e)) from None
     except Exception as e:  # unpaired surrogates, inf, nesting
         raise Refused("M_BAD_JSON", cause(e)) from None
+
+
+def state_field(
+    req: Request, name: str, rv: Any, prepare: Callable[[Dict[str, Any]], Dict[str, Any]] = lambda e: e
+) -> Dict[Tuple[str, str], Any]:
+    """A list of state events of the request, as a state map: each element
+    taken as event_field takes an event (validate_canonicaljson in v6+),
+    then `prepare`d and made with make_event_from_dict, one after the
+    other, the first bad element deciding the error (M_INVALID_PARAM for one
+    that is not an object); then each must be a state event, and no two may
+    share a type and state key (state holds one event per key). Returns the
+    state map, in the list's order."""
+    events = field(req, name, list, "a list of state events")
+    parsed = []
+    for i, e in enumerate(events):
+        if not isinstance(e, dict):
+            raise Refused("M_INVALID_PARAM", f'Element {i} of "{name}" must be an object')
+        checked = event_field({"state_event": e}, "state_event", rv)
+        parsed.append(make_event(prepare(checked), rv))
+    state: Dict[Tuple[str, str], Any] = {}
+    for ev in parsed:
+        if not ev.is_state():
+            raise Refused("M_INVALID_PARAM", "A state event needs a string type and state_key")
+        key = (ev.type, ev.state_key)
+        if key in state:
+            raise Refused("M_INVALID_PARAM", f"Two state events for {key!r}")
+        state[key] = ev
+    return state
 
 
 def op_redact(req: Request) -> Result:

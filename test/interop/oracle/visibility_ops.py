@@ -38,6 +38,7 @@ from oracle import (
     field,
     make_event,
     room_version,
+    state_field,
     string,
 )
 
@@ -47,30 +48,6 @@ StateKey = Tuple[str, str]
 def _event(req: Request, rv: Any) -> Any:
     """The request's `event`, as the other event ops take it."""
     return make_event(event_field(req, "event", rv), rv)
-
-
-def _state(req: Request, rv: Any) -> Dict[StateKey, Any]:
-    """The request's `state`: a list of state events, each taken as the
-    `event` is (validate_canonicaljson in v6+, then make_event_from_dict),
-    one after the other, the first bad element deciding the error; then each
-    must be a state event, and no two may share a type and state key (state
-    holds one event per key). Returns the state map, in the list's order."""
-    events = field(req, "state", list, "a list of state events")
-    parsed = []
-    for i, e in enumerate(events):
-        if not isinstance(e, dict):
-            raise Refused("M_INVALID_PARAM", f'Element {i} of "state" must be an object')
-        checked = event_field({"state_event": e}, "state_event", rv)
-        parsed.append(make_event(checked, rv))
-    state: Dict[StateKey, Any] = {}
-    for ev in parsed:
-        if not ev.is_state():
-            raise Refused("M_INVALID_PARAM", "A state event needs a string type and state_key")
-        key = (ev.type, ev.state_key)
-        if key in state:
-            raise Refused("M_INVALID_PARAM", f"Two state events for {key!r}")
-        state[key] = ev
-    return state
 
 
 def _state_after(event: Any, before: Dict[StateKey, Any]) -> Dict[StateKey, Any]:
@@ -100,7 +77,7 @@ def op_visible_to_user(req: Request) -> Result:
 
     rv = room_version(req)
     event = _event(req, rv)
-    before = _state(req, rv)
+    before = state_field(req, "state", rv)
     user_id = string(req, "user_id")
     joined_after = field(req, "joined_after", bool, "a boolean")
     state = _state_after(event, before)
@@ -161,7 +138,7 @@ def op_visible_to_server(req: Request) -> Result:
 
     rv = room_version(req)
     event = _event(req, rv)
-    before = _state(req, rv)
+    before = state_field(req, "state", rv)
     server_name = string(req, "server_name")
     try:
         server_name.encode("utf-8")
