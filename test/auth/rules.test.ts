@@ -73,6 +73,14 @@ function thirdPartyInvite(room: Room, o: { mxid?: string; sender?: string; signe
   }).event;
 }
 
+/** The request for carol (joined) unbanning bob (banned by alice), in a public room with `levels`. */
+function unbanByCarol(v: string, levels: JsonObject): JsonObject {
+  const room = basic(v, 'public', levels);
+  room.member(C, 'join');
+  room.member(B, 'ban', A);
+  return room.request(room.make('m.room.member', B, C, { membership: 'leave' }).event);
+}
+
 const CASES: Case[] = [
   // Rule 1: m.room.create.
   {
@@ -594,12 +602,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'membership',
-    request: (v) => {
-      const room = basic(v, 'public', { users: v === '12' ? { [C]: 10 } : { [A]: 100, [C]: 10 }, kick: 0 });
-      room.member(C, 'join');
-      room.member(B, 'ban', A);
-      return room.request(room.make('m.room.member', B, C, { membership: 'leave' }).event);
-    },
+    request: (v) => unbanByCarol(v, { users: v === '12' ? { [C]: 10 } : { [A]: 100, [C]: 10 }, kick: 0 }),
   },
   // Leave, for a banned target: "If the target user’s current membership
   // state is ban, and the sender’s power level is less than the ban level,
@@ -615,12 +618,7 @@ const CASES: Case[] = [
     allowed: false,
     rule: 'membership',
     reason: /may not kick/,
-    request: (v) => {
-      const room = basic(v, 'public', { users: usersOf(v, { [C]: 60 }), ban: 50, kick: 75 });
-      room.member(C, 'join');
-      room.member(B, 'ban', A);
-      return room.request(room.make('m.room.member', B, C, { membership: 'leave' }).event);
-    },
+    request: (v) => unbanByCarol(v, { users: usersOf(v, { [C]: 60 }), ban: 50, kick: 75 }),
   },
   {
     name: 'unban: "and greater than the target user\'s power level" (a banned user at the sender\'s level)',
@@ -628,23 +626,13 @@ const CASES: Case[] = [
     allowed: false,
     rule: 'membership',
     reason: /may not kick/,
-    request: (v) => {
-      const room = basic(v, 'public', { users: usersOf(v, { [B]: 60, [C]: 60 }) });
-      room.member(C, 'join');
-      room.member(B, 'ban', A);
-      return room.request(room.make('m.room.member', B, C, { membership: 'leave' }).event);
-    },
+    request: (v) => unbanByCarol(v, { users: usersOf(v, { [B]: 60, [C]: 60 }) }),
   },
   {
     name: 'unban: with the ban and kick levels, of a user below the sender, allowed',
     versions: ALL,
     allowed: true,
-    request: (v) => {
-      const room = basic(v, 'public', { users: usersOf(v, { [B]: 59, [C]: 60 }), ban: 60, kick: 60 });
-      room.member(C, 'join');
-      room.member(B, 'ban', A);
-      return room.request(room.make('m.room.member', B, C, { membership: 'leave' }).event);
-    },
+    request: (v) => unbanByCarol(v, { users: usersOf(v, { [B]: 59, [C]: 60 }), ban: 60, kick: 60 }),
   },
   {
     name: 'ban: "If the sender’s power level is greater than or equal to the ban level, and the target user’s power level is less"',

@@ -61,6 +61,28 @@ function thirdPartyInvite(room: Room): JsonObject {
 
 type Verdict = { allowed: true } | { allowed: false; rule: AuthRule };
 
+/** Bob (50) sets the topic; then `change` happens before the topic is checked against the current state. */
+function topicThen(v: string, change: (room: Room) => void): { room: Room; event: JsonObject } {
+  const room = basic(v, { users: { [B]: 50 } });
+  room.member(B, 'join');
+  const event = room.make('m.room.topic', '', B, { topic: 'mine' }).event;
+  change(room);
+  return { room, event };
+}
+
+/**
+ * Bob (50) kicks carol (10) with the kick level at 0, then is demoted to
+ * `level` before the kick is checked against the current state.
+ */
+function kickAfterDemotion(v: string, level: number): { room: Room; event: JsonObject } {
+  const room = basic(v, { users: { [B]: 50, [C]: 10 }, kick: 0 });
+  room.member(B, 'join');
+  room.member(C, 'join');
+  const event = room.make('m.room.member', C, B, { membership: 'leave' }).event;
+  setLevels(room, v, { users: { [B]: level, [C]: 10 }, kick: 0 });
+  return { room, event };
+}
+
 interface Case {
   readonly name: string;
   readonly versions: readonly string[];
@@ -92,38 +114,20 @@ const CASES: Case[] = [
     name: 'sender banned after sending state (a topic at their level)',
     versions: ALL,
     expected: { allowed: false, rule: 'sender_not_joined' },
-    build: (v) => {
-      const room = basic(v, { users: { [B]: 50 } });
-      room.member(B, 'join');
-      const event = room.make('m.room.topic', '', B, { topic: 'mine' }).event;
-      room.member(B, 'ban', A);
-      return { room, event };
-    },
+    build: (v) => topicThen(v, (room) => room.member(B, 'ban', A)),
   },
   // Rule: "If the event type’s required power level is greater than the sender’s power level, reject."
   {
     name: 'sender demoted: their level lowered from 50 to 0, below state_default 50 for m.room.topic',
     versions: ALL,
     expected: { allowed: false, rule: 'power_level' },
-    build: (v) => {
-      const room = basic(v, { users: { [B]: 50 } });
-      room.member(B, 'join');
-      const event = room.make('m.room.topic', '', B, { topic: 'mine' }).event;
-      setLevels(room, v, { users: { [B]: 0 } });
-      return { room, event };
-    },
+    build: (v) => topicThen(v, (room) => setLevels(room, v, { users: { [B]: 0 } })),
   },
   {
     name: 'sender demoted: events["m.room.topic"] raised to 75, above their 50',
     versions: ALL,
     expected: { allowed: false, rule: 'power_level' },
-    build: (v) => {
-      const room = basic(v, { users: { [B]: 50 } });
-      room.member(B, 'join');
-      const event = room.make('m.room.topic', '', B, { topic: 'mine' }).event;
-      setLevels(room, v, { users: { [B]: 50 }, events: { 'm.room.topic': 75 } });
-      return { room, event };
-    },
+    build: (v) => topicThen(v, (room) => setLevels(room, v, { users: { [B]: 50 }, events: { 'm.room.topic': 75 } })),
   },
   {
     name: 'message sender demoted: events_default raised from 0 to 10, above their 0',
@@ -141,13 +145,8 @@ const CASES: Case[] = [
     name: 'sender not demoted: a power levels change that keeps them at 50 still allows their topic',
     versions: ALL,
     expected: { allowed: true },
-    build: (v) => {
-      const room = basic(v, { users: { [B]: 50 } });
-      room.member(B, 'join');
-      const event = room.make('m.room.topic', '', B, { topic: 'mine' }).event;
-      setLevels(room, v, { users: { [B]: 50, [C]: 50 }, events: { 'm.room.name': 100 } });
-      return { room, event };
-    },
+    build: (v) =>
+      topicThen(v, (room) => setLevels(room, v, { users: { [B]: 50, [C]: 50 }, events: { 'm.room.name': 100 } })),
   },
   {
     // MSC4289: creators have infinite power; a power levels change cannot demote them.
@@ -236,40 +235,19 @@ const CASES: Case[] = [
     name: 'kick by someone demoted below the target (kick level 0: only the comparison with the target decides)',
     versions: ALL,
     expected: { allowed: false, rule: 'membership' },
-    build: (v) => {
-      const room = basic(v, { users: { [B]: 50, [C]: 10 }, kick: 0 });
-      room.member(B, 'join');
-      room.member(C, 'join');
-      const event = room.make('m.room.member', C, B, { membership: 'leave' }).event;
-      setLevels(room, v, { users: { [B]: 5, [C]: 10 }, kick: 0 });
-      return { room, event };
-    },
+    build: (v) => kickAfterDemotion(v, 5),
   },
   {
     name: 'kick by someone demoted to the target’s level: "less than", not "less than or equal"',
     versions: ALL,
     expected: { allowed: false, rule: 'membership' },
-    build: (v) => {
-      const room = basic(v, { users: { [B]: 50, [C]: 10 }, kick: 0 });
-      room.member(B, 'join');
-      room.member(C, 'join');
-      const event = room.make('m.room.member', C, B, { membership: 'leave' }).event;
-      setLevels(room, v, { users: { [B]: 10, [C]: 10 }, kick: 0 });
-      return { room, event };
-    },
+    build: (v) => kickAfterDemotion(v, 10),
   },
   {
     name: 'kick by someone demoted but still above the target: allowed',
     versions: ALL,
     expected: { allowed: true },
-    build: (v) => {
-      const room = basic(v, { users: { [B]: 50, [C]: 10 }, kick: 0 });
-      room.member(B, 'join');
-      room.member(C, 'join');
-      const event = room.make('m.room.member', C, B, { membership: 'leave' }).event;
-      setLevels(room, v, { users: { [B]: 11, [C]: 10 }, kick: 0 });
-      return { room, event };
-    },
+    build: (v) => kickAfterDemotion(v, 11),
   },
   // Allowed: the current state has changed, but still permits the event.
   {

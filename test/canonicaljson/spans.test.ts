@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../bench/corpus.ts';
 import {
   CanonicalSpans,
   encodeCanonicalJson,
@@ -23,18 +24,6 @@ function containers(root: JsonValue): object[] {
     }
   }
   return out;
-}
-
-/** A small seeded PRNG (mulberry32), so a fast-check seed fixes every choice. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -9,26 +9,15 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../../bench/corpus.ts';
 import { orderSrvRecords, type SrvRecord } from '../../../src/federation/discovery/srv.js';
 
 const rec = (name: string, priority: number, weight: number): SrvRecord => ({ name, port: 8448, priority, weight });
 
-/** A deterministic generator of numbers in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('orderSrvRecords', () => {
   it('tries lower priorities first, whatever the weights', () => {
     const records = [rec('c', 30, 100), rec('a', 10, 0), rec('b', 20, 1000)];
-    expect(orderSrvRecords(records, seeded(1)).map((r) => r.name)).toEqual(['a', 'b', 'c']);
+    expect(orderSrvRecords(records, prng(1)).map((r) => r.name)).toEqual(['a', 'b', 'c']);
   });
 
   it('picks by running weight: a number in 1..total, the first record whose running sum reaches it', () => {
@@ -42,7 +31,7 @@ describe('orderSrvRecords', () => {
   it('puts weight-0 records after the weighted ones of their priority (Synapse)', () => {
     const records = [rec('z1', 0, 0), rec('w', 0, 5), rec('z2', 0, 0), rec('p', 1, 0)];
     for (let seed = 0; seed < 50; seed++) {
-      const names = orderSrvRecords(records, seeded(seed)).map((r) => r.name);
+      const names = orderSrvRecords(records, prng(seed)).map((r) => r.name);
       expect(names[0]).toBe('w');
       expect(new Set(names.slice(1, 3))).toEqual(new Set(['z1', 'z2']));
       expect(names[3]).toBe('p');
@@ -58,7 +47,7 @@ describe('orderSrvRecords', () => {
 
   it('picks first in proportion to weight (RFC 2782)', () => {
     const records = [rec('light', 0, 1), rec('heavy', 0, 3), rec('zero', 0, 0)];
-    const random = seeded(42);
+    const random = prng(42);
     const firsts = { light: 0, heavy: 0, zero: 0 };
     const runs = 20_000;
     for (let i = 0; i < runs; i++)
@@ -80,7 +69,7 @@ describe('orderSrvRecords', () => {
         fc.integer(),
         (raw, seed) => {
           const records = raw.map((r, i) => ({ ...r, name: String(i), port: 1 }));
-          const out = orderSrvRecords(records, seeded(seed));
+          const out = orderSrvRecords(records, prng(seed));
           expect(out.map((r) => r.name).sort()).toEqual(records.map((r) => r.name).sort());
           for (let i = 1; i < out.length; i++) {
             const [a, b] = [out[i - 1] as SrvRecord, out[i] as SrvRecord];
