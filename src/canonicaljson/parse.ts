@@ -13,6 +13,7 @@
 
 import { InvalidInputError } from '../errors.js';
 import { compareCodePoints } from './keyorder.js';
+import { hasControlByte } from './scan.js';
 import { type CanonicalSpans, spanRecorder } from './spans.js';
 import { JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';
 
@@ -139,6 +140,9 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
   const record =
     options.canonicalSpans !== undefined && wellFormed ? spanRecorder(options.canonicalSpans, text, bytes) : undefined;
   const parser = new Parser(text, options, record);
+  // UTF-8 bytes without one below 0x20 hold no control character at all:
+  // strings need no search for them (the text search is the costlier).
+  if (bytes !== undefined && !hasControlByte(bytes)) parser.noControlCharacters();
   const value = parser.parseDocument();
   // Values the rules refuse are only an error if they survive duplicate-key
   // resolution: Python (so Synapse) keeps the last value of a duplicated key
@@ -228,6 +232,11 @@ class Parser {
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.record = record;
+  }
+
+  /** The input is known to hold no character below U+0020. */
+  noControlCharacters(): void {
+    this.nextControl = this.text.length;
   }
 
   parseDocument(): JsonValue {

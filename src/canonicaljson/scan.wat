@@ -1,5 +1,6 @@
 ;; Finding whether a long string needs more than quotes around it in
-;; Canonical JSON, eight UTF-16 units at a time (WebAssembly SIMD).
+;; Canonical JSON, eight UTF-16 units at a time, and whether UTF-8 input
+;; holds a byte below 0x20, sixteen at a time (WebAssembly SIMD).
 ;;
 ;; A string needs care if it holds a unit Canonical JSON escapes (`"`, `\`
 ;; or one below U+0020) or an unpaired surrogate, which Canonical JSON cannot
@@ -69,6 +70,30 @@
             (if (i32.ne (i32.and (local.get $u) (i32.const 0xfc00)) (i32.const 0xdc00)) (then (return (i32.const 1))))
             (local.set $i (i32.add (local.get $i) (i32.const 2)))))
         (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $tail)))
+    (i32.const 0))
+
+  ;; 1 if any of the `len` bytes at `ptr` is below 0x20, else 0. In UTF-8
+  ;; such a byte is always the character itself (every byte of a multi-byte
+  ;; sequence is 0x80 or above), so JSON text without one has neither
+  ;; whitespace nor a raw control character in a string.
+  (func (export "hasControl") (param $ptr i32) (param $len i32) (result i32)
+    (local $i i32) (local $end i32) (local $low v128)
+    (local.set $end (i32.add (local.get $ptr) (local.get $len)))
+    (local.set $i (local.get $ptr))
+    (local.set $low (i8x16.splat (i32.const 0x20)))
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $end)))
+        (if (v128.any_true (i8x16.lt_u (v128.load (local.get $i)) (local.get $low)))
+          (then (return (i32.const 1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $simd)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
+        (if (i32.lt_u (i32.load8_u (local.get $i)) (i32.const 0x20)) (then (return (i32.const 1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail)))
     (i32.const 0))
 )

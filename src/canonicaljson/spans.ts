@@ -26,6 +26,12 @@ interface Source {
    */
   readonly positions: number[];
   readonly offsets: number[];
+  /**
+   * How many bytes at the start, and how many at the end, are ASCII (so
+   * positions there map to offsets by arithmetic); found on first need.
+   */
+  asciiHead: number;
+  asciiTail: number;
 }
 
 interface Span {
@@ -53,6 +59,8 @@ export function spanRecorder(
     bytes,
     positions: [0, text.length],
     offsets: [0, bytes === undefined ? text.length : bytes.length],
+    asciiHead: -1,
+    asciiTail: -1,
   };
   return (value, start, end) => {
     records.set(value, { source, start, end });
@@ -119,6 +127,11 @@ function byteOffset(source: Source, pos: number): number {
   const total = offsets[offsets.length - 1] as number;
   // All ASCII: offsets are positions.
   if (total === text.length) return pos;
+  // Text outside the first and last non-ASCII characters (in an event, all
+  // but the content, usually) maps by arithmetic.
+  if (source.asciiHead < 0) findAsciiEnds(source);
+  if (pos <= source.asciiHead) return pos;
+  if (text.length - pos <= source.asciiTail) return total - (text.length - pos);
   let hi = positions.length - 1;
   let lo = 0;
   while (hi - lo > 1) {
@@ -137,4 +150,111 @@ function byteOffset(source: Source, pos: number): number {
   positions.splice(hi, 0, pos);
   offsets.splice(hi, 0, offset);
   return offset;
+}
+
+/**
+ * Measures the ASCII stretches at both ends of a source's bytes (only
+ * sources of bytes have offsets that differ from positions).
+ */
+function findAsciiEnds(source: Source): void {
+  const bytes = source.bytes as Uint8Array;
+  let head = 0;
+  while (head < bytes.length && (bytes[head] as number) < 0x80) head++;
+  let tail = 0;
+  while (tail < bytes.length - head && (bytes[bytes.length - 1 - tail] as number) < 0x80) tail++;
+  source.asciiHead = head;
+  source.asciiTail = tail;
+}
+
+/**
+ * Where each member of an object lies in the bytes it was parsed from, for
+ * an object whose bytes were its Canonical JSON: member `i`, in key order,
+ * is `"key":value` at `bytes[starts[i], ends[i])`, and members are separated
+ * by single commas, so a run of neighbouring members is one slice.
+ */
+export interface CanonicalMembers {
+  /** The object's bytes, from `{` to `}` (a view of the input). */
+  readonly bytes: Uint8Array;
+  /** Where each member starts. */
+  readonly starts: readonly number[];
+  /** Where each member ends (exclusive). */
+  readonly ends: readonly number[];
+}
+
+/**
+ * The members of `value` in its received bytes (see {@link CanonicalMembers}),
+ * if it was parsed from its Canonical JSON bytes and recorded in `spans`.
+ *
+ * @param spans - the record of the parse.
+ * @param value - the object.
+ * @param keys - its keys in code point order (the order of Canonical JSON):
+ *   the values of nested objects and arrays are looked up by them, so that
+ *   their recorded extent is skipped rather than scanned.
+ * @returns the members, or `undefined` if `value` was not recorded or its
+ *   bytes do not hold `keys.length` members (a changed object).
+ */
+export function canonicalMembers(
+  spans: CanonicalSpans,
+  value: { readonly [key: string]: unknown },
+  keys: readonly string[],
+): CanonicalMembers | undefined {
+  const bytes = spans.bytes(value);
+  if (bytes === undefined) return undefined;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const last = bytes.length - 1;
+  let pos = 1;
+  // The text is Canonical JSON (the parser checked): no whitespace, a key
+  // string, a colon and a value per member, commas between them.
+  while (pos < last) {
+    if (starts.length === keys.length) return undefined;
+    starts.push(pos);
+    pos = skipString(bytes, pos) + 1;
+    const child = value[keys[starts.length - 1] as string];
+    const c = bytes[pos] as number;
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const inner = typeof child === 'object' && child !== null ? spans.bytes(child) : undefined;
+      const at = inner === undefined ? -1 : inner.byteOffset - bytes.byteOffset;
+      pos =
+        inner !== undefined && inner.buffer === bytes.buffer && at === pos
+          ? at + inner.length
+          : skipContainer(bytes, pos);
+    } else if (c === 0x22 /* " */) {
+      pos = skipString(bytes, pos);
+    } else {
+      // A number, true, false or null: no comma or brace inside.
+      while (pos < last && bytes[pos] !== 0x2c && bytes[pos] !== 0x7d) pos++;
+    }
+    ends.push(pos);
+    pos++;
+  }
+  return starts.length === keys.length ? { bytes, starts, ends } : undefined;
+}
+
+/** The position after the string that starts at `pos` (its opening quote). */
+function skipString(bytes: Uint8Array, pos: number): number {
+  let i = pos + 1;
+  for (;;) {
+    const c = bytes[i];
+    if (c === 0x22) return i + 1;
+    if (c === undefined) return bytes.length;
+    i += c === 0x5c ? 2 : 1;
+  }
+}
+
+/** The position after the (small, unrecorded) object or array at `pos`. */
+function skipContainer(bytes: Uint8Array, pos: number): number {
+  let depth = 0;
+  let i = pos;
+  while (i < bytes.length) {
+    const c = bytes[i] as number;
+    if (c === 0x22) {
+      i = skipString(bytes, i);
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1;
+    i++;
+  }
+  return i;
 }

@@ -17,7 +17,7 @@ import { hash } from 'node:crypto';
 import { type EncodeOptions, encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { sortedKeys } from '../canonicaljson/keyorder.js';
 import type { ParseOptions } from '../canonicaljson/parse.js';
-import type { CanonicalSpans } from '../canonicaljson/spans.js';
+import { type CanonicalMembers, type CanonicalSpans, canonicalMembers } from '../canonicaljson/spans.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { redactEvent } from './redact.js';
@@ -62,12 +62,28 @@ function chunks(pieces: readonly Piece[], emit: (chunk: Piece) => void): void {
   if (pending !== '') emit(pending);
 }
 
-/** The UTF-8 bytes of the concatenated pieces. */
+/** The UTF-8 bytes of the concatenated pieces, in one buffer. */
 function bytesOf(pieces: readonly Piece[]): Buffer {
-  const parts: Uint8Array[] = [];
-  chunks(pieces, (chunk) => parts.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk));
-  const only = parts[0];
-  return parts.length === 1 && only instanceof Buffer ? only : Buffer.concat(parts);
+  const only = pieces[0];
+  if (pieces.length === 1 && only instanceof Buffer) return only;
+  const parts: Piece[] = [];
+  let total = 0;
+  chunks(pieces, (chunk) => {
+    // A large text is converted once, not measured and then written.
+    const part = typeof chunk === 'string' && chunk.length >= LARGE_PIECE ? Buffer.from(chunk, 'utf8') : chunk;
+    total += byteLengthOf(part);
+    parts.push(part);
+  });
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const part of parts) {
+    if (typeof part === 'string') at += out.write(part, at, 'utf8');
+    else {
+      out.set(part, at);
+      at += part.length;
+    }
+  }
+  return out;
 }
 
 /** The UTF-8 length of a piece. */
@@ -101,6 +117,12 @@ export class PduEncoding {
   private redactedEvent: JsonObject | undefined;
   private readonly options: EncodeOptions;
   private readonly spans: CanonicalSpans | undefined;
+  /**
+   * Where the event's members lie in its received bytes, when the whole
+   * event arrived as Canonical JSON: every variant is then slices of those
+   * bytes, with at most the redacted content written anew.
+   */
+  private readonly received: CanonicalMembers | undefined;
 
   /**
    * @param event - the event; not modified.
@@ -114,6 +136,7 @@ export class PduEncoding {
     this.rules = rules;
     this.keys = sortedKeys(event);
     this.spans = canonicalSpans;
+    this.received = canonicalSpans === undefined ? undefined : canonicalMembers(canonicalSpans, event, this.keys);
     this.options =
       canonicalSpans === undefined ? { numbers: rules.json.numbers } : { numbers: rules.json.numbers, canonicalSpans };
   }
@@ -182,6 +205,54 @@ export class PduEncoding {
     return out;
   }
   /**
+   * The bytes of an object made of some of the event's members, from the
+   * received bytes: `choose` says for each key whether its member is kept
+   * as received (`true`), left out (`false`), or written with another value
+   * (its pieces). Neighbouring kept members are copied as one slice.
+   */
+  private assemble(received: CanonicalMembers, choose: (key: string) => boolean | Piece | Piece[]): Buffer {
+    const { bytes, starts, ends } = received;
+    const out: Piece[] = [];
+    let sep = '{';
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = () => {
+      if (runStart < 0) return;
+      out.push(sep, bytes.subarray(runStart, runEnd));
+      sep = ',';
+      runStart = -1;
+    };
+    for (let i = 0; i < this.keys.length; i++) {
+      const key = this.keys[i] as string;
+      const choice = choose(key);
+      if (choice === true) {
+        if (runStart < 0) runStart = starts[i] as number;
+        runEnd = ends[i] as number;
+        continue;
+      }
+      flush();
+      if (choice === false) continue;
+      out.push(`${sep}${this.keyPrefix(key)}`);
+      if (Array.isArray(choice)) out.push(...choice);
+      else out.push(choice);
+      sep = ',';
+    }
+    flush();
+    out.push(sep === '{' ? '{}' : '}');
+    return bytesOf(out);
+  }
+
+  /** The UTF-8 length of `"key":value` for top-level member `key`. */
+  private memberLength(key: string): number {
+    const received = this.received;
+    if (received !== undefined) {
+      const i = this.keys.indexOf(key);
+      return (received.ends[i] as number) - (received.starts[i] as number);
+    }
+    return byteLengthOf(this.keyPrefix(key)) + byteLengthOf(this.member(key));
+  }
+
+  /**
    * The size in bytes of the Canonical JSON of the event as Synapse stores
    * (and measures) it: `signatures` always present, `unsigned` replaced by
    * `unsigned`.
@@ -192,22 +263,30 @@ export class PduEncoding {
     // The content hash covers all members but a few: measure those few on
     // top of it rather than every member again. For N members the text is
     // two brackets, the members and N - 1 commas.
-    const stored = new Set(this.keys).add('signatures').add('unsigned');
-    const covered = this.keys.filter((k) => !NOT_IN_CONTENT_HASH.has(k)).length;
-    let size = this.contentBytes().length - Math.max(covered - 1, 0) + (stored.size - 1);
-    for (const k of stored) {
-      if (!NOT_IN_CONTENT_HASH.has(k)) continue;
-      let value: Piece;
-      if (k === 'unsigned') value = this.encode(unsigned);
-      else if (k === 'signatures' && this.event.signatures === undefined) value = '{}';
-      else value = this.member(k);
-      size += byteLengthOf(this.keyPrefix(k)) + byteLengthOf(value);
+    let covered = 0;
+    let stored = 0;
+    let size = this.contentBytes().length;
+    for (const k of this.keys) {
+      stored++;
+      if (!NOT_IN_CONTENT_HASH.has(k)) covered++;
+      else if (k !== 'unsigned') size += this.memberLength(k);
     }
-    return size;
+    if (this.event.signatures === undefined) {
+      stored++;
+      size += byteLengthOf(this.keyPrefix('signatures')) + 2;
+    }
+    if (this.event.unsigned === undefined) stored++;
+    size += byteLengthOf(this.keyPrefix('unsigned')) + byteLengthOf(this.encode(unsigned));
+    return size - Math.max(covered - 1, 0) + (stored - 1);
   }
 
   /** The bytes the content hash covers. */
   private contentBytes(): Buffer {
+    const received = this.received;
+    if (received !== undefined) {
+      this.contentBuffer ??= this.assemble(received, (k) => !NOT_IN_CONTENT_HASH.has(k));
+      return this.contentBuffer;
+    }
     this.contentBuffer ??= bytesOf(
       this.pieces(
         this.keys.filter((k) => !NOT_IN_CONTENT_HASH.has(k)),
@@ -243,6 +322,28 @@ export class PduEncoding {
     });
   }
 
+  /**
+   * {@link signingBytes} from the received bytes, if the event arrived as
+   * Canonical JSON and redaction only removed members (it never adds any).
+   */
+  private receivedSigningBytes(): Buffer | undefined {
+    const received = this.received;
+    if (received === undefined) return undefined;
+    const redacted = this.redacted();
+    let signed = 0;
+    for (const k of Object.keys(redacted)) if (!NOT_SIGNED.has(k)) signed++;
+    let chosen = 0;
+    const bytes = this.assemble(received, (k) => {
+      // Own keys only: an event may have a `__proto__` member.
+      if (!Object.hasOwn(redacted, k) || NOT_SIGNED.has(k)) return false;
+      chosen++;
+      const value = redacted[k] as JsonValue;
+      if (value === this.event[k]) return true;
+      return k === 'content' ? this.redactedContent(value as JsonObject) : this.encode(value);
+    });
+    return chosen === signed ? bytes : undefined;
+  }
+
   private redactedContent(content: JsonObject): Piece | Piece[] {
     const original = this.event.content;
     if (!isJsonObject(original)) return this.encode(content);
@@ -259,7 +360,7 @@ export class PduEncoding {
    * reference hash hashes.
    */
   signingBytes(): Buffer {
-    this.signingBuffer ??= bytesOf(this.signingPieces());
+    this.signingBuffer ??= this.receivedSigningBytes() ?? bytesOf(this.signingPieces());
     return this.signingBuffer;
   }
 

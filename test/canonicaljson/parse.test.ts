@@ -59,6 +59,27 @@ describe('parseJson: syntax', () => {
     expect(errcode(() => parseJson(text))).toBe('M_NOT_JSON');
   });
 
+  it('refuses a raw control character in a string of long byte input, and accepts whitespace there', () => {
+    // Byte input of 64 bytes and more is searched for control bytes by the
+    // WebAssembly scan; text and short input by the parser itself.
+    const pad = 'é'.repeat(80);
+    for (const raw of ['\u0000', '\u0001', '\n', '\t', '\u001f']) {
+      const bytes = Buffer.from(`{"a":"${pad}${raw}${pad}"}`);
+      expect(
+        errcode(() => parseJson(bytes)),
+        JSON.stringify(raw),
+      ).toBe('M_NOT_JSON');
+      const key = Buffer.from(`{"${pad}${raw}":1}`);
+      expect(
+        errcode(() => parseJson(key)),
+        JSON.stringify(raw),
+      ).toBe('M_NOT_JSON');
+    }
+    const spaced = Buffer.from(`{\n\t"a" : "${pad}",\r\n"b":[ 1 ,\t2 ]\n}`);
+    expect(parseJson(spaced)).toEqual({ a: pad, b: [1, 2] });
+    expect(errcode(() => parseJson(Buffer.from(`{\n"a":"${pad}\u0001"}`)))).toBe('M_NOT_JSON');
+  });
+
   it('keeps the last value of a duplicated key, as Python and so Synapse do', () => {
     expect(parseJson('{"a":1,"b":2,"a":3}')).toEqual({ a: 3, b: 2 });
     // Escapes are decoded before keys are compared: "appl\u0065" is "apple".

@@ -7,7 +7,9 @@ import {
   encodeCanonicalJsonBytes,
   type JsonValue,
   parseJson,
+  sortedKeys,
 } from '../../src/canonicaljson/index.js';
+import { canonicalMembers } from '../../src/canonicaljson/spans.js';
 
 /** Every object and array in a parsed tree, outermost first. */
 function containers(root: JsonValue): object[] {
@@ -218,5 +220,85 @@ describe('CanonicalSpans', () => {
       expect(view.buffer).toBe(bytes.buffer);
     }
     expect(Buffer.from(spans.bytes(tree) as Uint8Array).equals(bytes)).toBe(true);
+  });
+
+  it('maps offsets by arithmetic in the ASCII text before the first and after the last non-ASCII character', () => {
+    const ascii = (i: number) => `{"k":"${'a'.repeat(i)}${long}"}`;
+    const wide = (i: number) => `{"k":"${'é日😀'.repeat(i + 1)}${long}"}`;
+    const parts = [ascii(0), ascii(1), wide(0), ascii(2), wide(1), ascii(3), ascii(4)];
+    const text = `[${parts.join(',')}]`;
+    const bytes = Buffer.from(text, 'utf8');
+    for (const order of [
+      [0, 1, 2, 3, 4, 5, 6],
+      [6, 5, 4, 3, 2, 1, 0],
+      [3, 6, 0, 4, 1, 5, 2],
+    ]) {
+      const spans = new CanonicalSpans();
+      const tree = parseJson(bytes, { canonicalSpans: spans }) as object[];
+      for (const i of order) {
+        const view = spans.bytes(tree[i] as object) as Uint8Array;
+        expect(Buffer.from(view).toString('utf8'), `${order} ${i}`).toBe(parts[i]);
+      }
+    }
+  });
+});
+
+describe('canonicalMembers', () => {
+  it('finds every member of every recorded object: the slices, in key order, are its members', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(documentValue, (v) => {
+        const bytes = Buffer.from(
+          write(v, 0, () => 0),
+          'utf8',
+        );
+        const spans = new CanonicalSpans();
+        const tree = parseJson(bytes, { canonicalSpans: spans });
+        for (const c of containers(tree)) {
+          if (Array.isArray(c)) continue;
+          const object = c as Record<string, JsonValue>;
+          const keys = sortedKeys(object);
+          const found = canonicalMembers(spans, object, keys);
+          const whole = spans.bytes(object);
+          if (whole === undefined) {
+            expect(found).toBeUndefined();
+            continue;
+          }
+          checked++;
+          expect(found?.bytes.byteOffset).toBe(whole.byteOffset);
+          expect(found?.bytes.length).toBe(whole.length);
+          const { starts, ends } = found as { starts: readonly number[]; ends: readonly number[] };
+          const slices = keys.map((_, i) => Buffer.from(whole.subarray(starts[i], ends[i])).toString('utf8'));
+          // Joined with commas in braces they are the object's bytes; each is
+          // one member, `"key":value`, of the key in that place.
+          expect(`{${slices.join(',')}}`).toBe(Buffer.from(whole).toString('utf8'));
+          slices.forEach((slice, i) => {
+            const member = JSON.parse(`{${slice}}`) as Record<string, unknown>;
+            expect(Object.keys(member)).toEqual([keys[i]]);
+            expect(member[keys[i] as string]).toEqual(JSON.parse(encodeCanonicalJson(object[keys[i] as string])));
+          });
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    expect(checked).toBeGreaterThan(300);
+  });
+
+  it('scans small containers and escaped strings, and gives nothing for an object not recorded or given other keys', () => {
+    const long = 'x'.repeat(60);
+    // A small object (not recorded, so scanned) holding a brace in a string,
+    // and a string ending in an escaped backslash and quote.
+    const text = `{"a":"${long}","b":{"c":[1,{"d":"}"}]},"e":"\\""}`;
+    const spans = new CanonicalSpans();
+    const tree = parseJson(Buffer.from(text), { canonicalSpans: spans }) as Record<string, JsonValue>;
+    const members = canonicalMembers(spans, tree, ['a', 'b', 'e']);
+    const b = text.indexOf('"b"');
+    const e = text.indexOf('"e"');
+    expect(members?.starts).toEqual([1, b, e]);
+    expect(members?.ends).toEqual([b - 1, e - 1, text.length - 1]);
+    expect(canonicalMembers(spans, tree, ['a', 'b'])).toBeUndefined();
+    expect(canonicalMembers(spans, tree, ['a', 'b', 'e', 'f'])).toBeUndefined();
+    expect(canonicalMembers(spans, { a: 1 }, ['a'])).toBeUndefined();
+    expect(canonicalMembers(new CanonicalSpans(), tree, ['a', 'b', 'e'])).toBeUndefined();
   });
 });

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  CanonicalSpans,
+  encodeCanonicalJson,
+  encodeCanonicalJsonBytes,
+  type JsonObject,
+  type JsonValue,
+  parseJson,
+  setOwn,
+} from '../../src/canonicaljson/index.js';
+import { PduEncoding, redactEvent } from '../../src/hashing/index.js';
+import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
+
+/**
+ * The variants an incoming event is checked against, written out from their
+ * definitions with the encoder and the redaction algorithm (each tested on
+ * its own against Synapse): the reference the encoding's shortcuts (members
+ * assembled once, received bytes sliced) must agree with.
+ */
+function expected(event: JsonObject, version: string, unsigned: JsonObject) {
+  const rules = getRoomVersion(version);
+  const numbers = rules.json.numbers;
+  const without = (o: JsonObject, keys: string[]) => {
+    const out: JsonObject = {};
+    for (const k of Object.keys(o)) if (!keys.includes(k)) setOwn(out, k, o[k] as JsonValue);
+    return out;
+  };
+  const stored: JsonObject = without(event, ['unsigned', 'signatures']);
+  setOwn(stored, 'signatures', Object.hasOwn(event, 'signatures') ? (event.signatures as JsonValue) : {});
+  setOwn(stored, 'unsigned', unsigned);
+  const covered = without(event, ['unsigned', 'signatures', 'hashes', 'age_ts', 'outlier', 'destinations']);
+  const signed = without(redactEvent(event, rules), ['signatures', 'unsigned']);
+  return {
+    storedSize: Buffer.byteLength(encodeCanonicalJson(stored, { numbers }), 'utf8'),
+    contentHash: createHash('sha256').update(encodeCanonicalJson(covered, { numbers }), 'utf8').digest(),
+    signingBytes: Buffer.from(encodeCanonicalJson(signed, { numbers }), 'utf8'),
+  };
+}
+
+const text = fc.string({
+  unit: fc.constantFrom('a', 'é', '日', '😀', '"', '\\', '\n', '\u0001', '}', ','),
+  maxLength: 70,
+});
+const leaf = fc.oneof(text, fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.boolean(), fc.constant(null));
+const value: fc.Arbitrary<JsonValue> = fc.letrec<{ v: JsonValue }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small' },
+    leaf,
+    fc.array(tie('v'), { maxLength: 5 }),
+    fc
+      .array(fc.tuple(fc.constantFrom('a', 'b', '@u:x', 'é', '0', '__proto__'), tie('v')), { maxLength: 5 })
+      .map(objectOf),
+  ),
+})).v;
+
+function objectOf(members: [string, JsonValue][]): JsonObject {
+  const o: JsonObject = {};
+  for (const [k, v] of members) setOwn(o, k, v);
+  return o;
+}
+
+/** Keys an event may carry: those of the format, old and internal ones, odd ones. */
+const TOP_KEYS = [
+  'auth_events',
+  'prev_events',
+  'depth',
+  'hashes',
+  'origin',
+  'origin_server_ts',
+  'room_id',
+  'sender',
+  'signatures',
+  'state_key',
+  'unsigned',
+  'age_ts',
+  'outlier',
+  'destinations',
+  'membership',
+  'prev_state',
+  'redacts',
+  'event_id',
+  '__proto__',
+  '0',
+  '10',
+  'é',
+];
+const CONTENT_KEYS = ['membership', 'body', 'users', 'join_rule', 'allow', 'creator', 'ban', 'redacts', '__proto__'];
+
+const event: fc.Arbitrary<JsonObject> = fc
+  .record({
+    type: fc.constantFrom('m.room.message', 'm.room.member', 'm.room.power_levels', 'm.room.create', 'x.custom'),
+    content: fc.array(fc.tuple(fc.constantFrom(...CONTENT_KEYS), value), { maxLength: 6 }).map(objectOf),
+    rest: fc.array(fc.tuple(fc.constantFrom(...TOP_KEYS), value), { maxLength: 12 }),
+  })
+  .map(({ type, content, rest }) => objectOf([['type', type], ['content', content], ...rest]));
+
+describe('PduEncoding', () => {
+  it('gives the stored size, content hash and signed bytes of their definitions, from received bytes or not', () => {
+    let sliced = 0;
+    fc.assert(
+      fc.property(
+        event,
+        fc.constantFrom(...SPEC_ROOM_VERSIONS),
+        fc.constantFrom({}, { age_ts: 5 }, { invite_room_state: ['é'.repeat(30)] }),
+        (e, version, unsigned) => {
+          const rules = getRoomVersion(version);
+          const want = expected(e, version, unsigned);
+          const bytes = encodeCanonicalJsonBytes(e, { numbers: rules.json.numbers });
+          // As received: canonical bytes (sliced), the same with a space
+          // after the opening brace (only inner parts canonical), and the value.
+          const spaced = Buffer.concat([Buffer.from('{ '), bytes.subarray(1)]);
+          for (const input of [bytes, spaced, undefined]) {
+            const spans = input === undefined ? undefined : new CanonicalSpans();
+            const parsed =
+              input === undefined
+                ? e
+                : (parseJson(input, { numbers: rules.json.numbers, canonicalSpans: spans }) as JsonObject);
+            if (input === bytes && spans?.bytes(parsed) !== undefined) sliced++;
+            const encoding = new PduEncoding(parsed, rules, spans);
+            expect(encoding.storedSize(unsigned)).toBe(want.storedSize);
+            expect(encoding.contentHash().equals(want.contentHash)).toBe(true);
+            expect(encoding.signingBytes().toString('utf8')).toBe(want.signingBytes.toString('utf8'));
+          }
+        },
+      ),
+      { numRuns: 800 },
+    );
+    // Most events were taken apart as received bytes.
+    expect(sliced).toBeGreaterThan(400);
+  });
+});
