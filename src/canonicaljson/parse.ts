@@ -13,7 +13,7 @@
 
 import { InvalidInputError } from '../errors.js';
 import { compareCodePoints } from './keyorder.js';
-import { hasControlByte } from './scan.js';
+import { scanUtf8 } from './scan.js';
 import { type CanonicalSpans, spanRecorder } from './spans.js';
 import { JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';
 
@@ -135,14 +135,17 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
       throw new InvalidInputError('M_NOT_JSON', 'JSON bytes are not valid UTF-8');
     }
   }
+  const scan = bytes === undefined ? undefined : scanUtf8(bytes);
   // Text with unpaired surrogates is never canonical (it is refused, or kept
   // only for tools).
   const record =
-    options.canonicalSpans !== undefined && wellFormed ? spanRecorder(options.canonicalSpans, text, bytes) : undefined;
+    options.canonicalSpans !== undefined && wellFormed
+      ? spanRecorder(options.canonicalSpans, text, bytes, scan)
+      : undefined;
   const parser = new Parser(text, options, record);
   // UTF-8 bytes without one below 0x20 hold no control character at all:
   // strings need no search for them (the text search is the costlier).
-  if (bytes !== undefined && !hasControlByte(bytes)) parser.noControlCharacters();
+  if (scan !== undefined && !scan.control) parser.noControlCharacters();
   const value = parser.parseDocument();
   // Values the rules refuse are only an error if they survive duplicate-key
   // resolution: Python (so Synapse) keeps the last value of a duplicated key

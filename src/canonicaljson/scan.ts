@@ -50,7 +50,9 @@ interface WasmApi {
 interface Scanner {
   readonly memory: WasmMemory;
   readonly needsCare: (ptr: number, len: number) => number;
-  readonly hasControl: (ptr: number, len: number) => number;
+  readonly scanBytes: (ptr: number, len: number) => number;
+  readonly first: { readonly value: number };
+  readonly last: { readonly value: number };
   view: Buffer;
 }
 
@@ -66,7 +68,9 @@ function instantiate(): Scanner | null {
     return {
       memory,
       needsCare: exports.needsCare as (ptr: number, len: number) => number,
-      hasControl: exports.hasControl as (ptr: number, len: number) => number,
+      scanBytes: exports.scanBytes as (ptr: number, len: number) => number,
+      first: exports.first as { readonly value: number },
+      last: exports.last as { readonly value: number },
       view: Buffer.from(memory.buffer),
     };
   } catch {
@@ -105,23 +109,51 @@ const WASM_MIN_BYTES = 64;
 /** Longer input is scanned in blocks of this size, the memory's bound. */
 const WASM_MAX_BYTES = 2 * WASM_MAX_LENGTH;
 
+/** What {@link scanUtf8} found. */
+export interface ByteScan {
+  /** Whether any byte is below 0x20. */
+  readonly control: boolean;
+  /** How many bytes at the start are ASCII (all of them if all are). */
+  readonly asciiHead: number;
+  /** How many bytes at the end are ASCII (all of them if all are). */
+  readonly asciiTail: number;
+}
+
 /**
- * Whether any byte is below 0x20. In UTF-8 such a byte is always a C0
- * control character itself, never part of a longer sequence; JSON text
- * without one has no whitespace and no raw control character in a string.
+ * Looks at every byte once for what the parser needs to know of UTF-8
+ * input: whether any byte is below 0x20 (in UTF-8 such a byte is always a
+ * C0 control character itself, never part of a longer sequence, so JSON
+ * text without one has no whitespace and no raw control character in a
+ * string), and how far the input is ASCII from each end (text there maps to
+ * its bytes one to one).
  *
  * @param bytes - any bytes.
  */
-export function hasControlByte(bytes: Uint8Array): boolean {
-  const wasm = bytes.length < WASM_MIN_BYTES ? null : scannerFor(Math.min(bytes.length, WASM_MAX_BYTES));
+export function scanUtf8(bytes: Uint8Array): ByteScan {
+  const n = bytes.length;
+  const wasm = n < WASM_MIN_BYTES ? null : scannerFor(Math.min(n, WASM_MAX_BYTES));
+  let control = false;
+  let first = -1;
+  let last = -1;
   if (wasm === null) {
-    for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) < 0x20) return true;
-    return false;
+    for (let i = 0; i < n; i++) {
+      const b = bytes[i] as number;
+      if (b < 0x20) control = true;
+      else if (b >= 0x80) {
+        if (first < 0) first = i;
+        last = i;
+      }
+    }
+  } else {
+    for (let at = 0; at < n; at += WASM_MAX_BYTES) {
+      const block = bytes.subarray(at, at + WASM_MAX_BYTES);
+      wasm.view.set(block, 0);
+      if (wasm.scanBytes(0, block.length) !== 0) control = true;
+      if (wasm.first.value >= 0) {
+        if (first < 0) first = at + wasm.first.value;
+        last = at + wasm.last.value;
+      }
+    }
   }
-  for (let at = 0; at < bytes.length; at += WASM_MAX_BYTES) {
-    const block = bytes.subarray(at, at + WASM_MAX_BYTES);
-    wasm.view.set(block, 0);
-    if (wasm.hasControl(0, block.length) !== 0) return true;
-  }
-  return false;
+  return { control, asciiHead: first < 0 ? n : first, asciiTail: last < 0 ? n : n - 1 - last };
 }

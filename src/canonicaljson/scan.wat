@@ -73,27 +73,53 @@
         (br $tail)))
     (i32.const 0))
 
+;; Where the last scanBytes found its first and last byte of 0x80 or
+  ;; above (offsets from `ptr`), -1 if none.
+  (global $first (export "first") (mut i32) (i32.const -1))
+  (global $last (export "last") (mut i32) (i32.const -1))
+
   ;; 1 if any of the `len` bytes at `ptr` is below 0x20, else 0. In UTF-8
   ;; such a byte is always the character itself (every byte of a multi-byte
   ;; sequence is 0x80 or above), so JSON text without one has neither
-  ;; whitespace nor a raw control character in a string.
-  (func (export "hasControl") (param $ptr i32) (param $len i32) (result i32)
-    (local $i i32) (local $end i32) (local $low v128)
+  ;; whitespace nor a raw control character in a string. Also finds the
+  ;; first and last non-ASCII byte (the globals): the text before and after
+  ;; them maps to its bytes one to one.
+  (func (export "scanBytes") (param $ptr i32) (param $len i32) (result i32)
+    (local $i i32) (local $end i32) (local $v v128) (local $low v128) (local $control i32)
+    (local $mask i32) (local $b i32)
     (local.set $end (i32.add (local.get $ptr) (local.get $len)))
     (local.set $i (local.get $ptr))
     (local.set $low (i8x16.splat (i32.const 0x20)))
+    (global.set $first (i32.const -1))
+    (global.set $last (i32.const -1))
     (block $done
       (loop $simd
         (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $end)))
-        (if (v128.any_true (i8x16.lt_u (v128.load (local.get $i)) (local.get $low)))
-          (then (return (i32.const 1))))
+        (local.set $v (v128.load (local.get $i)))
+        (local.set $control
+          (i32.or (local.get $control) (v128.any_true (i8x16.lt_u (local.get $v) (local.get $low)))))
+        ;; One bit per byte of 0x80 or above.
+        (local.set $mask (i8x16.bitmask (local.get $v)))
+        (if (local.get $mask)
+          (then
+            (if (i32.lt_s (global.get $first) (i32.const 0))
+              (then (global.set $first
+                (i32.add (i32.sub (local.get $i) (local.get $ptr)) (i32.ctz (local.get $mask))))))
+            (global.set $last
+              (i32.add (i32.sub (local.get $i) (local.get $ptr)) (i32.sub (i32.const 31) (i32.clz (local.get $mask)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $simd)))
     (block $tail_done
       (loop $tail
         (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
-        (if (i32.lt_u (i32.load8_u (local.get $i)) (i32.const 0x20)) (then (return (i32.const 1))))
+        (local.set $b (i32.load8_u (local.get $i)))
+        (local.set $control (i32.or (local.get $control) (i32.lt_u (local.get $b) (i32.const 0x20))))
+        (if (i32.ge_u (local.get $b) (i32.const 0x80))
+          (then
+            (if (i32.lt_s (global.get $first) (i32.const 0))
+              (then (global.set $first (i32.sub (local.get $i) (local.get $ptr)))))
+            (global.set $last (i32.sub (local.get $i) (local.get $ptr)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail)))
-    (i32.const 0))
+    (local.get $control))
 )

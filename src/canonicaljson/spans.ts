@@ -15,6 +15,8 @@
  * @module
  */
 
+import type { ByteScan } from './scan.js';
+
 /** One parsed input: its decoded text and, for byte input, the bytes. */
 interface Source {
   readonly text: string;
@@ -27,11 +29,11 @@ interface Source {
   readonly positions: number[];
   readonly offsets: number[];
   /**
-   * How many bytes at the start, and how many at the end, are ASCII (so
-   * positions there map to offsets by arithmetic); found on first need.
+   * How many bytes at the start, and how many at the end, are ASCII: text
+   * positions there map to offsets by arithmetic.
    */
-  asciiHead: number;
-  asciiTail: number;
+  readonly asciiHead: number;
+  readonly asciiTail: number;
 }
 
 interface Span {
@@ -45,13 +47,15 @@ let spansOf: (spans: CanonicalSpans) => WeakMap<object, Span>;
 
 /**
  * Starts recording one parse of `text` (decoded from `bytes`, if the input
- * was bytes) into `spans`; returns the function that records that a value
- * was parsed from `text[start, end)`, which is its Canonical JSON.
+ * was bytes, which `scan` describes) into `spans`; returns the function that
+ * records that a value was parsed from `text[start, end)`, which is its
+ * Canonical JSON.
  */
 export function spanRecorder(
   spans: CanonicalSpans,
   text: string,
   bytes: Uint8Array | undefined,
+  scan: ByteScan | undefined,
 ): (value: object, start: number, end: number) => void {
   const records = spansOf(spans);
   const source: Source = {
@@ -59,8 +63,8 @@ export function spanRecorder(
     bytes,
     positions: [0, text.length],
     offsets: [0, bytes === undefined ? text.length : bytes.length],
-    asciiHead: -1,
-    asciiTail: -1,
+    asciiHead: scan?.asciiHead ?? text.length,
+    asciiTail: scan?.asciiTail ?? text.length,
   };
   return (value, start, end) => {
     records.set(value, { source, start, end });
@@ -129,7 +133,6 @@ function byteOffset(source: Source, pos: number): number {
   if (total === text.length) return pos;
   // Text outside the first and last non-ASCII characters (in an event, all
   // but the content, usually) maps by arithmetic.
-  if (source.asciiHead < 0) findAsciiEnds(source);
   if (pos <= source.asciiHead) return pos;
   if (text.length - pos <= source.asciiTail) return total - (text.length - pos);
   let hi = positions.length - 1;
@@ -150,20 +153,6 @@ function byteOffset(source: Source, pos: number): number {
   positions.splice(hi, 0, pos);
   offsets.splice(hi, 0, offset);
   return offset;
-}
-
-/**
- * Measures the ASCII stretches at both ends of a source's bytes (only
- * sources of bytes have offsets that differ from positions).
- */
-function findAsciiEnds(source: Source): void {
-  const bytes = source.bytes as Uint8Array;
-  let head = 0;
-  while (head < bytes.length && (bytes[head] as number) < 0x80) head++;
-  let tail = 0;
-  while (tail < bytes.length - head && (bytes[bytes.length - 1 - tail] as number) < 0x80) tail++;
-  source.asciiHead = head;
-  source.asciiTail = tail;
 }
 
 /**

@@ -76,7 +76,9 @@ function checkEventRefs(v: JsonValue | undefined, key: string, rules: RoomVersio
 }
 
 function checkLength(value: JsonValue | undefined, key: string): void {
-  if (typeof value !== 'string') return;
+  // A UTF-16 unit is at most three UTF-8 bytes and at least part of a code
+  // point: short strings are within both limits without counting.
+  if (typeof value !== 'string' || value.length * 3 <= MAX_IDENTIFIER_LENGTH) return;
   // Synapse checks both, code points in every version and UTF-8 bytes too.
   let codePoints = 0;
   for (const _ of value) codePoints++;

@@ -10,7 +10,7 @@ import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { encodeBase64, encodeBase64Url } from '../signing/base64.js';
+import { encodeBase64Url } from '../signing/base64.js';
 import { PduEncoding } from './encoding.js';
 import { assertEventSchema } from './format.js';
 import { referenceHash } from './hashes.js';
@@ -47,9 +47,9 @@ export function eventIdOf(encoding: PduEncoding): string {
     case 'opaque':
       return encoding.event.event_id as string;
     case 'base64':
-      return `$${encodeBase64(encoding.referenceHash())}`;
+      return `$${encoding.referenceHashBase64(false)}`;
     case 'url-safe-base64':
-      return `$${encodeBase64Url(encoding.referenceHash())}`;
+      return `$${encoding.referenceHashBase64(true)}`;
   }
 }
 

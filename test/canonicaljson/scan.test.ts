@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assembleScan, scanModuleSource } from '../../scripts/wasm.ts';
-import { hasControlByte, needsCare } from '../../src/canonicaljson/scan.js';
+import { needsCare, scanUtf8 } from '../../src/canonicaljson/scan.js';
 import { SCAN_WASM_BASE64 } from '../../src/canonicaljson/scanwasm.js';
 
 /**
@@ -94,9 +94,18 @@ describe('needsCare', () => {
   });
 });
 
-describe('hasControlByte', () => {
-  /** The independent judge: any byte below 0x20. */
-  const judge = (b: Uint8Array) => b.some((x) => x < 0x20);
+describe('scanUtf8', () => {
+  /** The independent judge: any byte below 0x20; the ASCII run at each end. */
+  const judge = (b: Uint8Array) => {
+    const high = [...b].map((x) => x >= 0x80);
+    const first = high.indexOf(true);
+    const last = high.lastIndexOf(true);
+    return {
+      control: b.some((x) => x < 0x20),
+      asciiHead: first < 0 ? b.length : first,
+      asciiTail: last < 0 ? b.length : b.length - 1 - last,
+    };
+  };
 
   it('finds a byte below 0x20 at every position around the 16-byte blocks, the loop and the tail', () => {
     for (const length of [0, 1, 15, 16, 17, 63, 64, 65, 79, 80, 81, 95, 96, 97, 200]) {
@@ -104,12 +113,29 @@ describe('hasControlByte', () => {
         for (let at = 0; at < length; at++) {
           const bytes = Buffer.alloc(length, 0x61);
           bytes[at] = odd;
-          expect(hasControlByte(bytes), JSON.stringify([length, odd, at])).toBe(true);
+          expect(scanUtf8(bytes).control, JSON.stringify([length, odd, at])).toBe(true);
         }
       }
       // 0x20 itself, and every byte of multi-byte UTF-8, is not one.
-      expect(hasControlByte(Buffer.alloc(length, 0x20))).toBe(false);
-      expect(hasControlByte(Buffer.from('é日😀'.repeat(length)).subarray(0, length))).toBe(false);
+      expect(scanUtf8(Buffer.alloc(length, 0x20))).toEqual({ control: false, asciiHead: length, asciiTail: length });
+      expect(scanUtf8(Buffer.from('é日😀'.repeat(length)).subarray(0, length)).control).toBe(false);
+    }
+  });
+
+  it('finds the first and last non-ASCII byte at every position around the blocks', () => {
+    for (const length of [1, 15, 16, 17, 63, 64, 65, 80, 81, 200]) {
+      for (let a = 0; a < length; a += a < 20 || a > length - 20 ? 1 : 5) {
+        for (const b of [a, Math.min(length - 1, a + 1), Math.min(length - 1, a + 17), length - 1]) {
+          const bytes = Buffer.alloc(length, 0x61);
+          bytes[a] = 0xc3;
+          bytes[b] = 0xff;
+          expect(scanUtf8(bytes), JSON.stringify([length, a, b])).toEqual({
+            control: false,
+            asciiHead: a,
+            asciiTail: length - 1 - b,
+          });
+        }
+      }
     }
   });
 
@@ -118,12 +144,12 @@ describe('hasControlByte', () => {
       fc.property(
         fc
           .uint8Array({ minLength: 0, maxLength: 300 })
-          .map((b) => b.map((x) => (x < 0x20 && x % 5 !== 0 ? x + 0x20 : x))),
+          .map((b) => b.map((x) => (x < 0x20 && x % 5 !== 0 ? x + 0x20 : x >= 0x80 && x % 3 !== 0 ? x - 0x40 : x))),
         fc.nat(8),
         (bytes, offset) => {
-          const view = new Uint8Array(bytes.length + offset + 3).fill(0x01).subarray(offset, offset + bytes.length);
+          const view = new Uint8Array(bytes.length + offset + 3).fill(0x81).subarray(offset, offset + bytes.length);
           view.set(bytes);
-          expect(hasControlByte(view)).toBe(judge(bytes));
+          expect(scanUtf8(view)).toEqual(judge(bytes));
         },
       ),
       { numRuns: 3000 },
@@ -133,11 +159,16 @@ describe('hasControlByte', () => {
   it('scans input beyond the module memory in blocks, the last byte of each included', () => {
     const block = 2 << 20;
     const big = Buffer.alloc(2 * block + 5, 0x61);
-    expect(hasControlByte(big)).toBe(false);
+    expect(scanUtf8(big)).toEqual({ control: false, asciiHead: big.length, asciiTail: big.length });
     for (const at of [block - 1, block, 2 * block - 1, 2 * block + 4]) {
       big[at] = 0x0a;
-      expect(hasControlByte(big), String(at)).toBe(true);
+      expect(scanUtf8(big).control, String(at)).toBe(true);
+      big[at] = 0xe9;
+      expect(scanUtf8(big), String(at)).toEqual({ control: false, asciiHead: at, asciiTail: big.length - 1 - at });
       big[at] = 0x61;
     }
+    big[block + 3] = 0xe9;
+    big[2 * block + 1] = 0xe9;
+    expect(scanUtf8(big)).toEqual({ control: false, asciiHead: block + 3, asciiTail: 3 });
   });
 });

@@ -131,3 +131,38 @@ describe('PduEncoding', () => {
     expect(sliced).toBeGreaterThan(400);
   });
 });
+
+describe('PduEncoding.contentHashIs', () => {
+  const rules = getRoomVersion('10');
+  const e: JsonObject = { type: 'm.room.message', content: { body: 'hi' }, depth: 1, sender: '@a:x' };
+  // The content hash from its definition: SHA-256 of the Canonical JSON
+  // without `hashes`, `signatures` and `unsigned`.
+  const digest = createHash('sha256').update(
+    '{"content":{"body":"hi"},"depth":1,"sender":"@a:x","type":"m.room.message"}',
+  );
+  const bytes = digest.digest();
+  const standard = bytes.toString('base64');
+
+  it.each([
+    ['unpadded standard Base64', standard.replace(/=+$/, ''), true],
+    ['padded', standard, true],
+    ['URL-safe', bytes.toString('base64url'), true],
+    // Python ignores trailing bits; so does Synapse's unpaddedbase64.
+    [
+      'other trailing bits',
+      standard.slice(0, 42) +
+        'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'[
+          'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.indexOf(standard[42] as string) ^ 1
+        ],
+      true,
+    ],
+    ['another hash', Buffer.alloc(32, 7).toString('base64').replace(/=+$/, ''), false],
+    ['a prefix of the hash', standard.slice(0, 40), false],
+  ])('%s: %s', (_, claimed, expected) => {
+    expect(new PduEncoding(e, rules).contentHashIs(claimed as string)).toBe(expected);
+  });
+
+  it('throws for Base64 that cannot be decoded', () => {
+    expect(() => new PduEncoding(e, rules).contentHashIs('é'.repeat(43))).toThrow(/Base64|base64|ASCII/);
+  });
+});
