@@ -203,6 +203,12 @@ function checkTree(root: JsonValue, legacy: boolean, allowLone: boolean, allowIn
 
 const CTRL = /[\u0000-\u001f]/g;
 
+/** Object keys up to this length are kept in {@link KEY_CACHE}. */
+const MAX_CACHED_KEY = 32;
+const KEY_CACHE_SIZE = 512;
+/** Keys recently parsed, by a hash of their length and end characters. */
+const KEY_CACHE: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
+
 class Parser {
   private readonly text: string;
   private readonly legacy: boolean;
@@ -225,6 +231,9 @@ class Parser {
    * brackets.
    */
   private departures = 0;
+  /** How often {@link KEY_CACHE} had, and had not, the key being read. */
+  private keyHits = 0;
+  private keyMisses = 0;
 
   constructor(
     text: string,
@@ -351,7 +360,7 @@ class Parser {
     if (this.text.charCodeAt(this.pos) !== 0x22 /* " */) {
       throw notJson('Expected a string as object key', this.pos);
     }
-    const key = this.parseString();
+    const key = this.parseString(true);
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) throw notJson("Expected ':'", this.pos);
     this.pos++;
@@ -392,7 +401,7 @@ class Parser {
   }
 
   /** Reads a string; the cursor is on its opening quote. */
-  private parseString(): string {
+  private parseString(isKey = false): string {
     const text = this.text;
     const start = this.pos + 1;
     const end = text.indexOf('"', start);
@@ -404,7 +413,23 @@ class Parser {
     if (this.nextBackslash < end) return this.parseEscapedString(start);
     this.checkNoControl(start, end);
     this.pos = end + 1;
-    return text.slice(start, end);
+    const length = end - start;
+    if (!isKey || length > MAX_CACHED_KEY || length === 0 || this.keyMisses > this.keyHits + 16) {
+      return text.slice(start, end);
+    }
+    // Keys repeat from event to event: a key seen before is compared in
+    // place and reused, already internalized, instead of sliced again. A
+    // parse whose keys keep missing (a map of user IDs) stops looking.
+    const slot = (length * 61 + text.charCodeAt(start) * 31 + text.charCodeAt(end - 1)) & (KEY_CACHE_SIZE - 1);
+    const cached = KEY_CACHE[slot];
+    if (cached !== undefined && cached.length === length && text.startsWith(cached, start)) {
+      this.keyHits++;
+      return cached;
+    }
+    this.keyMisses++;
+    const key = text.slice(start, end);
+    KEY_CACHE[slot] = key;
+    return key;
   }
 
   /** Raw control characters are not allowed inside strings (RFC 8259 §7). */

@@ -42,25 +42,36 @@ const NOT_SIGNED = new Set(['signatures', 'unsigned']);
 type Piece = string | Uint8Array;
 
 /**
- * Text pieces shorter than this are joined before they are converted or
- * hashed; longer ones are handed over as they are, so that no copy of a
- * large text is made by concatenation.
+ * Text pieces shorter than this are measured and written character by
+ * character (most are a bracket, a comma or a key); longer ones are
+ * converted by Node once.
  */
 const LARGE_PIECE = 1024;
 
-/** Calls `emit` with the pieces, small text neighbours joined into one string. */
-function chunks(pieces: readonly Piece[], emit: (chunk: Piece) => void): void {
-  let pending = '';
-  for (const piece of pieces) {
-    if (typeof piece === 'string' && piece.length < LARGE_PIECE) {
-      pending += piece;
-      continue;
-    }
-    if (pending !== '') emit(pending);
-    pending = '';
-    emit(piece);
+/** The UTF-8 length of a well-formed short string. */
+function shortUtf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    // A surrogate pair is two units and four bytes; any other unit up to
+    // U+07FF two bytes, beyond three.
+    if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += c < 0x800 ? 1 : 2;
   }
-  if (pending !== '') emit(pending);
+  return n;
+}
+
+/** Writes a short string's UTF-8 at `at`; returns the position after it. */
+function writeShort(out: Buffer, s: string, at: number): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return at + i + out.write(s.slice(i), at + i, 'utf8');
+    out[at + i] = c;
+  }
+  return at + s.length;
 }
 
 /**
@@ -79,14 +90,20 @@ const MAX_SCRATCH = 1 << 20;
 function bytesOf(pieces: readonly Piece[], transient = false): Buffer {
   const only = pieces[0];
   if (pieces.length === 1 && only instanceof Buffer) return only;
-  const parts: Piece[] = [];
+  let parts = pieces;
   let total = 0;
-  chunks(pieces, (chunk) => {
-    // A large text is converted once, not measured and then written.
-    const part = typeof chunk === 'string' && chunk.length >= LARGE_PIECE ? Buffer.from(chunk, 'utf8') : chunk;
-    total += byteLengthOf(part);
-    parts.push(part);
-  });
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as Piece;
+    if (typeof part !== 'string') total += part.length;
+    else if (part.length < LARGE_PIECE) total += shortUtf8Length(part);
+    else {
+      // A large text is converted once, not measured and then written.
+      if (parts === pieces) parts = pieces.slice();
+      const converted = Buffer.from(part, 'utf8');
+      (parts as Piece[])[i] = converted;
+      total += converted.length;
+    }
+  }
   let out: Buffer;
   if (transient && total <= MAX_SCRATCH) {
     if (scratch.length < total) scratch = Buffer.allocUnsafe(Math.max(total, 2 * scratch.length, 4096));
@@ -96,7 +113,7 @@ function bytesOf(pieces: readonly Piece[], transient = false): Buffer {
   }
   let at = 0;
   for (const part of parts) {
-    if (typeof part === 'string') at += out.write(part, at, 'utf8');
+    if (typeof part === 'string') at = writeShort(out, part, at);
     else {
       out.set(part, at);
       at += part.length;

@@ -80,6 +80,30 @@ describe('parseJson: syntax', () => {
     expect(errcode(() => parseJson(Buffer.from(`{\n"a":"${pad}\u0001"}`)))).toBe('M_NOT_JSON');
   });
 
+  it('reads keys right when recently parsed keys share their length and end characters', () => {
+    // Keys are looked up in a cache of recent ones by length, first and last
+    // character: colliding keys must still be told apart, and a parse of
+    // many distinct keys (which stops using the cache) must read them all.
+    for (let round = 0; round < 3; round++) {
+      expect(Object.keys(parseJson('{"axb":1,"ayb":2,"azb":3,"__proto__":4,"axb ":5}') as object)).toEqual([
+        'axb',
+        'ayb',
+        'azb',
+        '__proto__',
+        'axb ',
+      ]);
+      expect(Object.keys(parseJson('{"ayb":1,"axb":2}') as object)).toEqual(['ayb', 'axb']);
+    }
+    const many = Array.from({ length: 300 }, (_, i) => `k${String(i).padStart(3, '0')}z`);
+    const text = `{${many.map((k, i) => `"${k}":${i}`).join(',')}}`;
+    for (let round = 0; round < 2; round++) {
+      const parsed = parseJson(Buffer.from(text)) as Record<string, number>;
+      expect(Object.keys(parsed)).toEqual(many);
+      expect(many.every((k, i) => parsed[k] === i)).toBe(true);
+    }
+    expect(parseJson('{"k000z":"k001z"}')).toEqual({ k000z: 'k001z' });
+  });
+
   it('keeps the last value of a duplicated key, as Python and so Synapse do', () => {
     expect(parseJson('{"a":1,"b":2,"a":3}')).toEqual({ a: 3, b: 2 });
     // Escapes are decoded before keys are compared: "appl\u0065" is "apple".
