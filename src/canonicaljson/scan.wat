@@ -85,41 +85,76 @@
   ;; first and last non-ASCII byte (the globals): the text before and after
   ;; them maps to its bytes one to one.
   (func (export "scanBytes") (param $ptr i32) (param $len i32) (result i32)
-    (local $i i32) (local $end i32) (local $v v128) (local $low v128) (local $control i32)
-    (local $mask i32) (local $b i32)
+    (local $i i32) (local $end i32) (local $low v128) (local $acc v128) (local $control i32)
+    (local $mask i32)
     (local.set $end (i32.add (local.get $ptr) (local.get $len)))
-    (local.set $i (local.get $ptr))
     (local.set $low (i8x16.splat (i32.const 0x20)))
-    (global.set $first (i32.const -1))
-    (global.set $last (i32.const -1))
+    ;; Bytes below 0x20: compare every block, branch once at the end.
+    (local.set $i (local.get $ptr))
     (block $done
-      (loop $simd
+      (loop $blocks
         (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $end)))
-        (local.set $v (v128.load (local.get $i)))
-        (local.set $control
-          (i32.or (local.get $control) (v128.any_true (i8x16.lt_u (local.get $v) (local.get $low)))))
-        ;; One bit per byte of 0x80 or above.
-        (local.set $mask (i8x16.bitmask (local.get $v)))
-        (if (local.get $mask)
-          (then
-            (if (i32.lt_s (global.get $first) (i32.const 0))
-              (then (global.set $first
-                (i32.add (i32.sub (local.get $i) (local.get $ptr)) (i32.ctz (local.get $mask))))))
-            (global.set $last
-              (i32.add (i32.sub (local.get $i) (local.get $ptr)) (i32.sub (i32.const 31) (i32.clz (local.get $mask)))))))
+        (local.set $acc (v128.or (local.get $acc) (i8x16.lt_u (v128.load (local.get $i)) (local.get $low))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
-        (br $simd)))
+        (br $blocks)))
+    (local.set $control (v128.any_true (local.get $acc)))
     (block $tail_done
       (loop $tail
         (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $b (i32.load8_u (local.get $i)))
-        (local.set $control (i32.or (local.get $control) (i32.lt_u (local.get $b) (i32.const 0x20))))
-        (if (i32.ge_u (local.get $b) (i32.const 0x80))
-          (then
-            (if (i32.lt_s (global.get $first) (i32.const 0))
-              (then (global.set $first (i32.sub (local.get $i) (local.get $ptr)))))
-            (global.set $last (i32.sub (local.get $i) (local.get $ptr)))))
+        (local.set $control
+          (i32.or (local.get $control) (i32.lt_u (i32.load8_u (local.get $i)) (i32.const 0x20))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail)))
+    ;; The first byte of 0x80 or above, from the start: one bit per byte.
+    (global.set $first (i32.const -1))
+    (local.set $i (local.get $ptr))
+    (block $found
+      (loop $forward
+        (br_if $found (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $end)))
+        (local.set $mask (i8x16.bitmask (v128.load (local.get $i))))
+        (if (local.get $mask)
+          (then
+            (global.set $first (i32.add (i32.sub (local.get $i) (local.get $ptr)) (i32.ctz (local.get $mask))))
+            (br $found)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $forward)))
+    (if (i32.lt_s (global.get $first) (i32.const 0))
+      (then
+        (block $tail_found
+          (loop $forward_tail
+            (br_if $tail_found (i32.ge_u (local.get $i) (local.get $end)))
+            (if (i32.ge_u (i32.load8_u (local.get $i)) (i32.const 0x80))
+              (then
+                (global.set $first (i32.sub (local.get $i) (local.get $ptr)))
+                (br $tail_found)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $forward_tail)))))
+    ;; The last one, from the end (none if there is no first).
+    (global.set $last (i32.const -1))
+    (if (i32.ge_s (global.get $first) (i32.const 0))
+      (then
+        (local.set $i (local.get $end))
+        (block $back_found
+          (loop $backward
+            (br_if $back_found (i32.lt_u (i32.sub (local.get $i) (local.get $ptr)) (i32.const 16)))
+            (local.set $mask (i8x16.bitmask (v128.load (i32.sub (local.get $i) (i32.const 16)))))
+            (if (local.get $mask)
+              (then
+                (global.set $last
+                  (i32.sub (i32.sub (local.get $i) (local.get $ptr)) (i32.sub (i32.clz (local.get $mask)) (i32.const 15))))
+                (br $back_found)))
+            (local.set $i (i32.sub (local.get $i) (i32.const 16)))
+            (br $backward)))
+        (if (i32.lt_s (global.get $last) (i32.const 0))
+          (then
+            (block $head_found
+              (loop $backward_head
+                (br_if $head_found (i32.le_u (local.get $i) (local.get $ptr)))
+                (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+                (if (i32.ge_u (i32.load8_u (local.get $i)) (i32.const 0x80))
+                  (then
+                    (global.set $last (i32.sub (local.get $i) (local.get $ptr)))
+                    (br $head_found)))
+                (br $backward_head)))))))
     (local.get $control))
 )

@@ -103,7 +103,7 @@ describe('PduEncoding', () => {
       fc.property(
         event,
         fc.constantFrom(...SPEC_ROOM_VERSIONS),
-        fc.constantFrom({}, { age_ts: 5 }, { invite_room_state: ['é'.repeat(30)] }),
+        fc.constantFrom<JsonObject>({}, { age_ts: 5 }, { invite_room_state: ['é'.repeat(30)] }),
         (e, version, unsigned) => {
           const rules = getRoomVersion(version);
           const want = expected(e, version, unsigned);
@@ -112,13 +112,13 @@ describe('PduEncoding', () => {
           // after the opening brace (only inner parts canonical), and the value.
           const spaced = Buffer.concat([Buffer.from('{ '), bytes.subarray(1)]);
           for (const input of [bytes, spaced, undefined]) {
-            const spans = input === undefined ? undefined : new CanonicalSpans();
+            const spans = new CanonicalSpans();
             const parsed =
               input === undefined
                 ? e
                 : (parseJson(input, { numbers: rules.json.numbers, canonicalSpans: spans }) as JsonObject);
-            if (input === bytes && spans?.bytes(parsed) !== undefined) sliced++;
-            const encoding = new PduEncoding(parsed, rules, spans);
+            if (input === bytes && spans.bytes(parsed) !== undefined) sliced++;
+            const encoding = new PduEncoding(parsed, rules, input === undefined ? undefined : spans);
             expect(encoding.storedSize(unsigned)).toBe(want.storedSize);
             expect(encoding.contentHash().equals(want.contentHash)).toBe(true);
             expect(encoding.signingBytes().toString('utf8')).toBe(want.signingBytes.toString('utf8'));
