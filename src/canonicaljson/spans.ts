@@ -15,6 +15,7 @@
  * @module
  */
 
+import { sortedKeys } from './keyorder.js';
 import type { ByteScan } from './scan.js';
 
 /** One parsed input: its decoded text and, for byte input, the bytes. */
@@ -157,13 +158,15 @@ function byteOffset(source: Source, pos: number): number {
 
 /**
  * Where each member of an object lies in the bytes it was parsed from, for
- * an object whose bytes were its Canonical JSON: member `i`, in key order,
- * is `"key":value` at `bytes[starts[i], ends[i])`, and members are separated
+ * an object whose bytes were its Canonical JSON: member `i` is `"key":value`
+ * for `keys[i]` at `bytes[starts[i], ends[i])`, and members are separated
  * by single commas, so a run of neighbouring members is one slice.
  */
 export interface CanonicalMembers {
   /** The object's bytes, from `{` to `}` (a view of the input). */
   readonly bytes: Uint8Array;
+  /** Its keys in code point order, the order of the bytes. */
+  readonly keys: readonly string[];
   /** Where each member starts. */
   readonly starts: readonly number[];
   /** Where each member ends (exclusive). */
@@ -176,19 +179,30 @@ export interface CanonicalMembers {
  *
  * @param spans - the record of the parse.
  * @param value - the object.
- * @param keys - its keys in code point order (the order of Canonical JSON):
- *   the values of nested objects and arrays are looked up by them, so that
- *   their recorded extent is skipped rather than scanned.
  * @returns the members, or `undefined` if `value` was not recorded or its
- *   bytes do not hold `keys.length` members (a changed object).
+ *   bytes do not hold as many members as it has keys (a changed object).
  */
 export function canonicalMembers(
   spans: CanonicalSpans,
   value: { readonly [key: string]: unknown },
-  keys: readonly string[],
 ): CanonicalMembers | undefined {
-  const bytes = spans.bytes(value);
-  if (bytes === undefined) return undefined;
+  const records = spansOf(spans);
+  const span = records.get(value);
+  if (span === undefined || span.source.bytes === undefined) return undefined;
+  const { source } = span;
+  const base = byteOffset(source, span.start);
+  const bytes = span.source.bytes.subarray(base, byteOffset(source, span.end));
+  // The parser added the keys in the order of the text, which was code
+  // point order; property order is that order unless a key is an array
+  // index (those come first, in numeric order).
+  let keys = Object.keys(value);
+  for (const key of keys) {
+    const c = key.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39) {
+      keys = sortedKeys(value);
+      break;
+    }
+  }
   const starts: number[] = [];
   const ends: number[] = [];
   const last = bytes.length - 1;
@@ -202,11 +216,11 @@ export function canonicalMembers(
     const child = value[keys[starts.length - 1] as string];
     const c = bytes[pos] as number;
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      const inner = typeof child === 'object' && child !== null ? spans.bytes(child) : undefined;
-      const at = inner === undefined ? -1 : inner.byteOffset - bytes.byteOffset;
+      // A recorded value of the same parse, where the scan is, is skipped.
+      const inner = typeof child === 'object' && child !== null ? records.get(child) : undefined;
       pos =
-        inner !== undefined && inner.buffer === bytes.buffer && at === pos
-          ? at + inner.length
+        inner !== undefined && inner.source === source && byteOffset(source, inner.start) - base === pos
+          ? byteOffset(source, inner.end) - base
           : skipContainer(bytes, pos);
     } else if (c === 0x22 /* " */) {
       pos = skipString(bytes, pos);
@@ -217,17 +231,27 @@ export function canonicalMembers(
     ends.push(pos);
     pos++;
   }
-  return starts.length === keys.length ? { bytes, starts, ends } : undefined;
+  return starts.length === keys.length ? { bytes, keys, starts, ends } : undefined;
 }
+
+/**
+ * The engine's own search: `Buffer` overrides `indexOf` with a slower
+ * general one.
+ */
+const typedIndexOf = Uint8Array.prototype.indexOf;
 
 /** The position after the string that starts at `pos` (its opening quote). */
 function skipString(bytes: Uint8Array, pos: number): number {
-  let i = pos + 1;
+  let from = pos + 1;
   for (;;) {
-    const c = bytes[i];
-    if (c === 0x22) return i + 1;
-    if (c === undefined) return bytes.length;
-    i += c === 0x5c ? 2 : 1;
+    const quote = typedIndexOf.call(bytes, 0x22, from);
+    if (quote < 0) return bytes.length;
+    // The quote ends the string unless an odd run of backslashes escapes it
+    // (the opening quote ends any run).
+    let before = quote - 1;
+    while (bytes[before] === 0x5c) before--;
+    if ((quote - 1 - before) % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
 }
 

@@ -145,7 +145,7 @@ export class PduEncoding {
   readonly event: JsonObject;
   /** Its room version's rules. */
   readonly rules: RoomVersionRules;
-  private readonly keys: string[];
+  private readonly keys: readonly string[];
   private readonly texts = new Map<string, Piece>();
   private readonly contentTexts = new Map<string, Piece>();
   private signingBuffer: Buffer | undefined;
@@ -171,9 +171,9 @@ export class PduEncoding {
   constructor(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans) {
     this.event = event;
     this.rules = rules;
-    this.keys = sortedKeys(event);
     this.spans = canonicalSpans;
-    this.received = canonicalSpans === undefined ? undefined : canonicalMembers(canonicalSpans, event, this.keys);
+    this.received = canonicalSpans === undefined ? undefined : canonicalMembers(canonicalSpans, event);
+    this.keys = this.received?.keys ?? sortedKeys(event);
     this.options =
       canonicalSpans === undefined ? { numbers: rules.json.numbers } : { numbers: rules.json.numbers, canonicalSpans };
   }
