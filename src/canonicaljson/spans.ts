@@ -43,8 +43,44 @@ interface Span {
   readonly end: number;
 }
 
+/**
+ * Past this many records, they move from a list into a `WeakMap`: a single
+ * event has a few, and a short list is filled and searched faster than a
+ * `WeakMap` (whose insertions cost more than the rest of recording).
+ */
+const MAX_LISTED = 32;
+
+/** The spans recorded, by the value parsed. */
+class Records {
+  private readonly values: object[] = [];
+  private readonly spans: Span[] = [];
+  private map: WeakMap<object, Span> | undefined;
+
+  set(value: object, span: Span): void {
+    if (this.map !== undefined) {
+      this.map.set(value, span);
+      return;
+    }
+    this.values.push(value);
+    this.spans.push(span);
+    if (this.values.length > MAX_LISTED) {
+      const map = new WeakMap<object, Span>();
+      this.values.forEach((v, i) => map.set(v, this.spans[i] as Span));
+      this.values.length = 0;
+      this.spans.length = 0;
+      this.map = map;
+    }
+  }
+
+  get(value: object): Span | undefined {
+    if (this.map !== undefined) return this.map.get(value);
+    const i = this.values.indexOf(value);
+    return i < 0 ? undefined : this.spans[i];
+  }
+}
+
 /** The records of a {@link CanonicalSpans}, for the parser. */
-let spansOf: (spans: CanonicalSpans) => WeakMap<object, Span>;
+let spansOf: (spans: CanonicalSpans) => Records;
 
 /**
  * Starts recording one parse of `text` (decoded from `bytes`, if the input
@@ -81,7 +117,8 @@ export function spanRecorder(
  *
  * The records describe the values as parsed: a value changed afterwards must
  * not be encoded or checked with this object. They keep the parsed input in
- * memory as long as the values live.
+ * memory as long as the values live, and the first few values as long as
+ * this object lives.
  *
  * @example
  * ```ts
@@ -91,7 +128,7 @@ export function spanRecorder(
  * ```
  */
 export class CanonicalSpans {
-  readonly #spans = new WeakMap<object, Span>();
+  readonly #spans = new Records();
 
   static {
     spansOf = (spans) => spans.#spans;

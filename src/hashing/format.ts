@@ -191,7 +191,13 @@ function checkIdentifiers(event: JsonObject, rules: RoomVersionRules): void {
   }
 }
 
-function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding, options: FormatOptions): void {
+/** Throws {@link Malformed}; returns the signatures the event needs. */
+function check(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  encoding: PduEncoding,
+  options: FormatOptions,
+): RequiredSignature[] {
   const receivedTs = options.receivedTs;
   if (event.type === undefined) fail('type is missing');
   if (event.depth === undefined) fail('depth is missing');
@@ -250,6 +256,7 @@ function check(event: JsonObject, rules: RoomVersionRules, encoding: PduEncoding
   for (const serverName of servers) {
     if (signatures[serverName] === undefined) fail(`the event is not signed by ${serverName}`);
   }
+  return needs;
 }
 
 /**
@@ -318,11 +325,24 @@ export interface FormatOptions {
  *   first problem found. Never throws.
  */
 export function checkPduFormat(event: JsonObject, rules: RoomVersionRules, options: FormatOptions = {}): FormatCheck {
+  const checked = checkFormatFor(event, rules, options.encoding ?? new PduEncoding(event, rules), options);
+  return typeof checked === 'string' ? { valid: false, reason: checked } : { valid: true };
+}
+
+/**
+ * {@link checkPduFormat} for {@link checkIncomingPdu}: the reason, or the
+ * signatures the event needs (the schema is checked, so the signature check
+ * need not do it again).
+ */
+export function checkFormatFor(
+  event: JsonObject,
+  rules: RoomVersionRules,
+  encoding: PduEncoding,
+  options: FormatOptions,
+): RequiredSignature[] | string {
   try {
-    check(event, rules, options.encoding ?? new PduEncoding(event, rules), options);
-    return { valid: true };
+    return check(event, rules, encoding, options);
   } catch (e) {
-    if (e instanceof Malformed) return { valid: false, reason: e.message };
-    return { valid: false, reason: e instanceof Error ? e.message : String(e) };
+    return e instanceof Error ? e.message : String(e);
   }
 }

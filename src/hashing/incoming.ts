@@ -12,9 +12,9 @@ import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
-import { checkPduFormat } from './format.js';
+import { checkFormatFor } from './format.js';
 import { eventIdOf } from './ids.js';
-import { checkEventSignatures, type EventKeyLookup } from './signatures.js';
+import { checkSignaturesFor, type EventKeyLookup } from './signatures.js';
 
 /** The outcome of {@link checkIncomingPdu}. */
 export type IncomingCheck =
@@ -66,9 +66,9 @@ export function checkIncomingPdu(
   options: { readonly receivedTs?: number; readonly canonicalSpans?: CanonicalSpans } = {},
 ): IncomingCheck {
   const encoding = new PduEncoding(event, rules, options.canonicalSpans);
-  const format = checkPduFormat(event, rules, { ...options, encoding });
-  if (!format.valid) return { result: 'invalid', reason: format.reason };
-  const check = checkEventSignatures(event, rules, lookup, encoding);
+  const needs = checkFormatFor(event, rules, encoding, options);
+  if (typeof needs === 'string') return { result: 'invalid', reason: needs };
+  const check = checkSignaturesFor(event, lookup, encoding, needs);
   if (check.result === 'invalid') return check;
   const id = eventIdOf(encoding);
   if (check.result === 'redacted')

@@ -155,11 +155,31 @@ export function checkEventSignatures(
   // is never valid, whatever its signatures.
   const schema = checkEventSchema(event, rules);
   if (!schema.valid) return { result: 'invalid', reason: schema.reason };
+  let needs: RequiredSignature[];
+  try {
+    needs = requiredSignatures(event, rules);
+  } catch (e) {
+    return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
+  }
+  return checkSignaturesFor(event, lookup, encoding, needs);
+}
+
+/**
+ * {@link checkEventSignatures} of an event whose schema was checked, given
+ * the signatures it needs (for {@link checkIncomingPdu}, whose format check
+ * found them).
+ */
+export function checkSignaturesFor(
+  event: JsonObject,
+  lookup: EventKeyLookup,
+  encoding: PduEncoding,
+  needs: readonly RequiredSignature[],
+): EventCheck {
   let redacted: JsonObject;
   const signed = () => encoding.signingBytes();
   try {
     redacted = encoding.redacted();
-    for (const need of requiredSignatures(event, rules)) {
+    for (const need of needs) {
       const problem = checkServer(redacted, need, lookup, signed);
       if (problem !== undefined) return { result: 'invalid', reason: problem };
     }
