@@ -65,7 +65,7 @@ class Records {
     this.spans.push(span);
     if (this.values.length > MAX_LISTED) {
       const map = new WeakMap<object, Span>();
-      this.values.forEach((v, i) => map.set(v, this.spans[i] as Span));
+      for (let i = 0; i < this.values.length; i++) map.set(this.values[i] as object, this.spans[i] as Span);
       this.values.length = 0;
       this.spans.length = 0;
       this.map = map;
