@@ -10,11 +10,12 @@
  * a unit on two-byte strings, which made scanning the largest cost of
  * encoding text-heavy events.
  *
- * The parser asks the same module whether received bytes hold any byte
- * below 0x20, sixteen at a time: for Canonical JSON they never do, and the
- * parser then skips its search for raw control characters in strings (a
- * regular expression over the whole text, which cost as much as a fifth of
- * parsing a 60 KB event).
+ * The parser asks the same module, sixteen bytes at a time, whether
+ * received bytes hold any byte below 0x20 (for Canonical JSON they never do,
+ * and the parser then skips its search for raw control characters in
+ * strings: a regular expression over the whole text, which cost as much as a
+ * fifth of parsing a 60 KB event) and how far they are ASCII from each end
+ * (where canonical spans map text positions to byte offsets by arithmetic).
  *
  * @module
  */

@@ -1,6 +1,7 @@
 ;; Finding whether a long string needs more than quotes around it in
 ;; Canonical JSON, eight UTF-16 units at a time, and whether UTF-8 input
-;; holds a byte below 0x20, sixteen at a time (WebAssembly SIMD).
+;; holds a byte below 0x20 and where its ASCII ends are, sixteen bytes at a
+;; time (WebAssembly SIMD).
 ;;
 ;; A string needs care if it holds a unit Canonical JSON escapes (`"`, `\`
 ;; or one below U+0020) or an unpaired surrogate, which Canonical JSON cannot
@@ -73,7 +74,7 @@
         (br $tail)))
     (i32.const 0))
 
-;; Where the last scanBytes found its first and last byte of 0x80 or
+  ;; Where the last scanBytes found its first and last byte of 0x80 or
   ;; above (offsets from `ptr`), -1 if none.
   (global $first (export "first") (mut i32) (i32.const -1))
   (global $last (export "last") (mut i32) (i32.const -1))

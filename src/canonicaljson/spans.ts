@@ -225,10 +225,10 @@ export function canonicalMembers(
 ): CanonicalMembers | undefined {
   const records = spansOf(spans);
   const span = records.get(value);
-  if (span === undefined || span.source.bytes === undefined) return undefined;
-  const { source } = span;
+  const source = span?.source;
+  if (span === undefined || source?.bytes === undefined) return undefined;
   const base = byteOffset(source, span.start);
-  const bytes = span.source.bytes.subarray(base, byteOffset(source, span.end));
+  const bytes = source.bytes.subarray(base, byteOffset(source, span.end));
   // The parser added the keys in the order of the text, which was code
   // point order; property order is that order unless a key is an array
   // index (those come first, in numeric order).
