@@ -13,7 +13,7 @@
  * @module
  */
 
-import { hash } from 'node:crypto';
+import { createHash, type Hash, hash } from 'node:crypto';
 import { type EncodeOptions, encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { sortedKeys } from '../canonicaljson/keyorder.js';
 import type { ParseOptions } from '../canonicaljson/parse.js';
@@ -34,6 +34,15 @@ const NOT_IN_CONTENT_HASH = new Set(['unsigned', 'signatures', 'hashes', 'age_ts
 
 /** Keys a signature (and the reference hash) never covers. */
 const NOT_SIGNED = new Set(['signatures', 'unsigned']);
+
+/**
+ * When the content-hash bytes and the signed bytes start with at least this
+ * many bytes in common (a large content that survives redaction whole, such
+ * as a power levels event listing many users), the common part is hashed
+ * once for both. Below it, copying the hash state costs more than hashing
+ * again.
+ */
+const SHARED_PREFIX_MIN = 4096;
 
 /**
  * A part of an encoding: text, or (for a part received as Canonical JSON)
@@ -83,6 +92,16 @@ let scratch = Buffer.allocUnsafe(0);
 const MAX_SCRATCH = 1 << 20;
 
 /**
+ * A buffer of `total` bytes: a new one, or with `transient`, possibly a view
+ * of the scratch buffer, valid only until the next call.
+ */
+function allocate(total: number, transient: boolean): Buffer {
+  if (!transient || total > MAX_SCRATCH) return Buffer.allocUnsafe(total);
+  if (scratch.length < total) scratch = Buffer.allocUnsafe(Math.max(total, 2 * scratch.length, 4096));
+  return scratch.subarray(0, total);
+}
+
+/**
  * The UTF-8 bytes of the concatenated pieces, in one buffer: a new one, or
  * with `transient`, possibly a view of the scratch buffer, valid only until
  * the next call.
@@ -104,13 +123,7 @@ function bytesOf(pieces: readonly Piece[], transient = false): Buffer {
       total += converted.length;
     }
   }
-  let out: Buffer;
-  if (transient && total <= MAX_SCRATCH) {
-    if (scratch.length < total) scratch = Buffer.allocUnsafe(Math.max(total, 2 * scratch.length, 4096));
-    out = scratch.subarray(0, total);
-  } else {
-    out = Buffer.allocUnsafe(total);
-  }
+  const out = allocate(total, transient);
   let at = 0;
   for (const part of parts) {
     if (typeof part === 'string') at = writeShort(out, part, at);
@@ -152,6 +165,13 @@ export class PduEncoding {
   /** The length of the bytes the content hash covers, and their hash in Base64. */
   private content: { readonly length: number; readonly base64: string } | undefined;
   private redactedEvent: JsonObject | undefined;
+  /**
+   * SHA-256 over the leading bytes the signed bytes share with the
+   * content-hash bytes, when those were hashed once for both, and how many.
+   */
+  private referencePrefix: { readonly state: Hash; readonly length: number } | undefined;
+  /** The reference hash, once computed from {@link referencePrefix}. */
+  private reference: Buffer | undefined;
   private readonly options: EncodeOptions;
   private readonly spans: CanonicalSpans | undefined;
   /**
@@ -253,34 +273,44 @@ export class PduEncoding {
     transient = false,
   ): Buffer {
     const { bytes, starts, ends } = received;
-    const out: Piece[] = [];
-    let sep = '{';
-    let runStart = -1;
-    let runEnd = -1;
-    const flush = () => {
-      if (runStart < 0) return;
-      out.push(sep, bytes.subarray(runStart, runEnd));
-      sep = ',';
-      runStart = -1;
-    };
-    for (let i = 0; i < this.keys.length; i++) {
-      const key = this.keys[i] as string;
+    const keys = this.keys;
+    // First what becomes of each member and how long the result is, then
+    // one copy per run: no list of pieces, no views of the input.
+    const choices: (boolean | Buffer)[] = new Array(keys.length);
+    let total = 1;
+    let members = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
       const choice = choose(key);
-      if (choice === true) {
-        if (runStart < 0) runStart = starts[i] as number;
-        runEnd = ends[i] as number;
+      if (choice === true) total += (ends[i] as number) - (starts[i] as number);
+      choices[i] =
+        choice === true || choice === false ? choice : bytesOf(([this.keyPrefix(key)] as Piece[]).concat(choice));
+      if (choice === false) continue;
+      if (choice !== true) total += (choices[i] as Buffer).length;
+      members++;
+    }
+    // N members take N - 1 commas and two brackets; none, "{}".
+    total += Math.max(members, 1);
+    const out = allocate(total, transient);
+    out[0] = 0x7b; /* { */
+    let at = 1;
+    for (let i = 0; i < keys.length; i++) {
+      const choice = choices[i] as boolean | Buffer;
+      if (choice === false) continue;
+      if (at > 1) out[at++] = 0x2c; /* , */
+      if (choice !== true) {
+        out.set(choice, at);
+        at += choice.length;
         continue;
       }
-      flush();
-      if (choice === false) continue;
-      out.push(`${sep}${this.keyPrefix(key)}`);
-      if (Array.isArray(choice)) out.push(...choice);
-      else out.push(choice);
-      sep = ',';
+      const from = starts[i] as number;
+      while (choices[i + 1] === true) i++;
+      const length = (ends[i] as number) - from;
+      out.set(new Uint8Array(bytes.buffer, bytes.byteOffset + from, length), at);
+      at += length;
     }
-    flush();
-    out.push(sep === '{' ? '{}' : '}');
-    return bytesOf(out, transient);
+    out[at] = 0x7d; /* } */
+    return out;
   }
 
   /** The UTF-8 length of `"key":value` for top-level member `key`. */
@@ -336,9 +366,32 @@ export class PduEncoding {
             this.pieces(this.keys.filter(covered), (k) => this.member(k)),
             true,
           );
-    // A string digest: asking Node for a Buffer costs as much again.
-    this.content = { length: bytes.length, base64: hash('sha256', bytes, 'base64') };
+    const shared = received === undefined ? 0 : this.sharedLength(received);
+    if (shared >= SHARED_PREFIX_MIN) {
+      const state = createHash('sha256').update(bytes.subarray(0, shared));
+      this.referencePrefix = { state: state.copy(), length: shared };
+      this.content = { length: bytes.length, base64: state.update(bytes.subarray(shared)).digest('base64') };
+    } else {
+      // A string digest: asking Node for a Buffer costs as much again.
+      this.content = { length: bytes.length, base64: hash('sha256', bytes, 'base64') };
+    }
     return this.content;
+  }
+
+  /**
+   * How many bytes the content-hash bytes and the signed bytes share at
+   * their start: both are the received bytes up to the end of the last of
+   * the leading members that both hold as received (the signed bytes hold
+   * a subset of the event's members, in the same order).
+   */
+  private sharedLength(received: CanonicalMembers): number {
+    let end = 0;
+    for (let i = 0; i < this.keys.length; i++) {
+      const key = this.keys[i] as string;
+      if (NOT_IN_CONTENT_HASH.has(key) || this.signedChoice(key) !== true) break;
+      end = received.ends[i] as number;
+    }
+    return end;
   }
 
   /** SHA-256 of the bytes the content hash covers. */
@@ -394,14 +447,27 @@ export class PduEncoding {
     for (const k of Object.keys(redacted)) if (!NOT_SIGNED.has(k)) signed++;
     let chosen = 0;
     const bytes = this.assemble(received, (k) => {
-      // Own keys only: an event may have a `__proto__` member.
-      if (!Object.hasOwn(redacted, k) || NOT_SIGNED.has(k)) return false;
-      chosen++;
-      const value = redacted[k] as JsonValue;
-      if (value === this.event[k]) return true;
-      return k === 'content' ? this.redactedContent(value as JsonObject) : this.encode(value);
+      const choice = this.signedChoice(k);
+      if (choice !== false) chosen++;
+      return choice;
     });
     return chosen === signed ? bytes : undefined;
+  }
+
+  /**
+   * What the signed bytes hold of top-level member `key`, as
+   * {@link assemble} takes it: the member as received (`true`), nothing
+   * (`false`), or its redacted value written anew.
+   */
+  private signedChoice(key: string): boolean | Piece | Piece[] {
+    const redacted = this.redacted();
+    // Own keys only: an event may have a `__proto__` member.
+    if (!Object.hasOwn(redacted, key) || NOT_SIGNED.has(key)) return false;
+    const value = redacted[key] as JsonValue;
+    if (value === this.event[key]) return true;
+    if (key !== 'content') return this.encode(value);
+    // Redaction makes a new content object even when it keeps every key.
+    return keepsEveryMember(this.event.content, value) ? true : this.redactedContent(value as JsonObject);
   }
 
   private redactedContent(content: JsonObject): Piece | Piece[] {
@@ -426,7 +492,7 @@ export class PduEncoding {
 
   /** SHA-256 of {@link signingBytes}: the reference hash. */
   referenceHash(): Buffer {
-    return hash('sha256', this.signingBytes(), 'buffer');
+    return this.sharedReference() ?? hash('sha256', this.signingBytes(), 'buffer');
   }
 
   /**
@@ -436,7 +502,34 @@ export class PduEncoding {
    * @param urlSafe - URL-safe Base64 (room version 4 and later).
    */
   referenceHashBase64(urlSafe: boolean): string {
+    const shared = this.sharedReference();
+    if (shared !== undefined) return shared.toString(urlSafe ? 'base64url' : 'base64').slice(0, 43);
     if (urlSafe) return hash('sha256', this.signingBytes(), 'base64url');
     return hash('sha256', this.signingBytes(), 'base64').slice(0, 43);
   }
+
+  /**
+   * The reference hash finished from the state the content hash left after
+   * the bytes both share, if it did ({@link contentDigest}).
+   */
+  private sharedReference(): Buffer | undefined {
+    const prefix = this.referencePrefix;
+    if (prefix !== undefined) {
+      this.reference = prefix.state.update(this.signingBytes().subarray(prefix.length)).digest();
+      this.referencePrefix = undefined;
+    }
+    return this.reference;
+  }
+}
+
+/**
+ * Whether the redacted content `kept` has every member of `content`: its
+ * Canonical JSON is then the received one.
+ */
+function keepsEveryMember(content: JsonValue | undefined, kept: JsonValue | undefined): boolean {
+  if (!isJsonObject(content) || !isJsonObject(kept)) return false;
+  // Redaction only removes content members (or replaces one, which the
+  // identity test sees), so having each is having the same set.
+  for (const k of Object.keys(content)) if (!Object.hasOwn(kept, k) || kept[k] !== content[k]) return false;
+  return true;
 }

@@ -20,6 +20,7 @@ import {
 } from '../../src/canonicaljson/index.js';
 import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
+import { knob } from './knobs.js';
 import { askSynapse, type Difference, ourDifferingAnswer } from './oracle.js';
 import { astral, highBmp, jsonValueOf, LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
 
@@ -498,7 +499,11 @@ function deformArb(v: Version): fc.Arbitrary<(e: Obj) => Obj> {
   );
 }
 
-const sample = <T>(arb: fc.Arbitrary<T>, numRuns: number, seed: number): T[] => fc.sample(arb, { numRuns, seed });
+/** Widens (`EVENTS_SCALE` times the runs) or re-seeds (`EVENTS_SEED` added to each seed) every generated run. */
+const SCALE = knob('EVENTS_SCALE', 1);
+const SEED_SHIFT = knob('EVENTS_SEED', 0);
+const sample = <T>(arb: fc.Arbitrary<T>, numRuns: number, seed: number): T[] =>
+  fc.sample(arb, { numRuns: numRuns * SCALE, seed: seed + SEED_SHIFT });
 
 // ---------------------------------------------------------------------------
 // Signing with our library (the oracle judges the result independently).

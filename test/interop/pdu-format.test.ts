@@ -11,6 +11,7 @@ import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCanonicalJson, parseJson } from '../../src/canonicaljson/index.js';
+import { knob } from './knobs.js';
 import { askSynapse, type Difference, ourDifferingAnswer } from './oracle.js';
 import { astral, highBmp, jsonValueOf, LEGACY, type Obj, objOf, Raw, text, type Val } from './rawjson.js';
 
@@ -1049,13 +1050,20 @@ function deformArb(v: Version): fc.Arbitrary<(e: Obj) => Obj> {
   );
 }
 
+/** The size and seed of the generated run (see knobs.ts). */
+const PER_VERSION = knob('PDU_FORMAT_N', 120);
+const SEED = knob('PDU_FORMAT_SEED', 40_000);
+
 describe('Synapse oracle: check_pdu_format, generated events', () => {
   it('agrees on generated events, well-formed and broken, in every version', async () => {
     const lines: string[] = [];
     for (const v of VERSIONS) {
-      const seed = 40_000 + Number(v);
-      for (const e of fc.sample(eventArb(v), { numRuns: 120, seed })) lines.push(line(v, e));
-      for (const [e, deform] of fc.sample(fc.tuple(eventArb(v), deformArb(v)), { numRuns: 120, seed: seed + 100 })) {
+      const seed = SEED + Number(v);
+      for (const e of fc.sample(eventArb(v), { numRuns: PER_VERSION, seed })) lines.push(line(v, e));
+      for (const [e, deform] of fc.sample(fc.tuple(eventArb(v), deformArb(v)), {
+        numRuns: PER_VERSION,
+        seed: seed + 100,
+      })) {
         lines.push(line(v, deform(e)));
       }
     }
