@@ -282,11 +282,18 @@ export class PduEncoding {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const choice = choose(key);
-      if (choice === true) total += (ends[i] as number) - (starts[i] as number);
-      choices[i] =
-        choice === true || choice === false ? choice : bytesOf(([this.keyPrefix(key)] as Piece[]).concat(choice));
-      if (choice === false) continue;
-      if (choice !== true) total += (choices[i] as Buffer).length;
+      if (choice === false) {
+        choices[i] = false;
+        continue;
+      }
+      if (choice === true) {
+        choices[i] = true;
+        total += (ends[i] as number) - (starts[i] as number);
+      } else {
+        const written = bytesOf(([this.keyPrefix(key)] as Piece[]).concat(choice));
+        choices[i] = written;
+        total += written.length;
+      }
       members++;
     }
     // N members take N - 1 commas and two brackets; none, "{}".
@@ -385,10 +392,13 @@ export class PduEncoding {
    * a subset of the event's members, in the same order).
    */
   private sharedLength(received: CanonicalMembers): number {
+    const redacted = this.redacted();
     let end = 0;
     for (let i = 0; i < this.keys.length; i++) {
       const key = this.keys[i] as string;
-      if (NOT_IN_CONTENT_HASH.has(key) || this.signedChoice(key) !== true) break;
+      // The keys never signed are among those the content hash leaves out.
+      if (NOT_IN_CONTENT_HASH.has(key) || !Object.hasOwn(redacted, key)) break;
+      if (!this.signedAsReceived(key, redacted[key] as JsonValue)) break;
       end = received.ends[i] as number;
     }
     return end;
@@ -464,10 +474,17 @@ export class PduEncoding {
     // Own keys only: an event may have a `__proto__` member.
     if (!Object.hasOwn(redacted, key) || NOT_SIGNED.has(key)) return false;
     const value = redacted[key] as JsonValue;
-    if (value === this.event[key]) return true;
-    if (key !== 'content') return this.encode(value);
-    // Redaction makes a new content object even when it keeps every key.
-    return keepsEveryMember(this.event.content, value) ? true : this.redactedContent(value as JsonObject);
+    if (this.signedAsReceived(key, value)) return true;
+    return key === 'content' ? this.redactedContent(value as JsonObject) : this.encode(value);
+  }
+
+  /**
+   * Whether `value`, the redacted event's member `key`, is signed as the
+   * event's member was received. Redaction makes a new content object even
+   * when it keeps every key.
+   */
+  private signedAsReceived(key: string, value: JsonValue): boolean {
+    return value === this.event[key] || (key === 'content' && keepsEveryMember(this.event.content, value));
   }
 
   private redactedContent(content: JsonObject): Piece | Piece[] {
