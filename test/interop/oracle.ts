@@ -4,6 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { encodeCanonicalJson, parseJson } from '../../src/canonicaljson/index.js';
 import { operations } from '../../src/cli/ops.js';
@@ -12,19 +15,38 @@ import { answerLine } from '../../src/cli/runner.js';
 const dir = fileURLToPath(new URL('./oracle/', import.meta.url));
 const python = `${dir}.venv/bin/python`;
 
-/** Sends request lines to the oracle and returns its answer lines. */
+/**
+ * Sends request lines to the oracle and returns its answer lines. Lines are
+ * streamed both ways, never joined into one string: a widened generated run
+ * (test/interop/knobs.ts) of large events exceeds V8's longest string.
+ */
 export async function askSynapse(lines: string[]): Promise<string[]> {
   if (!existsSync(python)) throw new Error(`The oracle is not set up: run bash ${dir}setup.sh`);
   const child = spawn(python, [`${dir}oracle.py`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
+  const answers: string[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (d: Buffer) => out.push(d));
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const parts = (partial + decoder.write(d)).split('\n');
+    partial = parts.pop() ?? '';
+    for (const part of parts) answers.push(part);
+  });
   child.stderr.on('data', (d: Buffer) => err.push(d));
-  child.stdin.end(`${lines.join('\n')}\n`);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // An oracle that dies early breaks the pipe; its exit code says why.
+  const sent = pipeline(
+    Readable.from(
+      (function* () {
+        for (const line of lines) yield `${line}\n`;
+      })(),
+    ),
+    child.stdin,
+  ).catch(() => undefined);
+  const [code] = await Promise.all([closed, sent]);
   if (code !== 0) throw new Error(`The oracle exited with ${code}: ${Buffer.concat(err).toString()}`);
-  const answers = Buffer.concat(out).toString('utf8').split('\n');
-  if (answers.at(-1) === '') answers.pop();
+  partial += decoder.end();
+  if (partial !== '') answers.push(partial);
   if (answers.length !== lines.length) {
     throw new Error(`The oracle answered ${answers.length} of ${lines.length} lines`);
   }
