@@ -185,8 +185,8 @@ const TARGET = 1.25;
 
 /**
  * Where the floor lies against the target, both in times of the bare
- * verify measured beside each: whether the target is within reach of any
- * pipeline on this event, and how far above the floor ours is.
+ * verify measured beside each: what the target leaves for the checks once
+ * the floor's work is paid, and how far above the floor ours is.
  */
 function floorLine(measured: Measurement[], paired: ReadonlyMap<string, Measurement>): string {
   const time = (name: string): number => {
