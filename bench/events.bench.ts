@@ -109,22 +109,26 @@ export function pipelines(proto: JsonObject): {
   );
   let shared = 0;
   while (shared < contentBytes.length && contentBytes[shared] === redactedBytes[shared]) shared++;
-  const floor =
+  // The content hash, then the reference hash (returned); from 4 KB shared
+  // (ours's threshold) the shared start once.
+  const hashes =
     shared >= 4096
       ? (): string => {
-          JSON.parse(utf8.decode(bytes));
           const start = createHash('sha256').update(contentBytes.subarray(0, shared));
           const reference = start.copy();
           start.update(contentBytes.subarray(shared)).digest('base64');
-          if (!verify(null, redactedBytes, keyObject, sig)) throw new Error('floor: signature');
-          return `$${reference.update(redactedBytes.subarray(shared)).digest('base64url')}`;
+          return reference.update(redactedBytes.subarray(shared)).digest('base64url');
         }
       : (): string => {
-          JSON.parse(utf8.decode(bytes));
           hash('sha256', contentBytes, 'base64');
-          if (!verify(null, redactedBytes, keyObject, sig)) throw new Error('floor: signature');
-          return `$${hash('sha256', redactedBytes, 'base64url')}`;
+          return hash('sha256', redactedBytes, 'base64url');
         };
+  const floor = (): string => {
+    JSON.parse(utf8.decode(bytes));
+    const id = `$${hashes()}`;
+    if (!verify(null, redactedBytes, keyObject, sig)) throw new Error('floor: signature');
+    return id;
+  };
   const fns: Record<string, () => unknown> = {
     [PIPELINES[0] as string]: () => verify(null, redactedBytes, keyObject, sig),
     [PIPELINES[1] as string]: ours,

@@ -963,7 +963,7 @@ function isNumberForObject(d: Difference): boolean {
   const request = parseJson(d.request, LEGACY) as { room_version?: unknown; event?: unknown };
   const theirs = parseJson(d.synapse, LEGACY) as { valid?: unknown };
   const ours = parseJson(d.ours, LEGACY) as { valid?: unknown; reason?: unknown };
-  if (!['1', '2', '3', '4', '5'].includes(String(request.room_version))) return false;
+  if (!VERSIONS.some((v) => v === request.room_version && legacyNumbers(v))) return false;
   if (theirs.valid !== true || ours.valid !== false || !isJsonObject(request.event)) return false;
   const event = request.event;
   const leaks = (x: JsonValue | undefined) =>
@@ -982,7 +982,7 @@ describe('Synapse oracle: check_pdu_format, a number where the spec wants an obj
   it('Synapse takes the event, we refuse it, and the difference is recognised as this one', async () => {
     const lines: string[] = [];
     const reasons: string[] = [];
-    for (const v of ['1', '2', '3', '4', '5'] as const) {
+    for (const v of VERSIONS.filter(legacyNumbers)) {
       for (const c of NUMBER_FOR_OBJECT) {
         if (!(c.only ?? all)(v)) continue;
         lines.push(line(v, c.event(v), `${c.name} (v${v})`));
