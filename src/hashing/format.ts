@@ -213,6 +213,10 @@ function check(
   try {
     size = encoding.storedSize(unsigned);
   } catch (e) {
+    // An event received as Canonical JSON is measured through its redaction,
+    // which cannot be made without `type` or `content`: name the missing
+    // key, as the measure of an event encoded again would let the schema do.
+    checkSchema(event, rules, unsigned);
     fail(e instanceof Error ? e.message : String(e));
   }
 

@@ -94,6 +94,23 @@ describe('checking a received event with the canonical spans of its parse', () =
     );
   });
 
+  it('names a missing type or content alike with and without spans (found by the fuzzing campaign)', () => {
+    for (const version of SPEC_ROOM_VERSIONS) {
+      const rules = getRoomVersion(version);
+      const event = build(version, { body: 'x', msgtype: 'm.text', extra: [] }, 'm.room.topic');
+      for (const missing of ['content', 'type']) {
+        const { [missing]: _, ...rest } = event;
+        const bytes = Buffer.from(encodeCanonicalJson(rest), 'utf8');
+        const spans = new CanonicalSpans();
+        const withSpans = parseJson(bytes, { numbers: rules.json.numbers, canonicalSpans: spans }) as JsonObject;
+        const fast = checkIncomingPdu(withSpans, rules, lookup, { canonicalSpans: spans });
+        const slow = checkIncomingPdu(parseJson(bytes, { numbers: rules.json.numbers }) as JsonObject, rules, lookup);
+        expect(slow.result).toBe('invalid');
+        expect(fast).toEqual(slow);
+      }
+    }
+  });
+
   it('takes the received bytes of large parts: a recorded part is not encoded again', () => {
     const rules = getRoomVersion('10');
     const event = build('10', { body: 'x'.repeat(200), msgtype: 'm.text' }, 'm.room.message');
