@@ -14,9 +14,9 @@ import {
   pyContains,
   pyGet,
   pyGetItem,
-  pyIn,
   pyInt,
   pyList,
+  pyMembership,
   pySet,
   pyTruthy,
   pyTypeName,
@@ -61,9 +61,10 @@ function checkContent(event: JsonObject, state: StateLookup, rules: RoomVersionR
       reject('power_levels', 'The room creator must not appear in users');
     }
     const additional = pyGet(create.content, 'additional_creators', []);
+    // Synapse intersects set(additional_creators) with set(users): a hashed
+    // lookup per creator, as users' own keys give it.
     if (pyTruthy(additional)) {
-      const listed = Object.keys(users);
-      if (pySet(additional).some((c) => pyIn(c, listed))) {
+      if (pySet(additional).some((c) => pyContains(users, c))) {
         reject('power_levels', 'An additional creator must not appear in users');
       }
     }
@@ -84,9 +85,14 @@ function checkContent(event: JsonObject, state: StateLookup, rules: RoomVersionR
   }
 }
 
-/** A level of one generation of the content, or `undefined` if it has none. */
-function levelIn(container: JsonValue | undefined, key: JsonValue): PowerLevel | undefined {
-  return pyContains(container, key) ? pyInt(pyGetItem(container, key)) : undefined;
+/**
+ * The levels of one generation of the content (the content itself, or one
+ * of its maps): a key's level, or `undefined` if it has none, read as
+ * Synapse reads it (`int(loc[key]) if key in loc else None`).
+ */
+function levelsIn(container: JsonValue | undefined): (key: JsonValue) => PowerLevel | undefined {
+  const has = pyMembership(container);
+  return (key) => (has(key) ? pyInt(pyGetItem(container, key)) : undefined);
 }
 
 /**
@@ -112,26 +118,31 @@ export function checkPowerLevels(event: JsonObject, state: StateLookup, rules: R
   const oldContent = current.content as JsonObject;
   const newContent = event.content as JsonObject;
 
-  const toCheck: [key: JsonValue, map: string | undefined][] = SCALAR_LEVELS.map((k) => [k, undefined]);
+  // Every key to check is collected before any is checked, as Synapse
+  // collects levels_to_check: a map that cannot be listed raises first.
+  const toCheck: [keys: readonly JsonValue[], map: string | undefined][] = [[SCALAR_LEVELS, undefined]];
   const maps = rules.auth.limitNotificationsPowerLevels ? MAP_LEVELS : ['events', 'users'];
   for (const map of maps) {
     // Keys of either generation, as Python's set(list(old) + list(new)).
-    const keys = pySet([...pyList(pyGet(oldContent, map, {})), ...pyList(pyGet(newContent, map, {}))]);
-    for (const key of keys) toCheck.push([key, map]);
+    toCheck.push([pySet([...pyList(pyGet(oldContent, map, {})), ...pyList(pyGet(newContent, map, {}))]), map]);
   }
 
-  for (const [key, map] of toCheck) {
-    const oldLevels = map === undefined ? oldContent : pyGet(oldContent, map, {});
-    const newLevels = map === undefined ? newContent : pyGet(newContent, map, {});
-    const oldLevel = levelIn(oldLevels, key);
-    const newLevel = levelIn(newLevels, key);
-    if (oldLevel !== undefined && newLevel !== undefined && oldLevel === newLevel) continue;
-    const name = map === undefined ? String(key) : `${map}[${show(key)}]`;
-    if (map === 'users' && key !== sender && oldLevel === senderLevel) {
-      reject('power_levels', `${sender} may not change ${name}, equal to their own level`);
-    }
-    if ((oldLevel !== undefined && oldLevel > senderLevel) || (newLevel !== undefined && newLevel > senderLevel)) {
-      reject('power_levels', `${sender} may not change ${name}: above their own level`);
+  for (const [keys, map] of toCheck) {
+    // Each generation's levels are read through one lookup for all the
+    // keys, so that lists are indexed once (see pyMembership).
+    const oldLevels = levelsIn(map === undefined ? oldContent : pyGet(oldContent, map, {}));
+    const newLevels = levelsIn(map === undefined ? newContent : pyGet(newContent, map, {}));
+    for (const key of keys) {
+      const oldLevel = oldLevels(key);
+      const newLevel = newLevels(key);
+      if (oldLevel !== undefined && newLevel !== undefined && oldLevel === newLevel) continue;
+      const name = map === undefined ? String(key) : `${map}[${show(key)}]`;
+      if (map === 'users' && key !== sender && oldLevel === senderLevel) {
+        reject('power_levels', `${sender} may not change ${name}, equal to their own level`);
+      }
+      if ((oldLevel !== undefined && oldLevel > senderLevel) || (newLevel !== undefined && newLevel > senderLevel)) {
+        reject('power_levels', `${sender} may not change ${name}: above their own level`);
+      }
     }
   }
 }

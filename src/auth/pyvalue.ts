@@ -262,8 +262,13 @@ export function pyList(value: JsonValue | undefined): JsonValue[] {
 }
 
 /** Whether a value can be a dict key or set member (Python raises for dicts and lists). */
+function isHashable(value: JsonValue | undefined): boolean {
+  return !Array.isArray(value) && !isJsonObject(value);
+}
+
+/** Throws where Python raises for a value that is not hashable. */
 function assertHashable(value: JsonValue | undefined): void {
-  if (Array.isArray(value) || isJsonObject(value)) {
+  if (!isHashable(value)) {
     throw new PythonError(`unhashable type: '${pyTypeName(value)}'`);
   }
 }
@@ -354,8 +359,7 @@ export function pyContains(container: JsonValue | undefined, key: JsonValue | un
     assertHashable(key);
     return typeof key === 'string' && Object.hasOwn(container, key);
   }
-  if (Array.isArray(container))
-    return container.some((item) => !Array.isArray(item) && !isJsonObject(item) && pyEquals(item, key));
+  if (Array.isArray(container)) return container.some((item) => isHashable(item) && pyEquals(item, key));
   if (typeof container === 'string') {
     if (typeof key !== 'string') {
       throw new PythonError(`'in <string>' requires string as left operand, not ${pyTypeName(key)}`);
@@ -363,6 +367,32 @@ export function pyContains(container: JsonValue | undefined, key: JsonValue | un
     return strContains(container, key);
   }
   throw new PythonError(`argument of type '${pyTypeName(container)}' is not iterable`);
+}
+
+/**
+ * Python's `key in container` for many keys against one container: the
+ * answers of {@link pyContains}, but a list's items are indexed once by a
+ * key equal for values Python's `==` finds equal (`1`, `1.0`, `True`)
+ * instead of scanned for every key. The power levels rule asks, for every
+ * key of either generation of `events` or `notifications`, whether each
+ * generation holds it; when those are lists (content before v10 may make
+ * them lists) a scan per key made that quadratic in the list's length.
+ *
+ * @param container - the container every key is looked up in.
+ * @returns `key in container`, throwing {@link PythonError} where
+ *   {@link pyContains} throws, when it throws (on a lookup, not here).
+ */
+export function pyMembership(container: JsonValue | undefined): (key: JsonValue | undefined) => boolean {
+  if (!Array.isArray(container)) return (key) => pyContains(container, key);
+  let index: Set<string> | undefined;
+  return (key) => {
+    // pyContains's scan finds no item equal to a list, a dict or to
+    // undefined (not a JSON value), and skips the items that are lists or
+    // dicts: neither has a hash key.
+    if (key === undefined || !isHashable(key)) return false;
+    index ??= new Set(container.filter(isHashable).map(hashKey));
+    return index.has(hashKey(key));
+  };
 }
 
 /** A Python sequence index: an int (or bool), possibly negative. */

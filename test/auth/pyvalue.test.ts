@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PythonError, pyContains, pyGetItem, pyInt, pyList, pyTruthy } from '../../src/auth/pyvalue.js';
-import { parseJson } from '../../src/canonicaljson/index.js';
+import { PythonError, pyContains, pyGetItem, pyInt, pyList, pyMembership, pyTruthy } from '../../src/auth/pyvalue.js';
+import { JsonFloat, parseJson } from '../../src/canonicaljson/index.js';
 import type { JsonValue } from '../../src/canonicaljson/value.js';
 
 const python = fileURLToPath(new URL('../interop/oracle/.venv/bin/python', import.meta.url));
@@ -21,6 +21,7 @@ def run(op, args):
     if op == "int": return int(args[0])
     if op == "list": return list(args[0])
     if op == "in": return args[1] in args[0]
+    if op == "in_many": return [k in args[0] for k in args[1]]
     if op == "getitem": return args[0][args[1]]
     if op == "truthy": return bool(args[0])
 for line in sys.stdin:
@@ -54,6 +55,10 @@ function ours(op: string, args: JsonValue[]): unknown[] {
         return ['ok', pyList(args[0])];
       case 'in':
         return ['ok', pyContains(args[0], args[1])];
+      case 'in_many': {
+        const has = pyMembership(args[0]);
+        return ['ok', (args[1] as JsonValue[]).map((k) => has(k))];
+      }
       case 'getitem':
         return ['ok', pyGetItem(args[0], args[1])];
       default:
@@ -115,6 +120,13 @@ describe('Python semantics against CPython', () => {
     for (const [c, k] of fc.sample(fc.tuple(container, scalar), { numRuns: 1500, seed: 43 })) {
       requests.push(['list', c], ['in', c, k], ['getitem', c, k], ['truthy', c]);
     }
+    // pyMembership: many keys against one container, as the power levels rule asks.
+    for (const [c, ks] of fc.sample(fc.tuple(container, fc.array(scalar, { maxLength: 6 })), {
+      numRuns: 500,
+      seed: 44,
+    })) {
+      requests.push(['in_many', c, ks]);
+    }
     // Python parses 1.5 as a float and 1e20 too: read the lines as Synapse does.
     const answers = askPython(requests);
     const diffs: string[] = [];
@@ -160,3 +172,39 @@ function normalise(v: unknown): unknown {
     ),
   );
 }
+
+describe('pyMembership, the indexed form of pyContains', () => {
+  // Every kind of hashable value, with the pairs Python's == finds equal
+  // across types (1, 1.0, True; 0, -0, 0.0, False; 2^53 as a number, a
+  // bigint and a float) and near misses (2^53 + 1, 0.1). A JsonFloat is
+  // finite (no JSON text gives NaN or an infinity).
+  const hashable = fc.oneof(
+    fc.constantFrom<JsonValue>(null, true, false, 0, -0, 1, -1, 2 ** 53, '', '1', 'true', 'null', 'n1', 'f0.5'),
+    fc.constantFrom<JsonValue>(2n ** 53n, 2n ** 53n + 1n, -(2n ** 64n)),
+    fc.constantFrom(0, -0, 1, 0.5, 0.1, -2.5, 2 ** 53, 1e300).map((n) => new JsonFloat(n)),
+    fc.integer({ min: -3, max: 3 }),
+    fc.string({ maxLength: 2 }),
+  );
+  const item: fc.Arbitrary<JsonValue> = fc.oneof(
+    { weight: 4, arbitrary: hashable },
+    { weight: 1, arbitrary: fc.array(hashable, { maxLength: 2 }) },
+    { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('a', '1'), hashable, { maxKeys: 2 }) },
+  );
+
+  it('gives the answers of the plain scan for every key, lists holding anything', () => {
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 8 }), fc.array(fc.option(item, { nil: undefined })), (list, keys) => {
+        const has = pyMembership(list);
+        for (const key of keys) expect(has(key)).toBe(pyContains(list, key));
+      }),
+      { numRuns: 2000, seed: 45 },
+    );
+  });
+
+  it('throws where pyContains throws, on the lookup', () => {
+    const has = pyMembership(5);
+    expect(() => has('a')).toThrow(PythonError);
+    expect(() => pyMembership({ a: 1 })([1])).toThrow(PythonError);
+    expect(() => pyMembership('abc')(1)).toThrow(PythonError);
+  });
+});
