@@ -16,7 +16,9 @@
  */
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { inspect } from 'node:util';
 import { InvalidInputError } from '../errors.js';
+import { encodeBase64 } from './base64.js';
 
 /** Length of an Ed25519 seed, in bytes. */
 export const SEED_LENGTH = 32;
@@ -154,28 +156,43 @@ export function verifyKeyFromBytes(bytes: Uint8Array): VerifyKey {
   return key;
 }
 
+/** What {@link SigningKey} shows in place of its seed when printed or serialised. */
+const REDACTED = '[redacted]';
+
 /**
- * An Ed25519 signing key: the seed, the public key and a ready
- * `node:crypto` private key object.
+ * An Ed25519 signing key: the public key and, kept private, the seed and a
+ * ready `node:crypto` private key object.
+ *
+ * The seed is the server's private key: whoever reads it can sign events
+ * and requests as the server, and Matrix has no way to revoke a key other
+ * servers have fetched. So it is a private field, and printing the key (`console.log`,
+ * `util.inspect`, `util.format`, an error's `cause`) or serialising it
+ * (`JSON.stringify`) shows the public key and `[redacted]`; only
+ * {@link SigningKey.exportSeed} gives the seed out.
  */
 export class SigningKey {
-  /** The 32-byte seed (the private key as Matrix tools store it). */
-  readonly seed: Uint8Array;
   /** The matching public key. */
   readonly verifyKey: VerifyKey;
-  private readonly privateKey: KeyObject;
+  readonly #seed: Uint8Array;
+  readonly #privateKey: KeyObject;
 
   /**
-   * @param seed - the 32-byte seed.
-   * @throws {@link InvalidInputError} `M_INVALID_PARAM` if not 32 bytes.
+   * @param seed - the 32-byte seed (copied: later changes to the array do
+   *   not change the key).
+   * @throws {@link InvalidInputError} `M_INVALID_PARAM` if not 32 bytes
+   *   (the message gives the length, never the bytes).
    */
   constructor(seed: Uint8Array) {
     if (seed.length !== SEED_LENGTH) {
       throw new InvalidInputError('M_INVALID_PARAM', `Ed25519 seeds are 32 bytes, not ${seed.length}`);
     }
-    this.seed = Uint8Array.from(seed);
-    this.privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-    const spki = createPublicKey(this.privateKey).export({ format: 'der', type: 'spki' });
+    this.#seed = Uint8Array.from(seed);
+    this.#privateKey = createPrivateKey({
+      key: Buffer.concat([PKCS8_PREFIX, this.#seed]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const spki = createPublicKey(this.#privateKey).export({ format: 'der', type: 'spki' });
     this.verifyKey = new VerifyKey(spki.subarray(SPKI_PREFIX.length));
   }
 
@@ -198,6 +215,48 @@ export class SigningKey {
    * @returns the 64-byte signature.
    */
   sign(message: Uint8Array): Uint8Array {
-    return sign(null, message, this.privateKey);
+    return sign(null, message, this.#privateKey);
+  }
+
+  /**
+   * A copy of the 32-byte seed, for storing the key: a Synapse signing key
+   * file holds `ed25519 <version> <unpadded Base64 of the seed>`, and
+   * `new SigningKey(seed)` rebuilds the key from it.
+   *
+   * **Warning:** the seed is the private key. Whoever reads it can sign
+   * events and requests as this server, and Matrix has no way to revoke a
+   * key other servers have fetched. Write it only to storage that only the
+   * server can read (a file of mode 0600), never to logs, error messages,
+   * responses or telemetry.
+   *
+   * @returns a new array each call (changing it does not change the key).
+   */
+  exportSeed(): Uint8Array {
+    return Uint8Array.from(this.#seed);
+  }
+
+  /**
+   * What `JSON.stringify` writes for the key: the public key (unpadded
+   * Base64) and `seed: "[redacted]"`, never the seed.
+   *
+   * @returns `{ publicKey, seed: "[redacted]" }`.
+   */
+  toJSON(): {
+    /** The public key, unpadded Base64. */
+    publicKey: string;
+    /** Always `"[redacted]"`. */
+    seed: string;
+  } {
+    return { publicKey: encodeBase64(this.publicKey), seed: REDACTED };
+  }
+
+  /**
+   * What `util.inspect` (and so `console.log` and `util.format`) shows for
+   * the key: its public key, and the seed as `[redacted]`.
+   *
+   * @returns `SigningKey { publicKey: '…', seed: [redacted] }`.
+   */
+  [inspect.custom](): string {
+    return `SigningKey { publicKey: '${encodeBase64(this.publicKey)}', seed: ${REDACTED} }`;
   }
 }

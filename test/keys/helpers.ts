@@ -33,7 +33,7 @@ function signedText(object: JsonObject): Buffer {
 export function sodiumSign(object: JsonObject, server: string, keyId: string, k: SigningKey): JsonObject {
   const pk = Buffer.alloc(32);
   const sk = Buffer.alloc(64);
-  sodium.crypto_sign_seed_keypair(pk, sk, Buffer.from(k.seed));
+  sodium.crypto_sign_seed_keypair(pk, sk, Buffer.from(k.exportSeed()));
   const sig = Buffer.alloc(64);
   sodium.crypto_sign_detached(sig, signedText(object), sk);
   const signatures = { ...((object.signatures as JsonObject | undefined) ?? {}) };

@@ -1,4 +1,7 @@
+import { Console } from 'node:console';
 import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
+import { format, inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, SigningKey, VerifyKey, verifyKeyFromBytes } from '../../src/signing/index.js';
@@ -56,6 +59,92 @@ describe('Ed25519 keys', () => {
   it('refuses seeds and public keys of the wrong length with a typed error', () => {
     expect(() => new SigningKey(new Uint8Array(31))).toThrow(InvalidInputError);
     expect(() => new VerifyKey(new Uint8Array(33))).toThrow(InvalidInputError);
+  });
+});
+
+describe('the seed stays private', () => {
+  // Bytes unlikely to appear by chance in any of the forms leaks() looks for.
+  const seed = Uint8Array.from({ length: 32 }, (_, i) => 200 + ((i * 7) % 56));
+  const key = new SigningKey(seed);
+  const publicKey = (() => {
+    const pk = Buffer.alloc(32);
+    sodium.crypto_sign_seed_keypair(pk, Buffer.alloc(64), Buffer.from(seed));
+    return pk.toString('base64').replace(/=+$/, '');
+  })();
+
+  /** The forms of the seed found in `text`: hex, Base64, Uint8Array's inspect and JSON forms. */
+  function leaks(text: string): string[] {
+    const b = Buffer.from(seed);
+    const forms: Record<string, string> = {
+      hex: b.subarray(0, 8).toString('hex'),
+      base64: b.toString('base64').slice(0, 12),
+      base64url: b.toString('base64url').slice(0, 12),
+      inspect: [...seed.subarray(0, 4)].join(', '),
+      list: [...seed.subarray(0, 4)].join(','),
+      json: `"0":${seed[0]},"1":${seed[1]}`,
+    };
+    return Object.keys(forms).filter((form) => text.includes(forms[form] as string));
+  }
+
+  it('is no property of the key', () => {
+    expect('seed' in key).toBe(false);
+    expect((key as unknown as Record<string, unknown>).seed).toBeUndefined();
+    expect((key as unknown as Record<string, unknown>).privateKey).toBeUndefined();
+    expect(Object.keys(key)).toEqual(['verifyKey']);
+  });
+
+  it('console.log and util.inspect show the public key and [redacted]', () => {
+    let logged = '';
+    const out = new Writable({
+      write(chunk, _encoding, done) {
+        logged += String(chunk);
+        done();
+      },
+    });
+    new Console(out).log(key);
+    expect(logged).toBe(`SigningKey { publicKey: '${publicKey}', seed: [redacted] }\n`);
+    for (const text of [
+      inspect(key, { showHidden: true, depth: Number.POSITIVE_INFINITY }),
+      inspect({ nested: [key] }),
+      format('%s %o %O %j', key, key, key, key),
+    ]) {
+      expect(text).toContain('[redacted]');
+      expect(leaks(text), text).toEqual([]);
+    }
+  });
+
+  it('JSON.stringify writes the public key and "[redacted]"', () => {
+    expect(JSON.stringify(key)).toBe(`{"publicKey":"${publicKey}","seed":"[redacted]"}`);
+    expect(leaks(JSON.stringify({ key }))).toEqual([]);
+  });
+
+  it('error messages do not carry it: a wrong length, a key as an error cause or in a message', () => {
+    const long = Uint8Array.from([...seed, 1]);
+    let message = '';
+    try {
+      new SigningKey(long);
+    } catch (e) {
+      expect(e).toBeInstanceOf(InvalidInputError);
+      message = inspect(e);
+    }
+    expect(message).toContain('not 33');
+    expect(leaks(message)).toEqual([]);
+    const error = new Error(`cannot use ${key}`, { cause: key });
+    expect(leaks(inspect(error))).toEqual([]);
+    expect(leaks(String(error))).toEqual([]);
+  });
+
+  it('exportSeed gives a copy of it, from which libsodium derives the same key', () => {
+    const exported = key.exportSeed();
+    expect(Buffer.from(exported)).toEqual(Buffer.from(seed));
+    exported.fill(0);
+    expect(Buffer.from(key.exportSeed())).toEqual(Buffer.from(seed));
+    // The constructor copies too: changing its argument changes nothing.
+    const input = Uint8Array.from(seed);
+    const copy = new SigningKey(input);
+    input.fill(0);
+    expect(Buffer.from(copy.exportSeed())).toEqual(Buffer.from(seed));
+    expect(Buffer.from(copy.publicKey).toString('base64').replace(/=+$/, '')).toBe(publicKey);
   });
 });
 

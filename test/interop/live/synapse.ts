@@ -162,7 +162,7 @@ export async function startSynapse(options: SynapseOptions = {}): Promise<Synaps
   writeFileSync(p('tls.crt'), leaf.certPem);
   writeFileSync(p('tls.key'), leaf.keyPem, { mode: 0o600 });
   writeFileSync(p('ca.crt'), ca.certPem);
-  writeFileSync(p('signing.key'), `ed25519 ${version} ${encodeBase64(signingKey.seed)}\n`, { mode: 0o600 });
+  writeFileSync(p('signing.key'), `ed25519 ${version} ${encodeBase64(signingKey.exportSeed())}\n`, { mode: 0o600 });
   mkdirSync(p('media'));
   writeFileSync(
     p('log.yaml'),
