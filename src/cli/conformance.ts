@@ -2,17 +2,26 @@
 /**
  * `npm run --silent conformance < cases.jsonl`: reads request lines from
  * standard input and writes one answer line per request, in order, as soon
- * as each is computed (CONFORMANCE.md). Exits 0 at end of input.
+ * as each is computed (CONFORMANCE.md). Exits 0 at end of input, and, with
+ * nothing written, when standard output is closed (`… | head -1`).
  *
  * @module
  */
 
-import { createInterface } from 'node:readline';
-import { answerLine } from './runner.js';
+import { answerBytes, splitLines } from './runner.js';
 
-const input = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-for await (const line of input) {
-  if (!process.stdout.write(`${answerLine(line)}\n`)) {
+// Node ignores SIGPIPE, so a reader that has gone away (head -1 has all it
+// wants) shows up as an EPIPE error on the next write; unhandled it would
+// end the process with a stack trace and status 1. No one is left to read
+// the answers: stop, as a Unix filter does. Any other failure to write is
+// one line on stderr and status 1.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`conformance: cannot write answers: ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? 0 : 1);
+});
+
+for await (const line of splitLines(process.stdin)) {
+  if (!process.stdout.write(`${answerBytes(line)}\n`)) {
     await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
   }
 }

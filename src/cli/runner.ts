@@ -79,6 +79,66 @@ export function answerLine(
   return serialise(answer);
 }
 
+/**
+ * Decodes request lines: invalid UTF-8 (a stray byte, an overlong form, an
+ * encoded surrogate) throws rather than becoming U+FFFD, which would answer
+ * a request that was never sent; a leading U+FEFF stays in the text, where
+ * the parser refuses it, as it did when lines were decoded as a stream.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Answers one request line given as the bytes read: a line that is not
+ * valid UTF-8 gets `M_NOT_JSON` with id null (CONFORMANCE.md); any other
+ * line is answered by {@link answerLine}.
+ *
+ * @param line - the request's bytes, without the `\n` that ended it.
+ * @param ops - the operations to dispatch to (the library's by default).
+ * @param options - see {@link AnswerOptions}.
+ * @returns the answer as one line of JSON text, without a newline.
+ */
+export function answerBytes(
+  line: Uint8Array,
+  ops: ReadonlyMap<string, Operation> = operations,
+  options: AnswerOptions = {},
+): string {
+  let text: string;
+  try {
+    text = UTF8.decode(line);
+  } catch {
+    return serialise(errorAnswer(null, 'M_NOT_JSON', 'The line is not valid UTF-8'));
+  }
+  return answerLine(text, ops, options);
+}
+
+/**
+ * Splits a byte stream into request lines at `\n` bytes only
+ * (CONFORMANCE.md). JSON text may hold U+2028 and U+2029 raw inside
+ * strings, and a lone `\r` is part of its line, so neither ends one (Node's
+ * `readline` ends lines at all three); the `\r` of a `\r\n` stays at the
+ * end of its line, where JSON reads it as whitespace. A last line without
+ * `\n` is a line; an empty one after the last `\n` is not.
+ *
+ * @param chunks - the stream, as chunks of bytes cut anywhere.
+ * @returns the lines, without their `\n`, as soon as each is complete.
+ */
+export async function* splitLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  // The parts of a line that spans chunks, joined once it is complete, so
+  // that a long line costs one copy rather than one per chunk.
+  let pending: Uint8Array[] = [];
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
+      const part = chunk.subarray(start, end);
+      yield pending.length === 0 ? part : Buffer.concat([...pending, part]);
+      pending = [];
+      start = end + 1;
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start));
+  }
+  if (pending.length > 0) yield Buffer.concat(pending);
+}
+
 function serialise(answer: JsonObject): string {
   try {
     return encodeCanonicalJson(answer, { numbers: 'legacy', allowUnpairedSurrogates: true });

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
+import { answerBytes, answerLine, splitLines } from '../../src/cli/runner.js';
 import { Room } from '../auth/room.js';
 
 const answer = (req: unknown) => JSON.parse(answerLine(typeof req === 'string' ? req : JSON.stringify(req)));
@@ -144,11 +145,172 @@ describe('answerLine', () => {
   });
 });
 
+describe('answerBytes', () => {
+  it('refuses a line that is not UTF-8 with M_NOT_JSON and id null, never decoding it with U+FFFD', () => {
+    const request = (middle: number[]) =>
+      Uint8Array.from([
+        ...Buffer.from('{"id":1,"op":"canonical_json","json":"\\"'),
+        ...middle,
+        ...Buffer.from('\\""}'),
+      ]);
+    // A stray continuation byte, 0xff, an overlong "/", an encoded surrogate
+    // (U+D800 as CESU-8 writes it), a code point above U+10FFFF, a truncated
+    // three-byte sequence (RFC 3629, section 3: all are ill-formed).
+    for (const bad of [[0x80], [0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
+      expect(JSON.parse(answerBytes(request(bad)))).toEqual({
+        id: null,
+        ok: false,
+        error: { code: 'M_NOT_JSON', message: 'The line is not valid UTF-8' },
+      });
+    }
+    // A byte order mark is kept as text, so refused, as Python's json.loads
+    // refuses it (RFC 8259, section 8.1: senders must not write one, and
+    // parsers may ignore it or not).
+    expect(JSON.parse(answerBytes(Buffer.from('\ufeff{"id":1,"op":"nope"}')))).toMatchObject({
+      id: null,
+      error: { code: 'M_NOT_JSON' },
+    });
+    // Well-formed UTF-8 of the same lengths is answered.
+    for (const good of [[0x7f], [0xc2, 0x80], [0xe2, 0x80, 0xa8], [0xf4, 0x8f, 0xbf, 0xbf]]) {
+      const text = Buffer.from(good).toString('utf8');
+      expect(JSON.parse(answerBytes(request(good)))).toEqual({ id: 1, ok: true, canonical: `"${text}"` });
+    }
+  });
+});
+
+describe('splitLines', () => {
+  async function* chunked(bytes: Uint8Array, cuts: number[]): AsyncGenerator<Uint8Array> {
+    let start = 0;
+    for (const cut of [...cuts].sort((x, y) => x - y)) {
+      yield bytes.subarray(start, Math.max(start, cut));
+      start = Math.max(start, cut);
+    }
+    yield bytes.subarray(start);
+  }
+  async function lines(bytes: Uint8Array, cuts: number[] = []): Promise<string[]> {
+    const out: string[] = [];
+    for await (const line of splitLines(chunked(bytes, cuts))) out.push(Buffer.from(line).toString('latin1'));
+    return out;
+  }
+
+  it('splits at \\n bytes only, wherever the chunks are cut', async () => {
+    // Latin-1 keeps one character per byte, so the expected lines are the
+    // text's split at "\n", without the empty string after a last "\n".
+    const bytes = fc
+      .uint8Array({ maxLength: 60 })
+      .map((b) => b.map((x) => (x % 10 < 5 ? ([0x0a, 0x0d, 0xe2, 0x80, 0xa8][x % 10] as number) : x)));
+    await fc.assert(
+      fc.asyncProperty(bytes, fc.array(fc.nat({ max: 60 })), async (b, cuts) => {
+        const text = Buffer.from(b).toString('latin1');
+        const expected = text.split('\n');
+        if (expected.at(-1) === '') expected.pop();
+        expect(await lines(b, cuts)).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps \\r, U+2028 and U+2029 inside their lines, and ends a last line without \\n', async () => {
+    const text = 'a\rb\r\n\u2028\u2029\n\nlast';
+    const out: string[] = [];
+    for await (const line of splitLines(chunked(Buffer.from(text), [1, 2, 7]))) out.push(Buffer.from(line).toString());
+    expect(out).toEqual(['a\rb\r', '\u2028\u2029', '', 'last']);
+  });
+});
+
 describe('the conformance process', () => {
   const script = fileURLToPath(new URL('../../dist/cli/conformance.js', import.meta.url));
+  // The runner as `npm run conformance` starts it: the Node of the node
+  // devDependency (its readline split lines at U+2028 too).
+  const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+
+  /** Runs the built runner on `input`: its exit status, answers and standard error. */
+  async function run(input: Uint8Array): Promise<{ code: number | null; answers: JsonObject[]; stderr: string }> {
+    const child = spawn(node, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdin.end(input);
+    const [code] = (await once(child, 'close')) as [number | null];
+    const text = Buffer.concat(out).toString('utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const answers = text
+      .slice(0, -1)
+      .split('\n')
+      .map((l) => JSON.parse(l) as JsonObject);
+    return { code, answers, stderr };
+  }
+
+  it('splits lines at \\n only: U+2028, U+2029 and a lone \\r are part of their line', async () => {
+    const input = [
+      // Raw U+2028 and U+2029 in JSON strings, as JSON allows.
+      '{"id":"a\u2028b","op":"canonical_json","json":"[\\"x\u2028y\u2029z\\"]"}\n',
+      '{"id":"\u2029","op":"nope"}\n',
+      // A lone \r ends no line: this is one line, and not JSON.
+      '{"id":3,"op":"nope"}\r{"id":4,"op":"nope"}\n',
+      // \r\n: the \r is JSON whitespace at the end of the line.
+      '{"id":5,"op":"nope"}\r\n',
+      '\n',
+      // A last line without \n is answered.
+      '{"id":6,"op":"nope"}',
+    ].join('');
+    const { code, answers, stderr } = await run(Buffer.from(input));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(answers.map((a) => [a.id, (a.error as JsonObject | undefined)?.code ?? a.canonical])).toEqual([
+      // Canonical JSON writes U+2028 and U+2029 as they are (spec, appendix:
+      // only '"', '\\' and characters below U+0020 are escaped).
+      ['a\u2028b', '["x\u2028y\u2029z"]'],
+      ['\u2029', 'M_UNRECOGNIZED'],
+      [null, 'M_NOT_JSON'],
+      [5, 'M_UNRECOGNIZED'],
+      [null, 'M_NOT_JSON'],
+      [6, 'M_UNRECOGNIZED'],
+    ]);
+  });
+
+  it('answers a line of invalid UTF-8 with M_NOT_JSON and id null, and the next lines in order', async () => {
+    const input = Buffer.concat([
+      Buffer.from('{"id":1,"op":"canonical_json","json":"\\"'),
+      Buffer.from([0xff, 0xed, 0xa0, 0x80]),
+      Buffer.from('\\""}\n{"id":2,"op":"nope"}\n'),
+    ]);
+    const { code, answers, stderr } = await run(input);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(answers).toEqual([
+      { id: null, ok: false, error: { code: 'M_NOT_JSON', message: 'The line is not valid UTF-8' } },
+      { id: 2, ok: false, error: { code: 'M_UNRECOGNIZED', message: 'Unknown op "nope"' } },
+    ]);
+  });
+
+  it('ends quietly (status 0, nothing on stderr) when its reader closes the pipe, as | head -1 does', async () => {
+    const child = spawn(node, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The runner may stop before it has read all of its input.
+    child.stdin.on('error', () => {});
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const first = new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+      });
+    });
+    // About 4 MB of answers: far more than a pipe holds, so the runner is
+    // still writing when the pipe closes.
+    child.stdin.end('{"id":1,"op":"nope"}\n'.repeat(50_000));
+    expect(JSON.parse(await first)).toMatchObject({ id: 1, ok: false });
+    child.stdout.destroy();
+    const [code, signal] = await once(child, 'close');
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  });
 
   it('answers each line as soon as it is read, in order, and exits 0 at end of input', async () => {
-    const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(node, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     const firstAnswer = new Promise<string>((resolve) => {
       child.stdout.on('data', (d: Buffer) => {
