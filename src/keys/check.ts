@@ -25,6 +25,13 @@
  *   column Synapse stores it in; the whole response must be encodable as
  *   Canonical JSON (numbers as Synapse encodes them), as Synapse stores it.
  *
+ * One rule is ours, not Synapse's: a response listing more than
+ * {@link MAX_RESPONSE_KEYS} entries in `verify_keys` and `old_verify_keys`
+ * together is refused before any key is decoded. Synapse takes any number;
+ * a real server lists one current key and its few old ones, and each key
+ * costs a decode at every check. The events of a server publishing more
+ * would fail their signature checks here and pass them in Synapse.
+ *
  * The time plays no part: a response whose `valid_until_ts` has passed still
  * proves its keys for what was signed before then (Synapse takes it the
  * same). How long a keyring trusts a key is the keyring's policy
@@ -128,6 +135,17 @@ export const MAX_KEYS_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_KEYS_BODY_DEPTH = 64;
 
+/**
+ * Most keys a server key response may list, `verify_keys` and
+ * `old_verify_keys` together (entries of every algorithm counted); a
+ * response listing more is refused before any key is decoded. A real
+ * server lists its current key and the few it has retired (Synapse: its
+ * signing keys and the `old_signing_keys` of its configuration). Synapse
+ * has no such limit (see the module comment); ours bounds the cost of a
+ * check, and what a keyring stores of one response.
+ */
+export const MAX_RESPONSE_KEYS = 256;
+
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
@@ -199,6 +217,11 @@ function checkOrigin(response: JsonValue, expected: string | undefined): ServerK
   if (until === undefined) return invalid('The key response has no valid_until_ts');
   const verifyKeys = own(response, 'verify_keys');
   if (!isJsonObject(verifyKeys)) return invalid('The key response\'s "verify_keys" is not an object');
+  const old = own(response, 'old_verify_keys');
+  const listed = Object.keys(verifyKeys).length + (isJsonObject(old) ? Object.keys(old).length : 0);
+  if (listed > MAX_RESPONSE_KEYS) {
+    return invalid(`The key response lists ${listed} keys, more than the ${MAX_RESPONSE_KEYS} accepted`);
+  }
 
   // Every ed25519 key first: any of them may have signed the response.
   const current = new Map<string, VerifyKey>();
@@ -230,7 +253,6 @@ function checkOrigin(response: JsonValue, expected: string | undefined): ServerK
   // current ones of the same ID.
   const validity = new Map<string, { key: VerifyKey; until: JsonValue; old: boolean }>();
   for (const [keyId, key] of current) validity.set(keyId, { key, until, old: false });
-  const old = own(response, 'old_verify_keys');
   if (old !== undefined) {
     if (!isJsonObject(old)) return invalid('The key response\'s "old_verify_keys" is not an object');
     for (const keyId of Object.keys(old)) {
@@ -332,18 +354,35 @@ export type NotaryResponseCheck =
       readonly reason: string;
     };
 
+/** Options for {@link checkNotaryResponse}. */
+export interface NotaryResponseCheckOptions {
+  /**
+   * The servers asked about: entries for any other server are not checked
+   * (neither decoded nor verified) and come back `valid: false`. Default:
+   * every entry is checked.
+   */
+  readonly serverNames?: ReadonlySet<string>;
+}
+
 /**
  * Checks a notary's answer to `POST /_matrix/key/v2/query` (or `GET
  * /_matrix/key/v2/query/{serverName}`): `server_keys` must be a list of
  * objects each with a string `server_name` (else the whole answer is
  * refused, as Synapse refuses it); each entry is then checked with
  * {@link checkNotaryServerKeys}, a bad entry leaving the others usable.
+ * Synapse checks and stores entries for servers it did not ask about too;
+ * with `serverNames` they cost nothing here.
  *
  * @param body - the parsed answer (see {@link parseKeysBody}).
  * @param notary - the notary that answered.
+ * @param options - the servers asked about.
  * @returns the checked entries, or `valid: false`. Never throws.
  */
-export function checkNotaryResponse(body: JsonValue, notary: TrustedNotary): NotaryResponseCheck {
+export function checkNotaryResponse(
+  body: JsonValue,
+  notary: TrustedNotary,
+  options: NotaryResponseCheckOptions = {},
+): NotaryResponseCheck {
   if (!isJsonObject(body)) return { valid: false, reason: "The notary's answer is not a JSON object" };
   const list = own(body, 'server_keys');
   if (!Array.isArray(list)) return { valid: false, reason: 'The notary\'s answer has no "server_keys" list' };
@@ -352,5 +391,14 @@ export function checkNotaryResponse(body: JsonValue, notary: TrustedNotary): Not
       return { valid: false, reason: "An entry of the notary's answer has no string server_name" };
     }
   }
-  return { valid: true, entries: list.map((entry) => checkNotaryServerKeys(entry, { notary })) };
+  const asked = options.serverNames;
+  return {
+    valid: true,
+    entries: list.map((entry) => {
+      const serverName = own(entry as JsonObject, 'server_name') as string;
+      return asked === undefined || asked.has(serverName)
+        ? checkNotaryServerKeys(entry, { notary })
+        : invalid(`The entry is about ${JSON.stringify(serverName)}, which was not asked about`);
+    }),
+  };
 }

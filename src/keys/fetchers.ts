@@ -209,7 +209,7 @@ export class DirectKeyFetcher implements KeyFetcher {
  * spec requires. The answer is checked with {@link checkNotaryResponse}:
  * each entry must carry the notary's signature by a key configured for it
  * and the origin's own signature. Entries for servers not asked about are
- * ignored.
+ * ignored unread (neither decoded nor verified).
  */
 export class NotaryKeyFetcher implements KeyFetcher {
   /** `notary:` and the notary's server name. */
@@ -270,7 +270,7 @@ export class NotaryKeyFetcher implements KeyFetcher {
     } catch (e) {
       return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}` }] };
     }
-    const check = checkNotaryResponse(body, this.#notary);
+    const check = checkNotaryResponse(body, this.#notary, { serverNames: new Set(query.keys()) });
     if (!check.valid) return { fetched: [], failures: [{ reason: `The notary ${notary}: ${check.reason}` }] };
     const fetched: FetchedKeys[] = [];
     const failures: FetchFailure[] = [];

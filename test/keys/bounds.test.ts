@@ -1,0 +1,103 @@
+/**
+ * The bounds on what a request can make the keyring and the notary do
+ * (issue 14): work counted in operations (signature checks), never timed.
+ * Signature checks are counted through a wrapper of the library's own
+ * function.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { JsonObject } from '../../src/canonicaljson/index.js';
+import {
+  checkNotaryResponse,
+  checkServerKeys,
+  Keyring,
+  MAX_RESPONSE_KEYS,
+  MemoryKeyStore,
+} from '../../src/keys/index.js';
+import { FakeClock, FakeTransport, key, pub, response, sodiumSign } from './helpers.js';
+
+const { counts, counted } = vi.hoisted(() => {
+  const counts = { verifies: 0 };
+  /** `f`, counting its calls under `name`. */
+  const counted =
+    <A extends unknown[], R>(name: keyof typeof counts, f: (...args: A) => R) =>
+    (...args: A): R => {
+      counts[name]++;
+      return f(...args);
+    };
+  return { counts, counted };
+});
+
+vi.mock('../../src/signing/signedjson.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../src/signing/signedjson.js')>();
+  return { ...m, verifyJson: counted('verifies', m.verifyJson) };
+});
+
+beforeEach(() => {
+  counts.verifies = 0;
+});
+
+const A = key(1);
+const N = key(9);
+const T0 = 1_700_000_000_000;
+const DAY = 86_400_000;
+const NOTARY = { serverName: 'notary.example', verifyKeys: new Map([['ed25519:n', N.verifyKey]]) };
+
+/** A response of `server` signed by A, listing A and `old` old keys: `old + 1` keys in all. */
+function withKeys(server: string, old: number, validUntilTs = T0 + DAY): JsonObject {
+  const olds: Record<string, { key: typeof A; expired_ts: number }> = {};
+  for (let i = 0; i < old; i++) olds[`ed25519:old${i}`] = { key: key(100 + (i % 50)), expired_ts: T0 - i };
+  return response(server, { 'ed25519:a': A }, validUntilTs, olds);
+}
+
+describe('key responses are cheap to check (item 6)', () => {
+  it(`refuses a response listing more than MAX_RESPONSE_KEYS keys, before decoding any`, () => {
+    const ok = checkServerKeys(withKeys('a.example', 255), { serverName: 'a.example' });
+    expect(ok.valid && ok.verifyKeys.size).toBe(256);
+    const over = withKeys('a.example', 256);
+    expect(checkServerKeys(over, { serverName: 'a.example' })).toEqual({
+      valid: false,
+      reason: 'The key response lists 257 keys, more than the 256 accepted',
+    });
+    // A broken key among them is never reached; keys of other algorithms count.
+    const broken = { ...over, old_verify_keys: { ...(over.old_verify_keys as JsonObject), 'ed25519:x': {} } };
+    expect(checkServerKeys(broken, { serverName: 'a.example' })).toMatchObject({ reason: /258 keys/ });
+    const others = { ...withKeys('a.example', 0), verify_keys: { 'ed25519:a': { key: pub(A) } } as JsonObject };
+    for (let i = 0; i < 256; i++) (others.verify_keys as JsonObject)[`curve25519:${i}`] = {};
+    expect(checkServerKeys(others, { serverName: 'a.example' })).toMatchObject({ reason: /257 keys/ });
+    expect(MAX_RESPONSE_KEYS).toBe(256);
+  });
+
+  it('refuses such a response from a server, so that nothing of it is stored', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () => withKeys('a.example', 256));
+    const store = new MemoryKeyStore();
+    const keyring = new Keyring({ transport: t, now: clock.now, store });
+    expect((await keyring.getKeys('a.example', ['ed25519:a'])).size).toBe(0);
+    expect(store.getAllKeys('a.example')).toHaveLength(0);
+  });
+
+  it('does not decode or verify the entries of a notary answer for servers not asked about', async () => {
+    const entry = (server: string) =>
+      sodiumSign(response(server, { 'ed25519:a': A }, T0 + DAY), 'notary.example', 'ed25519:n', N);
+    const answer = { server_keys: [entry('a.example'), entry('b.example')] };
+    const check = checkNotaryResponse(answer, NOTARY, { serverNames: new Set(['a.example']) });
+    expect(check).toMatchObject({
+      valid: true,
+      entries: [
+        { valid: true, serverName: 'a.example' },
+        { valid: false, reason: 'The entry is about "b.example", which was not asked about' },
+      ],
+    });
+    expect(checkNotaryResponse(answer, NOTARY)).toMatchObject({ entries: [{ valid: true }, { valid: true }] });
+
+    // Through the keyring: 20 entries not asked for cost no signature check.
+    const clock = new FakeClock(T0);
+    const others = Array.from({ length: 20 }, (_, i) => entry(`other${i}.example`));
+    const t = new FakeTransport().on('notary.example', () => ({ server_keys: [...others, entry('a.example')] }));
+    const keyring = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    counts.verifies = 0;
+    expect((await keyring.getKeys('a.example', ['ed25519:a'])).size).toBe(1);
+    // The notary's signature and the origin's, on a.example's entry only.
+    expect(counts.verifies).toBe(2);
+  });
+});
