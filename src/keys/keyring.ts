@@ -20,6 +20,7 @@
  * @module
  */
 
+import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { type BackoffPolicy, Failures } from '../federation/backoff.js';
 import { isValidServerName } from '../federation/identifiers.js';
@@ -332,7 +333,8 @@ export class Keyring {
   /**
    * The stored responses (as received) that hold the keys of `serverName`
    * among `keyIds`, or all its keys if `keyIds` is empty; each response
-   * once. For a notary passing them on.
+   * once (told apart by {@link StoredKey.responseId}, so the cost is linear
+   * in the keys). For a notary passing them on.
    *
    * @param serverName - the server.
    * @param keyIds - the key IDs; empty for all.
@@ -343,10 +345,7 @@ export class Keyring {
         ? await this.#store.getAllKeys(serverName)
         : [...(await this.#store.getKeys(serverName, keyIds)).values()];
     const seen = new Map<string, StoredKey['response']>();
-    for (const k of keys) {
-      const text = encodeCanonicalJson(k.response, SIGNED_JSON);
-      if (!seen.has(text)) seen.set(text, k.response);
-    }
+    for (const k of keys) if (!seen.has(k.responseId)) seen.set(k.responseId, k.response);
     return [...seen.values()];
   }
 
@@ -541,6 +540,8 @@ export class Keyring {
   async #keep(fetched: readonly FetchedKeys[], at: number, best: Map<string, StoredKey>): Promise<void> {
     const put = new Map<string, StoredKey>();
     for (const f of fetched) {
+      // One encoding per response: its keys share the ID.
+      const responseId = hash('sha256', encodeCanonicalJson(f.response, SIGNED_JSON), 'base64url');
       for (const [keyId, k] of f.keys) {
         const name = needName({ serverName: f.serverName, keyId });
         const previous = best.get(name);
@@ -555,6 +556,7 @@ export class Keyring {
           fetchedAt: at,
           fromServer: f.fromServer,
           response: f.response,
+          responseId,
         });
         put.set(name, best.get(name) as StoredKey);
       }

@@ -7,10 +7,9 @@
  * @module
  */
 
-import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { own, SIGNED_JSON } from './json.js';
+import { own } from './json.js';
 import type { Keyring } from './keyring.js';
 import { type NotaryIdentity, notaryQueryResponse } from './response.js';
 
@@ -142,12 +141,20 @@ export class KeyNotary {
       }),
       { directOnly: true },
     );
-    const responses = new Map<string, JsonObject>();
+    // The key IDs asked of each server, or undefined for all its keys: one
+    // read of the store per server, whose responses are each passed on once
+    // (responses of two servers always differ, by their server_name).
+    const asked = new Map<string, Set<string> | undefined>();
     for (const e of query) {
-      for (const r of await this.#keyring.storedResponses(e.serverName, e.keyId === undefined ? [] : [e.keyId])) {
-        responses.set(encodeCanonicalJson(r, SIGNED_JSON), r);
-      }
+      const keyIds = asked.get(e.serverName);
+      if (e.keyId === undefined) asked.set(e.serverName, undefined);
+      else if (keyIds !== undefined) keyIds.add(e.keyId);
+      else if (!asked.has(e.serverName)) asked.set(e.serverName, new Set([e.keyId]));
     }
-    return notaryQueryResponse([...responses.values()], this.#identity);
+    const responses: JsonObject[] = [];
+    for (const [serverName, keyIds] of asked) {
+      responses.push(...(await this.#keyring.storedResponses(serverName, keyIds === undefined ? [] : [...keyIds])));
+    }
+    return notaryQueryResponse(responses, this.#identity);
   }
 }

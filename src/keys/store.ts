@@ -30,9 +30,17 @@ export interface StoredKey {
   readonly fromServer: string;
   /**
    * The response as received (with the origin's signature, and a notary's
-   * if it came through one), to pass on when we act as a notary.
+   * if it came through one), to pass on when we act as a notary. The keys
+   * of one response share it.
    */
   readonly response: JsonObject;
+  /**
+   * The response's identity: the SHA-256 of its Canonical JSON, in unpadded
+   * URL-safe Base64 (equal responses have equal IDs). A store in a database
+   * should keep each response once under it, not once per key; the keyring
+   * tells responses apart by it without encoding them again.
+   */
+  readonly responseId: string;
 }
 
 /** A value, or a promise of it. */

@@ -1,22 +1,24 @@
 /**
  * The bounds on what a request can make the keyring and the notary do
- * (issue 14): work counted in operations (signature checks), never timed.
- * Signature checks are counted through a wrapper of the library's own
- * function.
+ * (issue 14): work counted in operations (encodings, signature checks),
+ * never timed. Canonical JSON encodings and signature checks are
+ * counted through wrappers of the library's own functions.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
 import {
   checkNotaryResponse,
   checkServerKeys,
+  KeyNotary,
   Keyring,
   MAX_RESPONSE_KEYS,
   MemoryKeyStore,
+  parseKeyQuery,
 } from '../../src/keys/index.js';
 import { FakeClock, FakeTransport, key, pub, response, sodiumSign } from './helpers.js';
 
 const { counts, counted } = vi.hoisted(() => {
-  const counts = { verifies: 0 };
+  const counts = { encodes: 0, verifies: 0 };
   /** `f`, counting its calls under `name`. */
   const counted =
     <A extends unknown[], R>(name: keyof typeof counts, f: (...args: A) => R) =>
@@ -27,12 +29,22 @@ const { counts, counted } = vi.hoisted(() => {
   return { counts, counted };
 });
 
+vi.mock('../../src/canonicaljson/encode.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../src/canonicaljson/encode.js')>();
+  return {
+    ...m,
+    encodeCanonicalJson: counted('encodes', m.encodeCanonicalJson),
+    encodeCanonicalJsonBytes: counted('encodes', m.encodeCanonicalJsonBytes),
+  };
+});
+
 vi.mock('../../src/signing/signedjson.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../src/signing/signedjson.js')>();
   return { ...m, verifyJson: counted('verifies', m.verifyJson) };
 });
 
 beforeEach(() => {
+  counts.encodes = 0;
   counts.verifies = 0;
 });
 
@@ -40,6 +52,7 @@ const A = key(1);
 const N = key(9);
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
+const identity = { serverName: 'notary.example', keys: { 'ed25519:n': N } };
 const NOTARY = { serverName: 'notary.example', verifyKeys: new Map([['ed25519:n', N.verifyKey]]) };
 
 /** A response of `server` signed by A, listing A and `old` old keys: `old + 1` keys in all. */
@@ -48,6 +61,40 @@ function withKeys(server: string, old: number, validUntilTs = T0 + DAY): JsonObj
   for (let i = 0; i < old; i++) olds[`ed25519:old${i}`] = { key: key(100 + (i % 50)), expired_ts: T0 - i };
   return response(server, { 'ed25519:a': A }, validUntilTs, olds);
 }
+
+describe('notary queries cost the same however many keys the server publishes (item 1)', () => {
+  /** Encodings made by one notary query for all of a.example's keys, answered from the cache. */
+  async function encodesOfQuery(old: number): Promise<number> {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () => withKeys('a.example', old));
+    const keyring = new Keyring({ transport: t, now: clock.now });
+    const notary = new KeyNotary({ keyring, identity });
+    const query = parseKeyQuery({ server_keys: { 'a.example': {} } });
+    await notary.query(query);
+    counts.encodes = 0;
+    const answer = await notary.query(query);
+    expect(answer.server_keys).toHaveLength(1);
+    expect(t.calls).toHaveLength(1);
+    return counts.encodes;
+  }
+
+  it('encodes each response passed on once (to sign it), not once per key', async () => {
+    const few = await encodesOfQuery(50);
+    const many = await encodesOfQuery(200);
+    // Signing with the notary's one key: one encoding of the one response.
+    expect([few, many]).toEqual([1, 1]);
+  });
+
+  it('dedupes the responses of a query that names the same server several times', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () => withKeys('a.example', 3));
+    const notary = new KeyNotary({ keyring: new Keyring({ transport: t, now: clock.now }), identity });
+    const answer = await notary.query(
+      parseKeyQuery({ server_keys: { 'a.example': { 'ed25519:a': {}, 'ed25519:old0': {}, 'ed25519:old1': {} } } }),
+    );
+    expect(answer.server_keys).toHaveLength(1);
+  });
+});
 
 describe('key responses are cheap to check (item 6)', () => {
   it(`refuses a response listing more than MAX_RESPONSE_KEYS keys, before decoding any`, () => {

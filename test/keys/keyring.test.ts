@@ -4,6 +4,8 @@
  * remembered with growing waits, notary fallback, and use by verifyEvent.
  * Expected values are worked out from the responses each test serves.
  */
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
@@ -278,9 +280,15 @@ describe('Keyring: failures', () => {
     });
     expect(encodeBase64(stored.get('ed25519:a')?.publicKey ?? new Uint8Array())).toBe(pub(A));
     expect(stored.get('ed25519:old')).toMatchObject({ validUntilTs: T0 - DAY, old: true });
-    expect(stored.get('ed25519:a')?.response).toEqual(
-      response('a.example', { 'ed25519:a': A }, T0 + DAY, { 'ed25519:old': { key: OLD, expired_ts: T0 - DAY } }),
-    );
+    const published = response('a.example', { 'ed25519:a': A }, T0 + DAY, {
+      'ed25519:old': { key: OLD, expired_ts: T0 - DAY },
+    });
+    expect(stored.get('ed25519:a')?.response).toEqual(published);
+    // Both share the response's ID: the SHA-256 of its canonical text.
+    const id = createHash('sha256')
+      .update(canonicalize(published) as string)
+      .digest('base64url');
+    expect([stored.get('ed25519:a')?.responseId, stored.get('ed25519:old')?.responseId]).toEqual([id, id]);
     // Another keyring (a restart) with no transport at all: served from the store.
     const second = new Keyring({ now: clock.now, store });
     const keys = await second.getKeys('a.example', ['ed25519:a', 'ed25519:old']);
