@@ -73,4 +73,11 @@ export {
   type ServerKeysResponseOptions,
   serverKeysResponse,
 } from './response.js';
-export { type KeyStore, type MaybePromise, MemoryKeyStore, type StoredKey } from './store.js';
+export {
+  type KeyStore,
+  type MaybePromise,
+  MEMORY_KEY_STORE_MAX_BYTES,
+  MemoryKeyStore,
+  type MemoryKeyStoreOptions,
+  type StoredKey,
+} from './store.js';

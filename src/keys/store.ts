@@ -5,7 +5,9 @@
  * @module
  */
 
+import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import type { JsonObject } from '../canonicaljson/value.js';
+import { SIGNED_JSON } from './json.js';
 
 /** One key of a server as a keyring stores it, with the response it came in. */
 export interface StoredKey {
@@ -66,16 +68,68 @@ export interface KeyStore {
 }
 
 /**
- * A {@link KeyStore} in memory: nothing survives a restart. Unbounded, as a
- * server federates with a bounded number of servers (each key is kept once,
- * the newest).
+ * Default of {@link MemoryKeyStoreOptions.maxBytes}: 16 MiB as counted there,
+ * room for about 18,000 servers publishing responses shaped like Synapse's
+ * (two keys, about 1 KiB with both keys counted). The heap holds more than
+ * the count: we measured 2.7 times as much for such responses, and 8 times
+ * for responses built of many tiny members to make the most of it.
+ */
+export const MEMORY_KEY_STORE_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * What each key counts for in {@link MemoryKeyStoreOptions.maxBytes},
+ * besides its response: about what its record and public key hold.
+ */
+const KEY_BYTES = 256;
+
+/** Options for {@link MemoryKeyStore}. */
+export interface MemoryKeyStoreOptions {
+  /**
+   * Most bytes held, counting each response once by the length of its
+   * Canonical JSON and each key as 256 bytes (a measure, not the exact
+   * heap used); default {@link MEMORY_KEY_STORE_MAX_BYTES}. Past it the
+   * servers used least recently (looked up or stored) are dropped whole; if
+   * one server alone is past it, its oldest responses are dropped with the
+   * keys they hold. A dropped key is fetched again when next needed.
+   */
+  readonly maxBytes?: number;
+}
+
+/** What the store holds of one server. */
+interface Held {
+  /** Its keys by key ID. */
+  readonly keys: Map<string, StoredKey>;
+  /** Its responses by ID, least recently stored first: their size and how many keys hold them. */
+  readonly responses: Map<string, { readonly bytes: number; keys: number }>;
+  /** The bytes it counts for. */
+  bytes: number;
+}
+
+/**
+ * A {@link KeyStore} in memory: nothing survives a restart. Bounded (see
+ * {@link MemoryKeyStoreOptions.maxBytes}): without a bound, every server
+ * name a forged request or a notary query names could add its keys. Each
+ * response is held once, however many of its keys are stored.
  */
 export class MemoryKeyStore implements KeyStore {
-  readonly #servers = new Map<string, Map<string, StoredKey>>();
+  /** Least recently used first. */
+  readonly #servers = new Map<string, Held>();
+  readonly #maxBytes: number;
+  #bytes = 0;
+
+  /** @param options - the bound. */
+  constructor(options: MemoryKeyStoreOptions = {}) {
+    this.#maxBytes = options.maxBytes ?? MEMORY_KEY_STORE_MAX_BYTES;
+  }
+
+  /** What the store holds, as {@link MemoryKeyStoreOptions.maxBytes} counts it. */
+  get bytes(): number {
+    return this.#bytes;
+  }
 
   /** {@inheritDoc KeyStore.getKeys} */
   getKeys(serverName: string, keyIds: readonly string[]): ReadonlyMap<string, StoredKey> {
-    const stored = this.#servers.get(serverName);
+    const stored = this.#used(serverName)?.keys;
     const found = new Map<string, StoredKey>();
     if (stored === undefined) return found;
     for (const keyId of keyIds) {
@@ -87,15 +141,70 @@ export class MemoryKeyStore implements KeyStore {
 
   /** {@inheritDoc KeyStore.getAllKeys} */
   getAllKeys(serverName: string): readonly StoredKey[] {
-    return [...(this.#servers.get(serverName)?.values() ?? [])];
+    return [...(this.#used(serverName)?.keys.values() ?? [])];
   }
 
   /** {@inheritDoc KeyStore.putKeys} */
   putKeys(keys: readonly StoredKey[]): void {
     for (const key of keys) {
-      let stored = this.#servers.get(key.serverName);
-      if (stored === undefined) this.#servers.set(key.serverName, (stored = new Map()));
-      stored.set(key.keyId, key);
+      let held = this.#used(key.serverName);
+      if (held === undefined) {
+        held = { keys: new Map(), responses: new Map(), bytes: 0 };
+        this.#servers.set(key.serverName, held);
+      }
+      const previous = held.keys.get(key.keyId);
+      if (previous !== undefined) this.#release(held, previous);
+      held.keys.set(key.keyId, key);
+      let response = held.responses.get(key.responseId);
+      if (response === undefined) {
+        response = { bytes: encodeCanonicalJson(key.response, SIGNED_JSON).length, keys: 0 };
+        this.#add(held, response.bytes);
+      } else {
+        held.responses.delete(key.responseId);
+      }
+      // Newest last: a response fetched again is no longer the oldest.
+      held.responses.set(key.responseId, response);
+      response.keys++;
+      this.#add(held, KEY_BYTES);
     }
+    while (this.#bytes > this.#maxBytes && this.#servers.size > 0) {
+      const [serverName, held] = this.#servers.entries().next().value as [string, Held];
+      if (this.#servers.size > 1) {
+        this.#servers.delete(serverName);
+        this.#bytes -= held.bytes;
+        continue;
+      }
+      const oldest = held.responses.keys().next().value;
+      for (const [keyId, key] of held.keys) {
+        if (key.responseId !== oldest) continue;
+        held.keys.delete(keyId);
+        this.#release(held, key);
+      }
+      if (held.keys.size === 0) this.#servers.delete(serverName);
+    }
+  }
+
+  /** The server's entry, marked as used most recently. */
+  #used(serverName: string): Held | undefined {
+    const held = this.#servers.get(serverName);
+    if (held !== undefined) {
+      this.#servers.delete(serverName);
+      this.#servers.set(serverName, held);
+    }
+    return held;
+  }
+
+  #add(held: Held, bytes: number): void {
+    held.bytes += bytes;
+    this.#bytes += bytes;
+  }
+
+  /** Counts a key out, and its response once no key holds it. */
+  #release(held: Held, key: StoredKey): void {
+    this.#add(held, -KEY_BYTES);
+    const response = held.responses.get(key.responseId);
+    if (response === undefined || --response.keys > 0) return;
+    held.responses.delete(key.responseId);
+    this.#add(held, -response.bytes);
   }
 }

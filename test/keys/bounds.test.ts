@@ -2,8 +2,11 @@
  * The bounds on what a request can make the keyring and the notary do
  * (issue 14): work counted in operations (encodings, signature checks),
  * never timed. Canonical JSON encodings and signature checks are
- * counted through wrappers of the library's own functions.
+ * counted through wrappers of the library's own functions; expected sizes
+ * come from RFC 8785 text (`canonicalize`), which agrees with Canonical
+ * JSON on the ASCII objects used here.
  */
+import canonicalize from 'canonicalize';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
 import {
@@ -14,6 +17,7 @@ import {
   MAX_RESPONSE_KEYS,
   MemoryKeyStore,
   parseKeyQuery,
+  type StoredKey,
 } from '../../src/keys/index.js';
 import { FakeClock, FakeTransport, key, pub, response, sodiumSign } from './helpers.js';
 
@@ -93,6 +97,66 @@ describe('notary queries cost the same however many keys the server publishes (i
       parseKeyQuery({ server_keys: { 'a.example': { 'ed25519:a': {}, 'ed25519:old0': {}, 'ed25519:old1': {} } } }),
     );
     expect(answer.server_keys).toHaveLength(1);
+  });
+});
+
+describe('MemoryKeyStore is bounded (item 2)', () => {
+  const body = (server: string, pad: number): JsonObject => ({ server_name: server, pad: 'x'.repeat(pad) });
+  const size = (r: JsonObject) => (canonicalize(r) as string).length;
+  const stored = (serverName: string, keyId: string, r: JsonObject, responseId: string): StoredKey => ({
+    serverName,
+    keyId,
+    publicKey: new Uint8Array(32),
+    validUntilTs: T0,
+    old: false,
+    responseValidUntilTs: T0,
+    fetchedAt: T0,
+    fromServer: serverName,
+    response: r,
+    responseId,
+  });
+
+  it('counts a response once however many of its keys are stored, and releases it when replaced', () => {
+    const store = new MemoryKeyStore();
+    const r1 = body('a.example', 1000);
+    const keys = Array.from({ length: 100 }, (_, i) => stored('a.example', `ed25519:${i}`, r1, 'r1'));
+    store.putKeys(keys);
+    expect(store.bytes).toBe(size(r1) + 100 * 256);
+    store.putKeys(keys);
+    expect(store.bytes).toBe(size(r1) + 100 * 256);
+    const r2 = body('a.example', 10);
+    store.putKeys(keys.map((k) => ({ ...k, response: r2, responseId: 'r2' })));
+    expect(store.bytes).toBe(size(r2) + 100 * 256);
+  });
+
+  it('drops the servers used least recently past maxBytes', () => {
+    // Names of one length, so that every response has the same size.
+    const name = (i: number) => `s${10 + i}.example`;
+    const one = size(body(name(0), 1000)) + 256;
+    const store = new MemoryKeyStore({ maxBytes: 10 * one });
+    for (let i = 0; i < 10; i++) store.putKeys([stored(name(i), 'ed25519:a', body(name(i), 1000), `r${i}`)]);
+    expect(store.bytes).toBe(10 * one);
+    // A lookup marks the first as used: the second is now the least recently used.
+    expect(store.getKeys(name(0), ['ed25519:a']).size).toBe(1);
+    store.putKeys([stored(name(10), 'ed25519:a', body(name(10), 1000), 'r10')]);
+    expect(store.bytes).toBe(10 * one);
+    expect(store.getAllKeys(name(1))).toHaveLength(0);
+    for (const i of [0, 2, 9, 10]) expect(store.getAllKeys(name(i))).toHaveLength(1);
+    // Ten thousand servers later, still within the bound.
+    for (let i = 0; i < 10_000; i++) {
+      store.putKeys([stored(`t${i}.example`, 'ed25519:a', body(`t${i}.example`, 1000), `t${i}`)]);
+    }
+    expect(store.bytes).toBeLessThanOrEqual(10 * one);
+  });
+
+  it("drops a server's oldest responses when it alone is past maxBytes", () => {
+    const one = size(body('a.example', 1000)) + 256;
+    const store = new MemoryKeyStore({ maxBytes: 3 * one });
+    for (let i = 0; i < 5; i++) {
+      store.putKeys([stored('a.example', `ed25519:k${i}`, body('a.example', 1000), `r${i}`)]);
+    }
+    expect(store.bytes).toBe(3 * one);
+    expect([...store.getAllKeys('a.example')].map((k) => k.keyId)).toEqual(['ed25519:k2', 'ed25519:k3', 'ed25519:k4']);
   });
 });
 
