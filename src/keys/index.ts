@@ -46,9 +46,11 @@ export {
   NotaryKeyFetcher,
 } from './fetchers.js';
 export {
+  KEY_REFETCH_INTERVAL_MS,
   Keyring,
   type KeyringKey,
   type KeyringOptions,
+  type KeyringRefreshOptions,
   type KeyringRequest,
   type LocalKey,
   type LocalKeys,
@@ -61,6 +63,7 @@ export {
   type KeyQuery,
   type KeyQueryEntry,
   keyQueryForServer,
+  MAX_QUERY_FETCHES,
   MAX_QUERY_KEY_IDS,
   MAX_QUERY_SERVERS,
   parseKeyQuery,

@@ -11,6 +11,14 @@
  * cached in a {@link KeyStore}; failures are remembered, and not retried
  * until a wait that grows with each further failure has passed.
  *
+ * What a request can make it do is bounded, since any request names a
+ * server and key IDs before its signature is checked: a server that
+ * answered is not asked again for {@link KEY_REFETCH_INTERVAL_MS} (so new
+ * key IDs in forged requests cost one fetch per server per minute), at most
+ * {@link MAX_KEY_IDS_PER_SERVER} key IDs of a server are looked up at once,
+ * a response lists at most {@link MAX_RESPONSE_KEYS} keys, and the default
+ * store is bounded ({@link MemoryKeyStore}).
+ *
  * How long a key is trusted (spec: room versions 5 and later, "Signing key
  * validity period"): until the lesser of what the server published (the
  * response's `valid_until_ts`, or an old key's `expired_ts`) and seven days
@@ -23,10 +31,12 @@
 import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { type BackoffPolicy, Failures } from '../federation/backoff.js';
+import { BoundedMap } from '../federation/discovery/cache.js';
 import { isValidServerName } from '../federation/identifiers.js';
 import type { EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
-import type { ParseKeysBodyOptions, TrustedNotary } from './check.js';
+// biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
+import type { MAX_RESPONSE_KEYS, ParseKeysBodyOptions, TrustedNotary } from './check.js';
 import {
   DirectKeyFetcher,
   type FetchedKeys,
@@ -46,6 +56,17 @@ export const MAX_KEY_VALIDITY_MS = 7 * 24 * 3_600_000;
  * event carries one or two); further IDs are answered from the cache only.
  */
 export const MAX_KEY_IDS_PER_SERVER = 16;
+
+/**
+ * Default of {@link KeyringOptions.refetchIntervalMs}: one minute, the
+ * first wait after a failure too. Synapse has no such interval: each key ID
+ * it lacks makes it ask the server again (one request at a time per
+ * server).
+ */
+export const KEY_REFETCH_INTERVAL_MS = 60_000;
+
+/** How many servers' last answers the keyring remembers for the refetch interval. */
+const ANSWERED_LIMIT = 100_000;
 
 /** A key as the keyring serves it. */
 export interface KeyringKey extends EventVerifyKey {
@@ -125,6 +146,29 @@ export interface KeyringOptions {
   readonly backoff?: BackoffPolicy;
   /** Limits of the bodies the default fetchers parse. */
   readonly limits?: ParseKeysBodyOptions;
+  /**
+   * How long after a source answered for a server (whatever the keys it
+   * gave) the server is not fetched again, in milliseconds; default
+   * {@link KEY_REFETCH_INTERVAL_MS}. A key ID it did not publish, or a key
+   * not valid long enough, waits for the interval to pass: the answer is
+   * what the server publishes now, and without the wait every new key ID
+   * named in a forged request would make the keyring ask again.
+   */
+  readonly refetchIntervalMs?: number;
+}
+
+/** Options for {@link Keyring.refresh}. */
+export interface KeyringRefreshOptions {
+  /**
+   * Ask only the servers themselves, never another notary (what a notary
+   * must do).
+   */
+  readonly directOnly?: boolean;
+  /**
+   * Most servers fetched for this call; the others are answered from the
+   * store only. Default: no limit.
+   */
+  readonly maxFetches?: number;
 }
 
 /** What a lookup wants of one key; `keyId` {@link ANY} for a server's current response. */
@@ -164,6 +208,9 @@ export class Keyring {
   readonly #sources: Failures;
   /** Keys no source could give: `server\nkeyId`. */
   readonly #missing: Failures;
+  /** When a source last answered for a server, by server. */
+  readonly #answered = new BoundedMap<string, number>(ANSWERED_LIMIT);
+  readonly #refetchIntervalMs: number;
   /** Fetch rounds under way, by server. */
   readonly #inFlight = new Map<string, Promise<void>>();
   #queue: Queued[] = [];
@@ -192,6 +239,7 @@ export class Keyring {
     }
     this.#sources = new Failures(options.backoff ?? {}, 10_000);
     this.#missing = new Failures(options.backoff ?? {}, 100_000);
+    this.#refetchIntervalMs = options.refetchIntervalMs ?? KEY_REFETCH_INTERVAL_MS;
   }
 
   /**
@@ -309,10 +357,9 @@ export class Keyring {
    *
    * @param requests - the keys wanted; an empty `keyIds` asks for the
    *   server's current response, whatever its keys.
-   * @param options - `directOnly`: ask only the servers themselves, never
-   *   another notary (what a notary must do).
+   * @param options - which sources, and how many servers at most to fetch.
    */
-  async refresh(requests: readonly KeyringRequest[], options: { readonly directOnly?: boolean } = {}): Promise<void> {
+  async refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions = {}): Promise<void> {
     const now = this.#now();
     const needs: Need[] = [];
     for (const r of requests) {
@@ -327,7 +374,7 @@ export class Keyring {
       }
     }
     const fetchers = options.directOnly === true ? this.#fetchers.filter((f) => f.direct) : this.#fetchers;
-    await this.#resolve(needs, fetchers, true);
+    await this.#resolve(needs, fetchers, true, options.maxFetches ?? Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -379,6 +426,7 @@ export class Keyring {
             batch.flatMap((q) => q.needs),
             this.#fetchers,
             false,
+            Number.POSITIVE_INFINITY,
           ).then(
             () => {
               for (const q of batch) q.resolve();
@@ -434,11 +482,23 @@ export class Keyring {
     return unmet;
   }
 
+  /** Whether a source answered for the server less than the refetch interval ago. */
+  #answeredRecently(serverName: string, now: number): boolean {
+    const at = this.#answered.get(serverName);
+    return at !== undefined && now - at < this.#refetchIntervalMs;
+  }
+
   /**
    * Fetches until every need is met, or has been tried and failed (then
-   * remembered as failing), or is still waiting after an earlier failure.
+   * remembered as failing), or is still waiting after an earlier failure or
+   * a recent answer; starting fetches for at most `maxFetches` servers.
    */
-  async #resolve(needs: readonly Need[], fetchers: readonly KeyFetcher[], published: boolean): Promise<void> {
+  async #resolve(
+    needs: readonly Need[],
+    fetchers: readonly KeyFetcher[],
+    published: boolean,
+    maxFetches: number,
+  ): Promise<void> {
     // The most demanding time per key.
     const merged = new Map<string, Need>();
     for (const n of needs) {
@@ -448,6 +508,7 @@ export class Keyring {
     }
     let pending = [...merged.values()];
     const tried = new Set<string>();
+    const fetched = new Set<string>();
     for (;;) {
       const now = this.#now();
       const unmet = await this.#unmet(pending, published);
@@ -465,7 +526,8 @@ export class Keyring {
           // what is still missing.
           others.push(running.catch(() => undefined));
           pending.push(...open);
-        } else {
+        } else if (!this.#answeredRecently(serverName, now) && (fetched.has(serverName) || fetched.size < maxFetches)) {
+          fetched.add(serverName);
           mine.push(...open);
         }
       }
@@ -519,7 +581,10 @@ export class Keyring {
       }
       const answered = result.fetched.filter((f) => requests.has(f.serverName));
       if (answered.length > 0) this.#sources.succeeded(fetcher.source);
-      for (const f of answered) this.#sources.succeeded(`${fetcher.source}\n${f.serverName}`);
+      for (const f of answered) {
+        this.#sources.succeeded(`${fetcher.source}\n${f.serverName}`);
+        this.#answered.set(f.serverName, at);
+      }
       await this.#keep(answered, at, kept);
       const unmet = await this.#unmet(left, published);
       left = [...unmet.values()].flat();

@@ -9,6 +9,7 @@
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { DIRECT_FETCH_CONCURRENCY } from './fetchers.js';
 import { own } from './json.js';
 import type { Keyring } from './keyring.js';
 import { type NotaryIdentity, notaryQueryResponse } from './response.js';
@@ -31,6 +32,13 @@ export const MAX_QUERY_SERVERS = 1000;
 
 /** Most key IDs one query may ask about per server; more is refused (`M_TOO_LARGE`). */
 export const MAX_QUERY_KEY_IDS = 100;
+
+/**
+ * Default of {@link KeyNotaryOptions.maxFetchesPerQuery}: as many servers as
+ * the direct fetcher asks at once ({@link DIRECT_FETCH_CONCURRENCY}), so
+ * that a query waits for at most one wave of fetches.
+ */
+export const MAX_QUERY_FETCHES = DIRECT_FETCH_CONCURRENCY;
 
 function bad(message: string): InvalidInputError {
   return new InvalidInputError('M_BAD_JSON', message);
@@ -101,24 +109,36 @@ export interface KeyNotaryOptions {
   readonly keyring: Keyring;
   /** Our name and the keys we sign answers with. */
   readonly identity: NotaryIdentity;
+  /**
+   * Most servers one query makes us fetch; the others asked about are
+   * answered from what the keyring holds. Default
+   * {@link MAX_QUERY_FETCHES}. Without a bound, one query naming a thousand
+   * servers would start a thousand fetches. Synapse fetches every server of
+   * whose asked key IDs it holds no fresh response.
+   */
+  readonly maxFetchesPerQuery?: number;
 }
 
 /**
  * Answers notary queries from a keyring: for each server asked, responses
  * the keyring holds that are valid until the time asked (now if not given,
  * as the spec says) are passed on; otherwise the server is asked directly
- * first (never another notary). If it cannot be reached, the last response
- * we hold is passed on anyway, as the spec asks, so that old signatures
- * can still be checked. Servers we know nothing of are left out.
+ * first (never another notary), for at most `maxFetchesPerQuery` servers a
+ * query, and not within the keyring's refetch interval of its last answer.
+ * If it cannot be reached, the last response we hold is passed on anyway,
+ * as the spec asks, so that old signatures can still be checked. Servers we
+ * know nothing of are left out.
  */
 export class KeyNotary {
   readonly #keyring: Keyring;
   readonly #identity: NotaryIdentity;
+  readonly #maxFetches: number;
 
-  /** @param options - the keyring and our identity. */
+  /** @param options - the keyring, our identity and the fetch bound. */
   constructor(options: KeyNotaryOptions) {
     this.#keyring = options.keyring;
     this.#identity = options.identity;
+    this.#maxFetches = options.maxFetchesPerQuery ?? MAX_QUERY_FETCHES;
   }
 
   /**
@@ -139,7 +159,7 @@ export class KeyNotary {
           ? { serverName: e.serverName, keyIds }
           : { serverName: e.serverName, keyIds, minimumValidUntilTs: minimum };
       }),
-      { directOnly: true },
+      { directOnly: true, maxFetches: this.#maxFetches },
     );
     // The key IDs asked of each server, or undefined for all its keys: one
     // read of the store per server, whose responses are each passed on once

@@ -1,7 +1,7 @@
 /**
  * The bounds on what a request can make the keyring and the notary do
- * (issue 14): work counted in operations (encodings, signature checks),
- * never timed. Canonical JSON encodings and signature checks are
+ * (issue 14): work counted in operations (encodings, signature checks,
+ * fetches), never timed. Canonical JSON encodings and signature checks are
  * counted through wrappers of the library's own functions; expected sizes
  * come from RFC 8785 text (`canonicalize`), which agrees with Canonical
  * JSON on the ASCII objects used here.
@@ -9,11 +9,14 @@
 import canonicalize from 'canonicalize';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
+import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import {
   checkNotaryResponse,
   checkServerKeys,
+  KEY_REFETCH_INTERVAL_MS,
   KeyNotary,
   Keyring,
+  MAX_QUERY_FETCHES,
   MAX_RESPONSE_KEYS,
   MemoryKeyStore,
   parseKeyQuery,
@@ -97,6 +100,51 @@ describe('notary queries cost the same however many keys the server publishes (i
       parseKeyQuery({ server_keys: { 'a.example': { 'ed25519:a': {}, 'ed25519:old0': {}, 'ed25519:old1': {} } } }),
     );
     expect(answer.server_keys).toHaveLength(1);
+  });
+});
+
+describe('forged requests cannot make the keyring fetch without limit (item 2)', () => {
+  it('fetches a server at most once per refetch interval, whatever new key IDs requests name', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('a.example', () => response('a.example', { 'ed25519:a': A }, clock.t + DAY));
+    const keyring = new Keyring({ transport: t, now: clock.now });
+    // Requests claiming to come from a.example, each naming a key ID it never published.
+    const forged = (i: number) => ({
+      method: 'GET',
+      uri: '/_matrix/federation/v1/version',
+      destination: 'b.example',
+      authorization: signRequest(
+        { method: 'GET', uri: '/_matrix/federation/v1/version', origin: 'a.example', destination: 'b.example' },
+        `ed25519:forged${i}`,
+        key(200),
+      ),
+    });
+    for (let i = 0; i < 100; i++) {
+      expect((await verifyRequest(forged(i), keyring.lookup, { now: clock.t })).valid).toBe(false);
+    }
+    expect(t.calls).toHaveLength(1);
+    clock.advance(KEY_REFETCH_INTERVAL_MS - 1);
+    await keyring.getKeys('a.example', ['ed25519:forged100']);
+    expect(t.calls).toHaveLength(1);
+    clock.advance(1);
+    await keyring.getKeys('a.example', ['ed25519:forged101']);
+    expect(t.calls).toHaveLength(2);
+  });
+
+  it('lets one notary query start at most MAX_QUERY_FETCHES fetches, answering the rest from the cache', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport().on('known.example', () =>
+      response('known.example', { 'ed25519:a': A }, clock.t + DAY),
+    );
+    const keyring = new Keyring({ transport: t, now: clock.now });
+    await keyring.getKeys('known.example', ['ed25519:a']);
+    const servers: JsonObject = {};
+    for (let i = 0; i < 999; i++) servers[`s${i}.example`] = {};
+    servers['known.example'] = {};
+    const answer = await new KeyNotary({ keyring, identity }).query(parseKeyQuery({ server_keys: servers }));
+    expect(t.calls).toHaveLength(1 + 32);
+    expect(MAX_QUERY_FETCHES).toBe(32);
+    expect((answer.server_keys as JsonObject[]).map((r) => r.server_name)).toEqual(['known.example']);
   });
 });
 

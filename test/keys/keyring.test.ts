@@ -11,7 +11,14 @@ import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
 import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/hashing/index.js';
-import { Keyring, type KeyStore, MAX_KEY_VALIDITY_MS, MemoryKeyStore, type StoredKey } from '../../src/keys/index.js';
+import {
+  KEY_REFETCH_INTERVAL_MS,
+  Keyring,
+  type KeyStore,
+  MAX_KEY_VALIDITY_MS,
+  MemoryKeyStore,
+  type StoredKey,
+} from '../../src/keys/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { encodeBase64 } from '../../src/signing/index.js';
 import { deferred, FakeClock, FakeTransport, key, pub, response, settle, sodiumSign } from './helpers.js';
@@ -244,7 +251,11 @@ describe('Keyring: failures', () => {
     const kr = new Keyring({ transport: t, now: clock.now });
     for (let i = 0; i < 5; i++) expect((await kr.getKeys('a.example', ['ed25519:bogus'])).size).toBe(0);
     expect(t.calls).toHaveLength(1);
-    // A key ID never asked for is fetched (a server may have a new key).
+    // A key ID never asked for is fetched (a server may have a new key),
+    // once the refetch interval after the server's last answer has passed.
+    await kr.getKeys('a.example', ['ed25519:new']);
+    expect(t.calls).toHaveLength(1);
+    clock.advance(KEY_REFETCH_INTERVAL_MS);
     await kr.getKeys('a.example', ['ed25519:new']);
     expect(t.calls).toHaveLength(2);
   });
@@ -367,8 +378,12 @@ describe('Keyring: notaries', () => {
     const t = notary(new FakeTransport(), 'notary.example', N, () =>
       response('a.example', { 'ed25519:a': A, 'ed25519:b': B }, T0 + DAY),
     );
-    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now, refetchIntervalMs: 1000 });
     await kr.getKeys('a.example', ['ed25519:a']);
+    // The notary answered for a.example: not asked again for a second.
+    await kr.getKeys('a.example', ['ed25519:zzz']);
+    expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example']);
+    clock.advance(1000);
     await kr.getKeys('a.example', ['ed25519:zzz']);
     expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example', 'notary.example']);
   });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
-import { KeyNotary, Keyring, keyQueryForServer, parseKeyQuery } from '../../src/keys/index.js';
+import { KEY_REFETCH_INTERVAL_MS, KeyNotary, Keyring, keyQueryForServer, parseKeyQuery } from '../../src/keys/index.js';
 import { errcode } from '../helpers.js';
 import { FakeClock, FakeTransport, key, pub, response, sodiumVerify } from './helpers.js';
 
@@ -74,9 +74,14 @@ describe('KeyNotary', () => {
     await notary.query(keyQueryForServer('a.example'));
     await notary.query(parseKeyQuery({ server_keys: { 'a.example': { 'ed25519:a': {} } } }));
     expect(t.calls).toHaveLength(1);
-    await notary.query(
-      parseKeyQuery({ server_keys: { 'a.example': { 'ed25519:a': { minimum_valid_until_ts: T0 + 2 * DAY } } } }),
-    );
+    const later = parseKeyQuery({
+      server_keys: { 'a.example': { 'ed25519:a': { minimum_valid_until_ts: T0 + 2 * DAY } } },
+    });
+    // Not within the refetch interval of the origin's last answer.
+    await notary.query(later);
+    expect(t.calls).toHaveLength(1);
+    clock.advance(KEY_REFETCH_INTERVAL_MS);
+    await notary.query(later);
     expect(t.calls).toHaveLength(2);
     clock.advance(3 * DAY);
     await notary.query(keyQueryForServer('a.example'));
