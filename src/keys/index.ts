@@ -21,7 +21,6 @@ export {
   checkServerKeys,
   MAX_KEYS_BODY_BYTES,
   MAX_KEYS_BODY_DEPTH,
-  MAX_RESPONSE_KEYS,
   type NotaryResponseCheck,
   type NotaryResponseCheckOptions,
   type NotaryServerKeysCheckOptions,

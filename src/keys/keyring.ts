@@ -16,8 +16,9 @@
  * answered is not asked again for {@link KEY_REFETCH_INTERVAL_MS} (so new
  * key IDs in forged requests cost one fetch per server per minute), at most
  * {@link MAX_KEY_IDS_PER_SERVER} key IDs of a server are looked up at once,
- * a response lists at most {@link MAX_RESPONSE_KEYS} keys, and the default
- * store is bounded ({@link MemoryKeyStore}).
+ * a response's keys cost a key object only when they verify something
+ * (see {@link checkServerKeys}), and the default store is bounded
+ * ({@link MemoryKeyStore}).
  *
  * How long a key is trusted (spec: room versions 5 and later, "Signing key
  * validity period"): until the lesser of what the server published (the
@@ -36,7 +37,7 @@ import { isValidServerName } from '../federation/identifiers.js';
 import type { EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
 // biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
-import type { MAX_RESPONSE_KEYS, ParseKeysBodyOptions, TrustedNotary } from './check.js';
+import type { checkServerKeys, ParseKeysBodyOptions, TrustedNotary } from './check.js';
 import {
   DirectKeyFetcher,
   type FetchedKeys,

@@ -76,20 +76,44 @@ function isCanonicalScalar(sig: Uint8Array): boolean {
 }
 
 /**
+ * The `node:crypto` key object of each {@link VerifyKey} once built, `null`
+ * for a key libsodium would not use. Kept beside the class rather than in a
+ * private field so that `VerifyKey` stays structurally typed (two copies of
+ * the library accept each other's keys).
+ */
+const keyObjects = new WeakMap<VerifyKey, KeyObject | null>();
+
+function keyObjectOf(key: VerifyKey): KeyObject | null {
+  let built = keyObjects.get(key);
+  if (built === undefined) {
+    const bytes = key.bytes;
+    built = null;
+    if (isCanonicalPoint(bytes) && !hasSmallOrder(bytes, 0)) {
+      try {
+        built = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, bytes]), format: 'der', type: 'spki' });
+      } catch {
+        // Not a point on the curve: libsodium's decoding fails too.
+      }
+    }
+    keyObjects.set(key, built);
+  }
+  return built;
+}
+
+/**
  * An Ed25519 public key checked against libsodium's rules, with the
- * `node:crypto` key object built once. Build it once per key and reuse it:
- * creating key objects costs more than verifying.
+ * `node:crypto` key object built once, when the key first verifies. Build
+ * it once per key and reuse it: creating key objects costs more than
+ * verifying.
+ *
+ * The checks and the key object wait for the first use because a key
+ * response may list thousands of keys of which one signs anything: built
+ * eagerly, 12,000 listed keys cost 0.7 s of CPU at every check of the
+ * response (issue 14).
  */
 export class VerifyKey {
   /** The 32 raw public key bytes. */
   readonly bytes: Uint8Array;
-  /**
-   * Whether libsodium would use this key at all. Keys that are not canonical
-   * or of small order verify nothing.
-   */
-  readonly usable: boolean;
-  /** @internal */
-  readonly keyObject: KeyObject | undefined;
 
   /**
    * @param bytes - the 32-byte public key.
@@ -100,17 +124,14 @@ export class VerifyKey {
       throw new InvalidInputError('M_INVALID_PARAM', `Ed25519 public keys are 32 bytes, not ${bytes.length}`);
     }
     this.bytes = Uint8Array.from(bytes);
-    this.usable = isCanonicalPoint(bytes) && !hasSmallOrder(bytes, 0);
-    let keyObject: KeyObject | undefined;
-    if (this.usable) {
-      try {
-        keyObject = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, bytes]), format: 'der', type: 'spki' });
-      } catch {
-        // Not a point on the curve: libsodium's decoding fails too.
-        keyObject = undefined;
-      }
-    }
-    this.keyObject = keyObject;
+  }
+
+  /**
+   * Whether libsodium would use this key at all. Keys that are not canonical
+   * or of small order verify nothing.
+   */
+  get usable(): boolean {
+    return keyObjectOf(this) !== null;
   }
 
   /**
@@ -122,9 +143,11 @@ export class VerifyKey {
    * @returns whether the signature is valid. Never throws.
    */
   verify(message: Uint8Array, signature: Uint8Array): boolean {
-    if (this.keyObject === undefined || signature.length !== SIGNATURE_LENGTH) return false;
+    if (signature.length !== SIGNATURE_LENGTH) return false;
+    const key = keyObjectOf(this);
+    if (key === null) return false;
     if (!isCanonicalScalar(signature) || hasSmallOrder(signature, 0)) return false;
-    return verify(null, message, this.keyObject, signature);
+    return verify(null, message, key, signature);
   }
 }
 
