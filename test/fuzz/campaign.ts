@@ -8,7 +8,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { TARGETS, type Target } from './targets.js';
+import type { Target } from './target.js';
+import { TARGETS } from './targets.js';
 
 setFlagsFromString('--expose_gc');
 /** A full collection, so that heap figures count only what is still referenced. */
@@ -51,16 +52,16 @@ function describe(input: unknown): string {
   return text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} characters)` : text;
 }
 
-function runTarget<T>(target: Target<T>, index: number, options: CampaignOptions): TargetReport {
+async function runTarget<T>(target: Target<T>, index: number, options: CampaignOptions): Promise<TargetReport> {
   const chunks = options.chunks ?? 8;
   const report: TargetReport = { name: target.name, runs: 0, outcomes: new Map(), slowest: [], heap: [] };
   const perChunk = Math.ceil(options.runs / chunks);
   for (let c = 0; c < chunks && report.failure === undefined; c++) {
     const seed = options.seed * 1_000_003 + index * 10_007 + c;
-    const details = fc.check(
-      fc.property(target.input, (input) => {
+    const details = await fc.check(
+      fc.asyncProperty(target.input, async (input) => {
         const started = performance.now();
-        const outcome = target.run(input);
+        const outcome = await target.run(input);
         const ms = performance.now() - started;
         report.runs++;
         report.outcomes.set(outcome, (report.outcomes.get(outcome) ?? 0) + 1);
@@ -92,11 +93,14 @@ function runTarget<T>(target: Target<T>, index: number, options: CampaignOptions
  * @param options - sizes, seed and targets.
  * @returns a report per target.
  */
-export function runCampaign(options: CampaignOptions): TargetReport[] {
-  const wanted = options.targets;
-  return TARGETS.flatMap((target, i) =>
-    wanted === undefined || wanted.includes(target.name) ? [runTarget(target, i, options)] : [],
-  );
+export async function runCampaign(options: CampaignOptions): Promise<TargetReport[]> {
+  const reports: TargetReport[] = [];
+  for (const [i, target] of TARGETS.entries()) {
+    if (options.targets === undefined || options.targets.includes(target.name)) {
+      reports.push(await runTarget(target, i, options));
+    }
+  }
+  return reports;
 }
 
 /** The report as text, a few lines per target. */

@@ -27,8 +27,8 @@ describe('fuzzing campaign', () => {
     if (ONLY !== undefined && !ONLY.includes(target.name)) continue;
     it(
       `${target.name}: ${RUNS} hostile inputs, no broken promise, no growth`,
-      () => {
-        const [report] = runCampaign({ runs: RUNS, seed: SEED, targets: [target.name] });
+      async () => {
+        const [report] = await runCampaign({ runs: RUNS, seed: SEED, targets: [target.name] });
         if (report === undefined) throw new Error(`no report for ${target.name}`);
         console.log(formatReport([report]));
         expect(report.failure).toBeUndefined();

@@ -20,11 +20,11 @@ import {
   type NumberRules,
   parseJson,
 } from '../../src/canonicaljson/index.js';
-import { InvalidInputError } from '../../src/errors.js';
 import { checkRequestSignature, parseXMatrix } from '../../src/federation/index.js';
 import { checkIncomingPdu, checkPduFormat, type IncomingCheck } from '../../src/hashing/index.js';
 import { checkNotaryResponse, checkServerKeys, parseKeysBody } from '../../src/keys/index.js';
 import { getRoomVersion, type RoomVersionRules } from '../../src/roomversions/index.js';
+import { keyring } from './keyring.js';
 import { hostileDocuments, mutatedBytes } from './mutate.js';
 import {
   authSeeds,
@@ -40,44 +40,7 @@ import {
   requestSeeds,
   VERSIONS,
 } from './seeds.js';
-
-/** One target of the campaign. */
-export interface Target<T> {
-  /** Its name, as the knob `FUZZ_TARGETS` names it. */
-  readonly name: string;
-  /** Generates its input. */
-  readonly input: fc.Arbitrary<T>;
-  /** Runs one input; the outcome label, or a throw for a broken promise. */
-  run(input: T): string;
-  /** The size of an input, for the report of the slowest ones. */
-  size(input: T): number;
-}
-
-/** A promise of the library broken by one input. */
-export class Broken extends Error {
-  override name = 'Broken';
-}
-
-/** Runs `f`; an `InvalidInputError` becomes its errcode, anything else is a broken promise. */
-function typed<T>(f: () => T, what: string): T | string {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return e.errcode;
-    throw new Broken(`${what} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
-  }
-}
-
-/** Runs `f`, documented as never throwing. */
-function total<T>(f: () => T, what: string): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new Broken(`${what}, documented as never throwing, threw ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
-  }
-}
+import { Broken, type Target, total, typed } from './target.js';
 
 const RULES: readonly NumberRules[] = ['strict', 'legacy'];
 
@@ -289,4 +252,11 @@ const xmatrix: Target<RequestInput> = {
 };
 
 /** Every target, by name. */
-export const TARGETS: readonly Target<never>[] = [json, pdu, auth, keys, xmatrix] as unknown as Target<never>[];
+export const TARGETS: readonly Target<never>[] = [
+  json,
+  pdu,
+  auth,
+  keys,
+  xmatrix,
+  keyring,
+] as unknown as Target<never>[];
