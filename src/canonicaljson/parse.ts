@@ -44,6 +44,19 @@ export interface ParseOptions {
    */
   maxLength?: number;
   /**
+   * Most values created: every object, array, string, number, boolean and
+   * null of the result counts as one (object keys are not counted apart:
+   * each has its value). More is refused with `M_TOO_LARGE` as soon as the
+   * count passes the limit, so a refused parse creates no more values than
+   * that. Default: no limit.
+   *
+   * `maxLength` alone does not bound the memory of the result: values cost
+   * far more than their text (`[]` is 3 bytes of input and tens of bytes of
+   * heap), so input within a large `maxLength` can exhaust the heap. A
+   * caller parsing untrusted input of megabytes should give both.
+   */
+  maxValues?: number;
+  /**
    * Accept unpaired UTF-16 surrogates in strings instead of refusing them.
    * Only for tools that must carry such strings to a later check (the
    * conformance runner does); never for data that will be hashed or signed.
@@ -100,6 +113,10 @@ function badJson(message: string, pos: number): InvalidInputError {
   return new InvalidInputError('M_BAD_JSON', `${message} at offset ${pos}`);
 }
 
+function tooManyValues(max: number, pos: number): InvalidInputError {
+  return new InvalidInputError('M_TOO_LARGE', `JSON input holds more than ${max} values at offset ${pos}`);
+}
+
 /**
  * Parses JSON text or UTF-8 bytes into a value tree.
  *
@@ -111,7 +128,7 @@ function badJson(message: string, pos: number): InvalidInputError {
  * @throws {@link InvalidInputError} `M_NOT_JSON` for text that is not JSON or
  *   bytes that are not UTF-8; `M_BAD_JSON` for numbers the rules refuse,
  *   unpaired surrogates or nesting beyond `maxDepth`; `M_TOO_LARGE` for input
- *   beyond `maxLength`.
+ *   beyond `maxLength` or holding more than `maxValues` values.
  */
 export function parseJson(input: string | Uint8Array, options: ParseOptions = {}): JsonValue {
   const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
@@ -213,6 +230,9 @@ class Parser {
   private readonly text: string;
   private readonly legacy: boolean;
   private readonly maxDepth: number;
+  private readonly maxValues: number;
+  /** Values created so far (see {@link ParseOptions.maxValues}). */
+  private values = 0;
   /**
    * Whether a value the rules refuse was read (kept so that a later
    * duplicate key can still replace it; see {@link checkTree}).
@@ -243,6 +263,7 @@ class Parser {
     this.text = text;
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.maxValues = options.maxValues ?? Number.POSITIVE_INFINITY;
     this.record = record;
   }
 
@@ -266,6 +287,7 @@ class Parser {
     this.skipWhitespace();
     for (;;) {
       // Read one value, or open a container and loop to read its first member.
+      if (++this.values > this.maxValues) throw tooManyValues(this.maxValues, this.pos);
       const c = text.charCodeAt(this.pos);
       if (c === 0x7b /* { */) {
         const start = this.pos++;
