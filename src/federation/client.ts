@@ -6,9 +6,10 @@
  *
  * Discovery and request signing are injected, so that the client works
  * with any resolver and key store (the defaults of this library, or a
- * test's). Every request has a timeout and a response size cap; failures
- * are typed ({@link FederationError}) and carry the remote `errcode`; a
- * destination that keeps failing is backed off. {@link FederationClient.keyTransport}
+ * test's). Every request has a timeout, and every response
+ * a size cap fitted to its endpoint and a bound on the values its parse may
+ * create; failures are typed ({@link FederationError}) and carry the remote
+ * `errcode`; a destination that keeps failing is backed off. {@link FederationClient.keyTransport}
  * makes it the transport of a keyring (matrix-serverlib/keys).
  *
  * @module
@@ -19,10 +20,69 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
 import { type BackoffPolicy, Failures } from './backoff.js';
 import { ServerResolver } from './discovery/resolve.js';
+
+/**
+ * The default of {@link FederationClientOptions.maxResponseBytes}: 64 MiB,
+ * the cap of the endpoints that answer many events (`send_join`, `state`,
+ * `state_ids`, `event_auth`, `send_knock`).
+ *
+ * Synapse accepts 100 MiB from any endpoint (`ByteParser.MAX_RESPONSE_SIZE`;
+ * "a big state_ids is 50M or so") and 500 MiB from `send_join` and `state`
+ * (`SendJoinParser.MAX_RESPONSE_SIZE`), but it parses those two as a stream,
+ * event by event. This client parses a response whole, into one tree of up
+ * to about five times the body's size in heap (see
+ * {@link MIN_BYTES_PER_VALUE}), so its cap is lower: 64 MiB holds the
+ * `state_ids` of the largest rooms Synapse's comment speaks of, and the full
+ * state of rooms of some 80,000 events of 800 bytes. To join larger rooms,
+ * ask for partial state (`omitMembers` of {@link FederationClient.sendJoin})
+ * or raise the cap, and the heap with it.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The cap of the endpoints that answer one event or less: 256 KiB
+ * (`make_join`, `make_leave`, `make_knock`, `event`, `invite`, `send_leave`,
+ * `send`, `query/profile`, `version`).
+ *
+ * A PDU is at most 65,536 bytes of Canonical JSON (spec: server-server API,
+ * "Size limits"), but is not sent as Canonical JSON: Synapse writes its
+ * federation responses with Python's `json` and `ensure_ascii`, so each
+ * non-ASCII character becomes a `\uXXXX` escape, up to three times its
+ * UTF-8 size (six bytes for two, twelve for four): 192 KiB for the event,
+ * and room for the envelope. A profile (at most 64 KiB under the spec's
+ * custom profile fields), a version and the answer to a transaction (its at
+ * most 50 PDUs' IDs and errors) are smaller.
+ */
+export const SINGLE_EVENT_RESPONSE_MAX_BYTES = 256 * 1024;
+
+/**
+ * The bound on the values a response's parse may create, per byte of its
+ * body: one value per 16 bytes, on top of {@link DENSEST_EVENT_VALUES}.
+ *
+ * A byte cap alone does not bound the heap: a body of `[]` or `{}` is one
+ * value per 3 bytes, each tens of bytes of heap (measured: 64 MiB of `[]`
+ * took 1.1 GiB), while events as servers send them hold one value per
+ * 30 bytes or more (member events shaped as Synapse sends them, as in this
+ * repository's benchmark corpus: ~30; event IDs in `state_ids`: ~47). At one value per 16 bytes the heap of a parse is at
+ * most about five times its body (up to ~62 bytes a value, for empty
+ * objects, plus the decoded text), so the byte caps and
+ * {@link FederationClientOptions.maxBufferedBytes} bound the heap too.
+ */
+export const MIN_BYTES_PER_VALUE = 16;
+
+/**
+ * The values one PDU may hold at most: 32,768, as a PDU is at most 65,536
+ * bytes of Canonical JSON and each value takes at least two (`0,`). Every
+ * response may hold that many on top of its share of
+ * {@link MIN_BYTES_PER_VALUE}, so that no valid event, however dense, is
+ * refused on its own.
+ */
+export const DENSEST_EVENT_VALUES = 32_768;
 
 /** One place to connect to: a port and the addresses to try on it, in order. */
 export interface FederationTarget {
@@ -99,8 +159,26 @@ export interface FederationClientOptions {
    * `HostnameEndpoint`). When it passes, the next address is tried.
    */
   readonly connectTimeoutMs?: number;
-  /** The largest response body accepted, in bytes; default 64 MiB (room state can be large). */
+  /**
+   * The largest response body accepted, in bytes, from the endpoints that
+   * answer many events (`send_join`, `state`, `state_ids`, `event_auth`,
+   * `send_knock`) and from {@link FederationClient.request} unless the
+   * request gives its own `maxBytes`. Every other endpoint has a smaller cap
+   * of its own ({@link SINGLE_EVENT_RESPONSE_MAX_BYTES}, the keys' 1 MiB,
+   * 256 KiB a PDU for `backfill` and `get_missing_events`), never above
+   * this one. Default {@link DEFAULT_MAX_RESPONSE_BYTES} (64 MiB).
+   */
   readonly maxResponseBytes?: number;
+  /**
+   * The most response-body bytes held at once across all requests of this
+   * client, from the first byte read until the body is parsed (or handed to
+   * the keyring): a response that would take the total past it fails with
+   * kind `busy`, and nothing is backed off. With the bound on values per
+   * byte this bounds the heap that concurrent responses take while they are
+   * read and parsed, whoever sends them. Default twice `maxResponseBytes`
+   * (128 MiB by default): two of the largest responses at once.
+   */
+  readonly maxBufferedBytes?: number;
   /**
    * Back-off of failing destinations (after no connection, a timeout or a
    * 5xx); default: 10 minutes, doubling, at most 24 hours.
@@ -120,8 +198,16 @@ export type FederationErrorKind =
   | 'network'
   /** The request took longer than the timeout. */
   | 'timeout'
-  /** The response body was larger than the cap. */
+  /**
+   * The response body was larger than the cap, or held more values than
+   * its size allows (see {@link MIN_BYTES_PER_VALUE}).
+   */
   | 'too_large'
+  /**
+   * The client already held `maxBufferedBytes` of responses being read or
+   * parsed; the request may be made again.
+   */
+  | 'busy'
   /** The response was not the JSON the endpoint returns. */
   | 'bad_response'
   /** The destination could not be resolved. */
@@ -174,6 +260,12 @@ export interface FederationRequest {
   readonly body?: JsonValue;
   /** Whether to sign it (default true; the key server endpoints are not authenticated). */
   readonly signed?: boolean;
+  /**
+   * The largest response body accepted, in bytes (default the client's
+   * `maxResponseBytes`). The values its parse may create are bounded by
+   * the body's size (see {@link MIN_BYTES_PER_VALUE}).
+   */
+  readonly maxBytes?: number;
 }
 
 /** Options for {@link FederationClient.keyTransport}. */
@@ -221,6 +313,16 @@ interface Exchanged {
   readonly uri: string;
 }
 
+/**
+ * The cap of a response of at most `limit` PDUs: one
+ * {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} each, and one for the envelope.
+ * A limit that is not a positive number gives the envelope's alone.
+ */
+function eventsCap(limit: number): number {
+  const events = Number.isFinite(limit) && limit > 0 ? Math.ceil(limit) : 0;
+  return (events + 1) * SINGLE_EVENT_RESPONSE_MAX_BYTES;
+}
+
 /** Builds a path from a template and parameters, each percent-encoded as one segment. */
 export function path(strings: TemplateStringsArray, ...params: string[]): string {
   let out = strings[0] as string;
@@ -254,6 +356,9 @@ export class FederationClient {
   readonly #timeoutMs: number;
   readonly #connectTimeoutMs: number;
   readonly #maxBytes: number;
+  readonly #maxBuffered: number;
+  /** Bytes of response bodies held now (see {@link FederationClientOptions.maxBufferedBytes}). */
+  #buffered = 0;
 
   /** @param options - identity, signer, resolver, limits. */
   constructor(options: FederationClientOptions) {
@@ -271,7 +376,8 @@ export class FederationClient {
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
-    this.#maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#maxBuffered = options.maxBufferedBytes ?? 2 * this.#maxBytes;
   }
 
   /** Closes every connection. */
@@ -314,21 +420,36 @@ export class FederationClient {
    * not retried elsewhere).
    *
    * @param destination - the server name.
-   * @param req - method, path, query, body.
+   * @param req - method, path, query, body, size cap.
    * @throws {@link FederationError} on any failure: `too_large` for a body
-   *   over `maxResponseBytes`, `bad_response` for one that is not JSON (or
-   *   not UTF-8).
+   *   over `maxBytes` (default `maxResponseBytes`) or holding more values
+   *   than its size allows, `busy` when the client holds
+   *   `maxBufferedBytes` of responses already, `bad_response` for one that
+   *   is not JSON (or not UTF-8).
    */
-  async request(destination: string, req: FederationRequest): Promise<JsonValue> {
-    const { status, body, uri } = await this.#exchange(destination, req, this.#maxBytes, false);
+  request(destination: string, req: FederationRequest): Promise<JsonValue> {
+    return this.#exchange(destination, req, req.maxBytes ?? this.#maxBytes, false, (answer) =>
+      this.#parse(destination, req, answer),
+    );
+  }
+
+  /** Parses an answer's body, and turns an error status into a {@link FederationError}. */
+  #parse(destination: string, req: FederationRequest, { status, body, uri }: Exchanged): JsonValue {
     let parsed: JsonValue | undefined;
     let problem = '';
     try {
       // The bytes, not a decoded string: invalid UTF-8 is refused rather
-      // than silently replaced. The body is at most the cap already, so the
-      // parser's own size limit is set to the cap and never refuses it.
-      parsed = parseJson(body, { numbers: 'legacy', maxLength: this.#maxBytes });
+      // than silently replaced. The body is within its cap already, so the
+      // parser's size limit is its length and never refuses it.
+      parsed = parseJson(body, {
+        numbers: 'legacy',
+        maxLength: body.length,
+        maxValues: DENSEST_EVENT_VALUES + Math.floor(body.length / MIN_BYTES_PER_VALUE),
+      });
     } catch (e) {
+      if (e instanceof InvalidInputError && e.errcode === 'M_TOO_LARGE') {
+        throw new FederationError('too_large', destination, `${req.method} ${uri}: ${e.message}`);
+      }
       problem = e instanceof Error ? e.message : String(e);
     }
     if (status < 200 || status >= 300) {
@@ -368,7 +489,7 @@ export class FederationClient {
     return {
       fetchJson: async (serverName, { method, path: p, body }) => {
         const req: FederationRequest = { method, path: p, signed: false, ...(body !== undefined ? { body } : {}) };
-        const answer = await this.#exchange(serverName, req, maxBytes, true);
+        const answer = await this.#exchange(serverName, req, maxBytes, true, (a) => a);
         if (answer.status < 200 || answer.status >= 300) {
           throw new FederationError('remote', serverName, `${method} ${p} answered ${answer.status}`, {
             status: answer.status,
@@ -381,14 +502,17 @@ export class FederationClient {
 
   /**
    * Resolves, signs and sends a request, trying each address in turn while
-   * connecting fails, and reads the body up to `maxBytes`.
+   * connecting fails, reads the body up to `maxBytes`, and gives the answer
+   * to `use`: the body's bytes count towards `maxBufferedBytes` until `use`
+   * returns.
    */
-  async #exchange(
+  async #exchange<T>(
     destination: string,
     req: FederationRequest,
     maxBytes: number,
     ignoreBackoff: boolean,
-  ): Promise<Exchanged> {
+    use: (answer: Exchanged) => T,
+  ): Promise<T> {
     const retryAt = ignoreBackoff ? undefined : this.#backoff.retryAt(destination, this.#now());
     if (retryAt !== undefined) {
       throw new FederationError('backoff', destination, `${destination} is backed off after failures`, { retryAt });
@@ -418,6 +542,7 @@ export class FederationClient {
     const signal = AbortSignal.timeout(this.#timeoutMs);
     let status: number;
     let bytes: Buffer;
+    let held = 0;
     try {
       let res: Dispatcher.ResponseData | undefined;
       let first: unknown;
@@ -441,8 +566,11 @@ export class FederationClient {
       // Synapse does ("probably the most interesting").
       if (res === undefined) throw first ?? new Error('Discovery gave no address to connect to');
       status = res.statusCode;
-      bytes = await this.#readCapped(res.body, destination, maxBytes);
+      bytes = await this.#readCapped(res.body, destination, maxBytes, (n) => {
+        held += n;
+      });
     } catch (e) {
+      this.#buffered -= held;
       if (e instanceof FederationError) throw e;
       this.#backoff.failed(destination, this.#now());
       const timedOut = e instanceof Error && (e.name === 'TimeoutError' || /timeout/i.test(e.name + e.message));
@@ -450,31 +578,49 @@ export class FederationClient {
     }
     if (status >= 500) this.#backoff.failed(destination, this.#now());
     else this.#backoff.succeeded(destination);
-    return { status, body: bytes, uri };
+    try {
+      return use({ status, body: bytes, uri });
+    } finally {
+      this.#buffered -= held;
+    }
   }
 
-  /** Reads a body up to `maxBytes`. */
+  /**
+   * Reads a body up to `maxBytes`, counting each chunk towards
+   * `maxBufferedBytes` as it arrives (`hold` is told how much).
+   */
   async #readCapped(
     body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void },
     destination: string,
     maxBytes: number,
+    hold: (n: number) => void,
   ): Promise<Buffer> {
     const chunks: Uint8Array[] = [];
     let n = 0;
     for await (const chunk of body) {
       n += chunk.byteLength;
+      this.#buffered += chunk.byteLength;
+      hold(chunk.byteLength);
       if (n > maxBytes) {
         body.destroy?.();
         throw new FederationError('too_large', destination, `The response is larger than ${maxBytes} bytes`);
+      }
+      if (this.#buffered > this.#maxBuffered) {
+        body.destroy?.();
+        throw new FederationError(
+          'busy',
+          destination,
+          `Responses being read hold more than ${this.#maxBuffered} bytes (maxBufferedBytes)`,
+        );
       }
       chunks.push(chunk);
     }
     return Buffer.concat(chunks);
   }
 
-  /** {@link request}, for endpoints that answer a JSON object. */
-  async #object(destination: string, req: FederationRequest): Promise<JsonObject> {
-    const v = await this.request(destination, req);
+  /** {@link request}, for endpoints that answer a JSON object, with a cap of at most `maxResponseBytes`. */
+  async #object(destination: string, req: FederationRequest & { readonly maxBytes: number }): Promise<JsonObject> {
+    const v = await this.request(destination, { ...req, maxBytes: Math.min(req.maxBytes, this.#maxBytes) });
     if (!isJsonObject(v))
       throw new FederationError('bad_response', destination, `${req.path} did not answer an object`);
     return v;
@@ -482,7 +628,12 @@ export class FederationClient {
 
   /** `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module). */
   getServerKeys(destination: string): Promise<JsonObject> {
-    return this.#object(destination, { method: 'GET', path: '/_matrix/key/v2/server', signed: false });
+    return this.#object(destination, {
+      method: 'GET',
+      path: '/_matrix/key/v2/server',
+      signed: false,
+      maxBytes: MAX_KEYS_BODY_BYTES,
+    });
   }
 
   /**
@@ -500,12 +651,17 @@ export class FederationClient {
       path: '/_matrix/key/v2/query',
       body: { server_keys: serverKeys },
       signed: false,
+      maxBytes: MAX_KEYS_BODY_BYTES,
     });
   }
 
   /** `GET /_matrix/federation/v1/version`: the server's implementation name and version. */
   getVersion(destination: string): Promise<JsonObject> {
-    return this.#object(destination, { method: 'GET', path: '/_matrix/federation/v1/version' });
+    return this.#object(destination, {
+      method: 'GET',
+      path: '/_matrix/federation/v1/version',
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+    });
   }
 
   /**
@@ -519,6 +675,7 @@ export class FederationClient {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_join/${roomId}/${userId}`,
       query: { ver: supportedVersions },
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
@@ -534,6 +691,7 @@ export class FederationClient {
       path: path`/_matrix/federation/v2/send_join/${roomId}/${eventId}`,
       ...(omitMembers ? { query: { omit_members: 'true' } } : {}),
       body: event,
+      maxBytes: this.#maxBytes,
     });
   }
 
@@ -542,6 +700,7 @@ export class FederationClient {
     return this.#object(destination, {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_leave/${roomId}/${userId}`,
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
@@ -551,6 +710,7 @@ export class FederationClient {
       method: 'PUT',
       path: path`/_matrix/federation/v2/send_leave/${roomId}/${eventId}`,
       body: event,
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
@@ -560,6 +720,7 @@ export class FederationClient {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_knock/${roomId}/${userId}`,
       query: { ver: supportedVersions },
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
@@ -569,6 +730,8 @@ export class FederationClient {
       method: 'PUT',
       path: path`/_matrix/federation/v1/send_knock/${roomId}/${eventId}`,
       body: event,
+      // Stripped state events, as many as the room's server chooses to share.
+      maxBytes: this.#maxBytes,
     });
   }
 
@@ -591,6 +754,7 @@ export class FederationClient {
         room_version: invite.roomVersion,
         invite_room_state: invite.inviteRoomState ?? [],
       },
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
@@ -611,12 +775,17 @@ export class FederationClient {
         pdus,
         edus,
       },
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
   /** `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event. */
   getEvent(destination: string, eventId: string) {
-    return this.#object(destination, { method: 'GET', path: path`/_matrix/federation/v1/event/${eventId}` });
+    return this.#object(destination, {
+      method: 'GET',
+      path: path`/_matrix/federation/v1/event/${eventId}`,
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+    });
   }
 
   /** `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event. */
@@ -625,6 +794,7 @@ export class FederationClient {
       method: 'GET',
       path: path`/_matrix/federation/v1/state/${roomId}`,
       query: { event_id: eventId },
+      maxBytes: this.#maxBytes,
     });
   }
 
@@ -634,6 +804,7 @@ export class FederationClient {
       method: 'GET',
       path: path`/_matrix/federation/v1/state_ids/${roomId}`,
       query: { event_id: eventId },
+      maxBytes: this.#maxBytes,
     });
   }
 
@@ -642,33 +813,45 @@ export class FederationClient {
     return this.#object(destination, {
       method: 'GET',
       path: path`/_matrix/federation/v1/event_auth/${roomId}/${eventId}`,
+      maxBytes: this.#maxBytes,
     });
   }
 
-  /** `POST /_matrix/federation/v1/get_missing_events/{roomId}`: events between the earliest and latest. */
+  /**
+   * `POST /_matrix/federation/v1/get_missing_events/{roomId}`: events between the earliest and latest.
+   * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
+   * maximum number of events to retrieve"), and one more for the envelope.
+   */
   getMissingEvents(
     destination: string,
     roomId: string,
     q: { earliestEvents: string[]; latestEvents: string[]; limit?: number; minDepth?: number },
   ) {
+    const limit = q.limit ?? 10;
     return this.#object(destination, {
       method: 'POST',
       path: path`/_matrix/federation/v1/get_missing_events/${roomId}`,
       body: {
         earliest_events: q.earliestEvents,
         latest_events: q.latestEvents,
-        limit: q.limit ?? 10,
+        limit,
         min_depth: q.minDepth ?? 0,
       },
+      maxBytes: eventsCap(limit),
     });
   }
 
-  /** `GET /_matrix/federation/v1/backfill/{roomId}?v=…&limit=`: history before the given events. */
+  /**
+   * `GET /_matrix/federation/v1/backfill/{roomId}?v=…&limit=`: history before the given events.
+   * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
+   * maximum number of PDUs to retrieve, including the given events"), and one more for the envelope.
+   */
   backfill(destination: string, roomId: string, fromEventIds: readonly string[], limit: number) {
     return this.#object(destination, {
       method: 'GET',
       path: path`/_matrix/federation/v1/backfill/${roomId}`,
       query: { v: fromEventIds, limit: String(limit) },
+      maxBytes: eventsCap(limit),
     });
   }
 
@@ -678,6 +861,7 @@ export class FederationClient {
       method: 'GET',
       path: '/_matrix/federation/v1/query/profile',
       query: field === undefined ? { user_id: userId } : { user_id: userId, field },
+      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 }

@@ -16,6 +16,8 @@
 export { InvalidInputError } from '../errors.js';
 export { type BackoffPolicy, Failures } from './backoff.js';
 export {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DENSEST_EVENT_VALUES,
   type DestinationResolver,
   FederationClient,
   type FederationClientOptions,
@@ -25,9 +27,11 @@ export {
   type FederationKeyTransportOptions,
   type FederationRequest,
   type FederationTarget,
+  MIN_BYTES_PER_VALUE,
   path,
   type RequestSigner,
   type RequestToSign,
+  SINGLE_EVENT_RESPONSE_MAX_BYTES,
 } from './client.js';
 export * from './discovery/index.js';
 export {

@@ -10,12 +10,15 @@
 import { createServer, type Server } from 'node:https';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonFloat } from '../../src/canonicaljson/index.js';
 import {
   FederationClient,
   type FederationDestination,
   FederationError,
+  type FederationRequest,
   type RequestToSign,
 } from '../../src/federation/client.js';
 import { Keyring } from '../../src/keys/index.js';
@@ -54,8 +57,19 @@ let silentPort: number;
 const silentSockets = new Set<Socket>();
 const seen: Seen[] = [];
 const seenBySecond: Seen[] = [];
-/** What the server answers, by path prefix. */
-const routes: [string, (res: import('node:http').ServerResponse) => void][] = [];
+/** What the server answers, by path prefix (the first that matches). */
+type Route = [string, (res: import('node:http').ServerResponse) => void];
+const routes: Route[] = [];
+
+/** Runs `fn` with `extra` routes ahead of the others. */
+async function withRoutes<T>(extra: Route[], fn: () => Promise<T>): Promise<T> {
+  routes.unshift(...extra);
+  try {
+    return await fn();
+  } finally {
+    routes.splice(0, extra.length);
+  }
+}
 
 /** An HTTPS server on `address` recording what it receives into `into`, answering from `routes`. */
 async function start(address: string, names: string[], into: Seen[]): Promise<[Server, number]> {
@@ -152,6 +166,7 @@ function client(
     timeoutMs?: number;
     connectTimeoutMs?: number;
     max?: number;
+    buffered?: number;
   } = {},
 ) {
   const signed: RequestToSign[] = [];
@@ -167,6 +182,7 @@ function client(
     timeoutMs: o.timeoutMs ?? 5_000,
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     ...(o.max !== undefined ? { maxResponseBytes: o.max } : {}),
+    ...(o.buffered !== undefined ? { maxBufferedBytes: o.buffered } : {}),
     backoff: { initialMs: 60_000 },
   });
   return { c, signed };
@@ -511,6 +527,214 @@ describe('FederationClient endpoints, as the spec defines them', () => {
       expect(signed).toEqual([]);
       expect(got[0]?.authorization).toBeUndefined();
     }
+    await c.close();
+  });
+});
+
+/** Collects garbage (exposed the way Node allows at run time), so that heapUsed is what is held. */
+const collectGarbage = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+const KiB = 1024;
+/** A JSON body of `bytes` bytes, an object padded with a string. */
+const padded = (bytes: number) => `{"pad":"${'a'.repeat(bytes - 10)}"}`;
+
+describe('FederationClient: response caps fitted to each endpoint', () => {
+  const room = '!r:fed.test';
+  // A PDU is at most 65,536 bytes of Canonical JSON (spec: "Size limits"); Synapse sends JSON
+  // with Python's ensure_ascii, each non-ASCII character as \uXXXX: 'é' (2 bytes) as 6, 3x.
+  const event = {
+    type: 'm.room.message',
+    room_id: room,
+    sender: '@u:fed.test',
+    content: { body: 'é'.repeat(32_600) },
+  };
+  const asSynapseWrites = (v: unknown) =>
+    JSON.stringify(v).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+  it('takes the largest PDU as Synapse writes it from the endpoints that answer one event', async () => {
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(65_536);
+    const body = asSynapseWrites({ origin: 'fed.test', origin_server_ts: 1, pdus: [event] });
+    expect(body.length).toBeGreaterThan(190 * KiB);
+    await withRoutes([['/_matrix/federation/v1/event/', (res) => json(res, 200, body)]], async () => {
+      const { c } = client();
+      expect(await c.getEvent('fed.test', '$e')).toMatchObject({ pdus: [event] });
+      await c.close();
+    });
+  });
+
+  it('refuses, before parsing, more than 256 KiB from them (and more than 1 MiB from the key endpoints)', async () => {
+    const over = padded(256 * KiB + 1);
+    const overKeys = padded(1024 * KiB + 1);
+    const single: [string, (c: FederationClient) => Promise<unknown>][] = [
+      ['/_matrix/federation/v1/version', (c) => c.getVersion('fed.test')],
+      ['/_matrix/federation/v1/query/profile', (c) => c.queryProfile('fed.test', '@u:fed.test')],
+      ['/_matrix/federation/v1/make_join/', (c) => c.makeJoin('fed.test', room, '@u:us.test', ['10'])],
+      ['/_matrix/federation/v1/make_leave/', (c) => c.makeLeave('fed.test', room, '@u:us.test')],
+      ['/_matrix/federation/v1/make_knock/', (c) => c.makeKnock('fed.test', room, '@u:us.test', ['10'])],
+      ['/_matrix/federation/v1/event/', (c) => c.getEvent('fed.test', '$e')],
+      ['/_matrix/federation/v2/invite/', (c) => c.invite('fed.test', room, '$i', { event, roomVersion: '10' })],
+      ['/_matrix/federation/v2/send_leave/', (c) => c.sendLeave('fed.test', room, '$l', event)],
+      ['/_matrix/federation/v1/send/', (c) => c.sendTransaction('fed.test', 't', [])],
+    ];
+    const keys: [string, (c: FederationClient) => Promise<unknown>][] = [
+      ['/_matrix/key/v2/server', (c) => c.getServerKeys('fed.test')],
+      ['/_matrix/key/v2/query', (c) => c.queryKeys('fed.test', {})],
+    ];
+    const cases = [
+      ...single.map(([p, call]) => [p, call, over] as const),
+      ...keys.map(([p, call]) => [p, call, overKeys] as const),
+    ];
+    const { c } = client();
+    for (const [prefix, call, body] of cases) {
+      await withRoutes([[prefix, (res) => json(res, 200, body)]], async () => {
+        const e = await call(c).catch((x: unknown) => x);
+        expect(e, prefix).toMatchObject({ kind: 'too_large', message: expect.stringMatching(/larger than \d+ bytes/) });
+      });
+    }
+    // The endpoints that answer many events take it (up to maxResponseBytes, 64 MiB by default).
+    await withRoutes([['/_matrix/federation/v1/state_ids/', (res) => json(res, 200, overKeys)]], async () => {
+      expect(await c.getStateIds('fed.test', room, '$e')).toHaveProperty('pad');
+    });
+    await c.close();
+  });
+
+  it('caps backfill and get_missing_events at 256 KiB a PDU of their limit, and one for the envelope', async () => {
+    const { c } = client();
+    const body = padded(512 * KiB + 1);
+    await withRoutes(
+      [
+        ['/_matrix/federation/v1/backfill/', (res) => json(res, 200, body)],
+        ['/_matrix/federation/v1/get_missing_events/', (res) => json(res, 200, body)],
+      ],
+      async () => {
+        await expect(c.backfill('fed.test', room, ['$a'], 1)).rejects.toMatchObject({ kind: 'too_large' });
+        await expect(c.backfill('fed.test', room, ['$a'], 2)).resolves.toHaveProperty('pad');
+        await expect(
+          c.getMissingEvents('fed.test', room, { earliestEvents: [], latestEvents: ['$b'], limit: 1 }),
+        ).rejects.toMatchObject({ kind: 'too_large' });
+        await expect(
+          c.getMissingEvents('fed.test', room, { earliestEvents: [], latestEvents: ['$b'] }),
+        ).resolves.toHaveProperty('pad');
+      },
+    );
+    await c.close();
+  });
+
+  it('never goes above maxResponseBytes', async () => {
+    const { c } = client({ max: 100 * KiB });
+    await withRoutes([['/_matrix/federation/v1/make_join/', (res) => json(res, 200, padded(100 * KiB + 1))]], () =>
+      expect(c.makeJoin('fed.test', room, '@u:us.test', ['10'])).rejects.toMatchObject({ kind: 'too_large' }),
+    );
+    await c.close();
+  });
+});
+
+describe('FederationClient: hostile responses', () => {
+  /** `{"pdus":[[],[],…]}` of about `bytes` bytes: one value per 3 bytes, tens of bytes of heap each. */
+  const emptyArrays = (bytes: number) => `{"pdus":[${'[],'.repeat(Math.floor(bytes / 3) - 4)}[]]}`;
+
+  it('six at once, each 2 MiB of []: each refused (by its cap or the bound on values), none held in the heap', async () => {
+    const body = emptyArrays(2 * 1024 * KiB);
+    const room = '!r:fed.test';
+    const calls: [string, (c: FederationClient) => Promise<unknown>][] = [
+      ['/_matrix/federation/v1/make_join/', (c) => c.makeJoin('fed.test', room, '@u:us.test', ['10'])],
+      ['/_matrix/federation/v1/make_leave/', (c) => c.makeLeave('fed.test', room, '@u:us.test')],
+      ['/_matrix/federation/v1/event/', (c) => c.getEvent('fed.test', '$e')],
+      ['/_matrix/federation/v2/send_join/', (c) => c.sendJoin('fed.test', room, '$j', {})],
+      ['/_matrix/federation/v1/state/', (c) => c.getState('fed.test', room, '$e')],
+      ['/_matrix/federation/v1/event_auth/', (c) => c.getEventAuth('fed.test', room, '$e')],
+    ];
+    const { c } = client();
+    await withRoutes(
+      calls.map(([prefix]) => [prefix, (res) => json(res, 200, body)]),
+      async () => {
+        collectGarbage();
+        const before = process.memoryUsage().heapUsed;
+        const outcomes = await Promise.allSettled(calls.map(([, call]) => call(c)));
+        collectGarbage();
+        const held = process.memoryUsage().heapUsed - before;
+        const refusals = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as FederationError) : undefined));
+        // The first three by their 256 KiB cap, before anything is parsed; the endpoints that
+        // answer many events (64 MiB) by the values the body holds: ~700,000, where 2 MiB may
+        // hold 32,768 (one dense PDU) + one per 16 bytes.
+        const allowed = 32_768 + Math.floor(body.length / 16);
+        expect(refusals.map((e) => e?.kind)).toEqual(Array(6).fill('too_large'));
+        expect(refusals.slice(0, 3).map((e) => e?.message)).toEqual(
+          Array(3).fill(expect.stringContaining('larger than 262144 bytes')),
+        );
+        expect(refusals.slice(3).map((e) => e?.message)).toEqual(
+          Array(3).fill(expect.stringContaining(`more than ${allowed} values`)),
+        );
+        // Parsed whole, the six would hold some 4 million arrays: over 100 MiB.
+        expect(held).toBeLessThan(16 * 1024 * KiB);
+      },
+    );
+    await c.close();
+  });
+
+  it('takes a large response of events as servers send them (one value per ~30 bytes)', async () => {
+    const id = (i: number) => `$${String(i).padStart(43, 'A')}`;
+    const member = (i: number) => ({
+      auth_events: [id(1), id(2), id(3)],
+      content: { displayname: `user ${i}`, membership: 'join' },
+      depth: i,
+      hashes: { sha256: 'B'.repeat(43) },
+      origin: 'fed.test',
+      origin_server_ts: 1_700_000_000_000 + i,
+      prev_events: [id(i - 1)],
+      room_id: '!r:fed.test',
+      sender: `@user${i}:fed.test`,
+      signatures: { 'fed.test': { 'ed25519:a': 'C'.repeat(86) } },
+      state_key: `@user${i}:fed.test`,
+      type: 'm.room.member',
+      unsigned: { age_ts: 1_700_000_000_000 },
+    });
+    const state = Array.from({ length: 7_000 }, (_, i) => member(i));
+    const body = JSON.stringify({ state, auth_chain: [] });
+    expect(body.length).toBeGreaterThan(4 * 1024 * KiB);
+    const { c } = client();
+    await withRoutes([['/_matrix/federation/v2/send_join/', (res) => json(res, 200, body)]], async () => {
+      const r = await c.sendJoin('fed.test', '!r:fed.test', '$j', {});
+      expect(r.state).toHaveLength(7_000);
+    });
+    await c.close();
+  });
+
+  it('holds at most maxBufferedBytes of bodies at once: past it a response fails busy, and is released after', async () => {
+    // Two responses that send 600 KiB each and hold their end back: together past the 1 MiB.
+    let release = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const hold: Route = [
+      '/_matrix/federation/v1/hold',
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`{"pad":"${'a'.repeat(600 * KiB)}`);
+        void released.then(() => res.end('"}'));
+      },
+    ];
+    const req: FederationRequest = { method: 'GET', path: '/_matrix/federation/v1/hold' };
+    const { c } = client({ buffered: 1024 * KiB });
+    await withRoutes([hold], async () => {
+      const settle = (p: Promise<unknown>) =>
+        p.then(
+          () => 'ok',
+          (e: unknown) => (e as FederationError).kind,
+        );
+      const both = [settle(c.request('fed.test', req)), settle(c.request('fed.test', req))];
+      // Neither can finish while held: the first to settle is the one refused.
+      expect(await Promise.race(both)).toBe('busy');
+      release();
+      expect((await Promise.all(both)).sort()).toEqual(['busy', 'ok']);
+      // What both held was given back: one such response alone goes through again.
+      expect(await settle(c.request('fed.test', req))).toBe('ok');
+    });
+    // The refusal is ours, not the destination's: it is not backed off.
+    await expect(c.getVersion('fed.test')).resolves.toBeDefined();
     await c.close();
   });
 });
