@@ -25,6 +25,7 @@ import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
 import { type BackoffPolicy, Failures } from './backoff.js';
 import { ServerResolver } from './discovery/resolve.js';
+import { printable } from './text.js';
 
 /**
  * The default of {@link FederationClientOptions.maxResponseBytes}: 64 MiB,
@@ -83,6 +84,13 @@ export const MIN_BYTES_PER_VALUE = 16;
  * refused on its own.
  */
 export const DENSEST_EVENT_VALUES = 32_768;
+
+/** The longest {@link FederationError} message, in UTF-16 code units. */
+const MAX_MESSAGE_LENGTH = 1_000;
+/** The longest part of a message taken from the remote server's `error`. */
+const MAX_REMOTE_ERROR_LENGTH = 200;
+/** The longest `errcode` kept (the spec's are under 40 characters). */
+const MAX_ERRCODE_LENGTH = 100;
 
 /** One place to connect to: a port and the addresses to try on it, in order. */
 export interface FederationTarget {
@@ -213,7 +221,15 @@ export type FederationErrorKind =
   /** The destination could not be resolved. */
   | 'discovery';
 
-/** A failed federation request. */
+/**
+ * A failed federation request.
+ *
+ * Its message may quote the remote server (its `error` string, a
+ * certificate's names): every control and bidirectional formatting
+ * character in it is written as a `\uXXXX` escape, so that it cannot drive a
+ * terminal or forge a log line, and it is at most 1,000 characters (the
+ * remote `error` at most 200 of them).
+ */
 export class FederationError extends Error {
   /** What went wrong. */
   readonly kind: FederationErrorKind;
@@ -221,7 +237,7 @@ export class FederationError extends Error {
   readonly destination: string;
   /** The HTTP status, for `remote`. */
   readonly status: number | undefined;
-  /** The Matrix `errcode` the remote server gave, if any. */
+  /** The Matrix `errcode` the remote server gave, if any (escaped as the message is, at most 100 characters). */
   readonly errcode: string | undefined;
   /** For `backoff`: when requests may be made again (clock milliseconds). */
   readonly retryAt: number | undefined;
@@ -238,12 +254,12 @@ export class FederationError extends Error {
     message: string,
     details: { status?: number; errcode?: string; retryAt?: number } = {},
   ) {
-    super(message);
+    super(printable(message, MAX_MESSAGE_LENGTH));
     this.name = 'FederationError';
     this.kind = kind;
     this.destination = destination;
     this.status = details.status;
-    this.errcode = details.errcode;
+    this.errcode = details.errcode === undefined ? undefined : printable(details.errcode, MAX_ERRCODE_LENGTH);
     this.retryAt = details.retryAt;
   }
 }
@@ -454,7 +470,10 @@ export class FederationClient {
     }
     if (status < 200 || status >= 300) {
       const errcode = isJsonObject(parsed) && typeof parsed.errcode === 'string' ? parsed.errcode : undefined;
-      const error = isJsonObject(parsed) && typeof parsed.error === 'string' ? `: ${parsed.error}` : '';
+      const error =
+        isJsonObject(parsed) && typeof parsed.error === 'string'
+          ? `: ${printable(parsed.error, MAX_REMOTE_ERROR_LENGTH)}`
+          : '';
       throw new FederationError('remote', destination, `${req.method} ${uri} answered ${status}${error}`, {
         status,
         ...(errcode !== undefined ? { errcode } : {}),

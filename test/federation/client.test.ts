@@ -737,4 +737,23 @@ describe('FederationClient: hostile responses', () => {
     await expect(c.getVersion('fed.test')).resolves.toBeDefined();
     await c.close();
   });
+
+  it("escapes control characters in the remote error and errcode, and bounds the message's length", async () => {
+    const error = `\u001b[31mred\u001b[0m\r\n2024-01-01 FAKE LOG LINE \u009b2J \u202eevil ${'x'.repeat(10_000)}`;
+    const body = JSON.stringify({ errcode: 'M_\u001b[1mBAD', error });
+    const { c } = client();
+    await withRoutes([['/_matrix/federation/v1/query/directory', (res) => json(res, 400, body)]], async () => {
+      const e = (await c
+        .request('fed.test', { method: 'GET', path: '/_matrix/federation/v1/query/directory' })
+        .catch((x: unknown) => x)) as FederationError;
+      expect(e).toMatchObject({ kind: 'remote', status: 400, errcode: 'M_\\u001b[1mBAD' });
+      expect(e.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028-\u202e]/);
+      expect(e.message).toContain(
+        '\\u001b[31mred\\u001b[0m\\u000d\\u000a2024-01-01 FAKE LOG LINE \\u009b2J \\u202eevil',
+      );
+      expect(e.message.length).toBeLessThanOrEqual(1_000);
+      expect(e.message.endsWith('…')).toBe(true);
+    });
+    await c.close();
+  });
 });

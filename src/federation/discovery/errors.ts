@@ -5,6 +5,8 @@
  * @module
  */
 
+import { printable } from '../text.js';
+
 /**
  * Why discovery failed, or why the `/.well-known/matrix/server` step did not
  * delegate. Stable across releases.
@@ -51,7 +53,10 @@ export type DiscoveryErrorCode =
  * recorded (not raised) when the well-known step fails and discovery goes on
  * with SRV records.
  *
- * `code` is stable; `message` is for people and may change.
+ * `code` is stable; `message` is for people and may change. The message
+ * may quote what a remote server sent (a well-known body, through the JSON
+ * parser's message): control and bidirectional formatting characters are
+ * written as `\uXXXX` escapes, and it is at most 1,000 characters.
  */
 export class DiscoveryError extends Error {
   /** What went wrong. */
@@ -69,7 +74,7 @@ export class DiscoveryError extends Error {
    * @param transient - whether the failure may be temporary (default false).
    */
   constructor(code: DiscoveryErrorCode, message: string, transient = false) {
-    super(message);
+    super(printable(message, 1_000));
     this.name = 'DiscoveryError';
     this.code = code;
     this.transient = transient;

@@ -313,6 +313,19 @@ describe('parseWellKnown', () => {
     }
   });
 
+  it('escapes the control characters of a body its error quotes (JSON.parse quotes the start)', () => {
+    let error: unknown;
+    try {
+      parseWellKnown(enc.encode('\u001b]0;pwned\u0007\u001b[2J'));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DiscoveryError);
+    const message = (error as DiscoveryError).message;
+    expect(message).toContain('\\u001b]0;pwned\\u0007');
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
   it('never throws anything but a DiscoveryError, on any bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
