@@ -6,7 +6,8 @@
  *
  * Discovery and request signing are injected, so that the client works
  * with any resolver and key store (the defaults of this library, or a
- * test's). Every request has a timeout, and every response
+ * test's); whatever the resolver gives passes the address policy before
+ * anything is connected to. Every request has a timeout, and every response
  * a size cap fitted to its endpoint and a bound on the values its parse may
  * create; failures are typed ({@link FederationError}) and carry the remote
  * `errcode`; a destination that keeps failing is backed off. {@link FederationClient.keyTransport}
@@ -24,6 +25,7 @@ import { InvalidInputError } from '../errors.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
 import { type BackoffPolicy, Failures } from './backoff.js';
+import { AddressPolicy } from './discovery/addresses.js';
 import { ServerResolver } from './discovery/resolve.js';
 import { printable } from './text.js';
 
@@ -96,13 +98,13 @@ const MAX_ERRCODE_LENGTH = 100;
 export interface FederationTarget {
   /** The port. */
   readonly port: number;
-  /** The IP addresses (or hostnames) to try, in order. */
+  /** The IP addresses to try, in order (each must pass the client's address policy). */
   readonly addresses: readonly string[];
 }
 
 /** Where to connect for a server name: what server discovery answers. */
 export interface FederationDestination {
-  /** The IP address or hostname to connect to (the first to try). */
+  /** The IP address to connect to (the first to try; it must pass the client's address policy). */
   readonly address: string;
   /** The port. */
   readonly port: number;
@@ -146,10 +148,20 @@ export interface FederationClientOptions {
   readonly sign: RequestSigner;
   /**
    * Finds where other servers are. Default: a {@link ServerResolver} with
-   * its defaults (the spec's discovery, private addresses refused), sharing
-   * `ca` and `now`.
+   * its defaults (the spec's discovery), sharing `ca`, `now`, `policy` and
+   * `allow`. Whatever it gives is checked against the address policy before
+   * anything is connected to: every address must be an IP address the
+   * policy allows (a hostname is refused, as it would be resolved again,
+   * unchecked), or the request fails with `discovery`.
    */
   readonly resolve?: DestinationResolver;
+  /**
+   * Which addresses may be connected to (default: `new AddressPolicy({ allow })`,
+   * which refuses loopback, private, link-local and other non-public ranges).
+   */
+  readonly policy?: AddressPolicy;
+  /** Addresses and CIDR ranges allowed despite the default blocklist, when `policy` is not given. */
+  readonly allow?: readonly string[];
   /**
    * TLS: the certificate authorities (PEM) to trust instead of Node's
    * bundled roots (Node's `ca` replaces them), e.g. a test CA. Default:
@@ -330,6 +342,21 @@ interface Exchanged {
 }
 
 /**
+ * Every address of a destination, checked against the policy.
+ *
+ * @returns why the destination may not be connected to, or undefined.
+ */
+function refusedAddress(d: FederationDestination, policy: AddressPolicy): string | undefined {
+  // All or nothing, as the resolver does: a name that gives a refused
+  // address beside allowed ones is not trusted with the allowed ones.
+  for (const { address } of attemptsOf(d)) {
+    const verdict = policy.check(address);
+    if (!verdict.allowed) return verdict.reason ?? `${address} is not allowed`;
+  }
+  return undefined;
+}
+
+/**
  * The cap of a response of at most `limit` PDUs: one
  * {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} each, and one for the envelope.
  * A limit that is not a positive number gives the envelope's alone.
@@ -372,15 +399,22 @@ export class FederationClient {
   readonly #timeoutMs: number;
   readonly #connectTimeoutMs: number;
   readonly #maxBytes: number;
+  readonly #policy: AddressPolicy;
   readonly #maxBuffered: number;
   /** Bytes of response bodies held now (see {@link FederationClientOptions.maxBufferedBytes}). */
   #buffered = 0;
 
-  /** @param options - identity, signer, resolver, limits. */
+  /**
+   * @param options - identity, signer, resolver, limits.
+   * @throws {@link InvalidInputError} `M_INVALID_PARAM` if `allow` has
+   * something that is not an address or CIDR range.
+   */
   constructor(options: FederationClientOptions) {
     this.#options = options;
+    this.#policy = options.policy ?? new AddressPolicy(options.allow === undefined ? {} : { allow: options.allow });
     if (options.resolve === undefined) {
       const resolver = new ServerResolver({
+        policy: this.#policy,
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
         ...(options.now !== undefined ? { now: options.now } : {}),
       });
@@ -542,6 +576,12 @@ export class FederationClient {
     } catch (e) {
       this.#backoff.failed(destination, this.#now());
       throw new FederationError('discovery', destination, `Cannot resolve ${destination}: ${String(e)}`);
+    }
+    // A resolver of the caller's is held to the policy too (CVE-2024-52594:
+    // a server name must not make us reach into our own network).
+    const refused = refusedAddress(target, this.#policy);
+    if (refused !== undefined) {
+      throw new FederationError('discovery', destination, `Refusing to connect for ${destination}: ${refused}`);
     }
     const uri = req.path + queryString(req.query);
     const headers: Record<string, string> = { host: target.hostHeader };

@@ -21,6 +21,7 @@ import {
   type FederationRequest,
   type RequestToSign,
 } from '../../src/federation/client.js';
+import { AddressPolicy } from '../../src/federation/discovery/addresses.js';
 import { Keyring } from '../../src/keys/index.js';
 import { encodeBase64 } from '../../src/signing/index.js';
 import { createTestCa, type TestCa } from '../interop/live/certs.js';
@@ -177,6 +178,8 @@ function client(
       return `X-Matrix origin="us.test",destination="${r.destination}",key="ed25519:k",sig="s${signed.length}"`;
     },
     resolve: async () => ({ address: ADDRESS, port, hostHeader: 'fed.test', tlsServerName: 'fed.test', ...o.dest }),
+    // The servers are on loopback, which the address policy refuses unless allowed.
+    allow: ['127.0.0.0/8'],
     ca: ca.certPem,
     ...(o.now !== undefined ? { now: o.now } : {}),
     timeoutMs: o.timeoutMs ?? 5_000,
@@ -755,5 +758,66 @@ describe('FederationClient: hostile responses', () => {
       expect(e.message.endsWith('…')).toBe(true);
     });
     await c.close();
+  });
+});
+
+describe('FederationClient: whatever the resolver gives passes the address policy', () => {
+  const strict = (dest: FederationDestination, o: { allow?: string[]; policy?: AddressPolicy } = {}) =>
+    new FederationClient({
+      serverName: 'us.test',
+      sign: () => 'X-Matrix',
+      ca: ca.certPem,
+      resolve: async () => dest,
+      ...o,
+    });
+  const at = (address: string): FederationDestination => ({
+    address,
+    port,
+    hostHeader: 'fed.test',
+    tlsServerName: 'fed.test',
+  });
+
+  it('refuses loopback, private and non-IP addresses from a custom resolver, before connecting', async () => {
+    const before = seen.length;
+    const refused: [FederationDestination, string][] = [
+      [at(ADDRESS), '127.0.0.0/8'],
+      [at('::ffff:127.0.0.5'), '127.0.0.0/8'],
+      [at('10.1.2.3'), '10.0.0.0/8'],
+      // A hostname would be resolved again by the connection, unchecked.
+      [at('localhost'), 'not an IP address'],
+      // Every address of every target, not only the first.
+      [
+        {
+          ...at('8.8.8.8'),
+          targets: [
+            { port, addresses: ['8.8.8.8'] },
+            { port, addresses: [ADDRESS] },
+          ],
+        },
+        '127.0.0.0/8',
+      ],
+    ];
+    for (const [dest, why] of refused) {
+      const c = strict(dest);
+      const e = (await c.getVersion('fed.test').catch((x: unknown) => x)) as FederationError;
+      expect(e, dest.address).toBeInstanceOf(FederationError);
+      expect(e, dest.address).toMatchObject({ kind: 'discovery', message: expect.stringContaining(why) });
+      await c.close();
+    }
+    // The key transport too.
+    const k = strict(at(ADDRESS));
+    await expect(
+      k.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/server' }),
+    ).rejects.toMatchObject({ kind: 'discovery' });
+    await k.close();
+    expect(seen.length).toBe(before);
+  });
+
+  it('connects where the policy allows, given as allow or as a policy', async () => {
+    for (const o of [{ allow: ['127.0.0.5'] }, { policy: new AddressPolicy({ allow: ['127.0.0.0/8'] }) }]) {
+      const c = strict(at(ADDRESS), o);
+      expect(await c.getVersion('fed.test')).toEqual({ server: { name: 'stub', version: '1' } });
+      await c.close();
+    }
   });
 });
