@@ -13,6 +13,8 @@ import { printable } from '../text.js';
  *
  * - `blocked-address`: the address is in a range that is refused (loopback,
  *   private, link-local, … see {@link AddressPolicy}) and not allowlisted.
+ * - `invalid-port`: the server name has port 0, which the grammar allows
+ *   but nothing can be reached on.
  * - `ambiguous-ip-literal`: an IPv4 literal with a leading zero (`010.0.0.1`),
  *   which the server-name grammar reads as decimal and common resolvers as
  *   octal; or a hostname that URL parsers read as an IPv4 address
@@ -34,6 +36,7 @@ import { printable } from '../text.js';
  */
 export type DiscoveryErrorCode =
   | 'blocked-address'
+  | 'invalid-port'
   | 'ambiguous-ip-literal'
   | 'not-found'
   | 'dns-failure'

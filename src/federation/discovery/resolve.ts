@@ -282,8 +282,8 @@ export class ServerResolver {
    *
    * @param serverName - the server name (`hostname[:port]`).
    * @throws {@link InvalidInputError} `M_INVALID_PARAM` if it is not a valid
-   * server name; {@link DiscoveryError} if it cannot be reached (no address,
-   * only refused addresses, a DNS failure, an SRV target of `.`).
+   * server name; {@link DiscoveryError} if it cannot be reached (port 0, no
+   * address, only refused addresses, a DNS failure, an SRV target of `.`).
    */
   async resolve(serverName: string): Promise<ResolvedServer> {
     const remembered = this.#remembered(serverName);
@@ -585,6 +585,10 @@ function isNoService(name: string): boolean {
  */
 function* resolutionPlan(serverName: string, context: PlanContext): Generator<Need, ResolvedServer, Answer> {
   const name = parseServerName(serverName);
+  // Valid by the grammar, but nothing listens on port 0; Synapse reads it as
+  // no port (see parseWellKnown), which the name cannot have meant either.
+  if (name.port === 0)
+    throw new DiscoveryError('invalid-port', `${serverName} has port 0: nothing can be reached there`);
 
   // Step 1: "If the hostname is an IP literal, then that IP address should be used,
   // together with the given port number, or 8448 if no port is given. [...] The Host

@@ -140,8 +140,14 @@ function checkTarget(url: URL, policy: AddressPolicy): void {
 /**
  * Reads a well-known body: UTF-8 (a byte order mark is not skipped, as
  * Python's decoder in Synapse does not), JSON, an object whose `m.server`
- * is a string that is a valid server name (and not an IPv4 literal with a
- * leading zero, which resolvers read differently).
+ * is a string that is a valid server name, neither an IPv4 literal with a
+ * leading zero (which resolvers read differently) nor with port 0.
+ *
+ * Port 0 is in the grammar (`port = 1*5DIGIT`) but nothing can be
+ * connected to on it (RFC 6335: reserved). Synapse takes it for no port at
+ * all (Python reads 0 as false: SRV records, then 8448) while sending it in
+ * the `Host` header; the server cannot have meant either, so the
+ * delegation is refused as invalid and discovery goes on with step 4.
  *
  * @param body - the response body.
  * @returns the delegated server name.
@@ -163,6 +169,9 @@ export function parseWellKnown(body: Uint8Array): string {
   }
   if (!isValidServerName(server) || isAmbiguousIPv4Literal(parseServerName(server).host)) {
     throw new DiscoveryError('invalid-well-known', `m.server ${JSON.stringify(server)} is not a valid server name`);
+  }
+  if (parseServerName(server).port === 0) {
+    throw new DiscoveryError('invalid-well-known', `m.server ${JSON.stringify(server)} has port 0`);
   }
   return server;
 }

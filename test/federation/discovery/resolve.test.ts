@@ -131,6 +131,9 @@ const step1: Scenario[] = [
   // A leading zero: decimal to the grammar, octal to inet_aton and URL parsers.
   { name: '010.0.0.1', expected: { error: 'ambiguous-ip-literal' } },
   { name: '1.2.3.04:8448', expected: { error: 'ambiguous-ip-literal' } },
+  // Port 0: in the grammar ("port = 1*5DIGIT"), but nothing can be connected to there (RFC 6335).
+  { name: '127.0.0.5:0', expected: { error: 'invalid-port' } },
+  { name: '[::1]:00', expected: { error: 'invalid-port' } },
 ];
 
 // Step 2: "If the hostname is not an IP literal, and the server name includes an explicit
@@ -193,6 +196,9 @@ const step2: Scenario[] = [
   { name: 'mixed.test:1234', expected: { error: 'blocked-address' } },
   { name: 'ten.test:1234', expected: { error: 'blocked-address' } },
   { name: 'mapped.test:1234', expected: { error: 'blocked-address' } },
+  // Port 0, even for a name that resolves and whose well-known delegates.
+  { name: 'target.test:0', expected: { error: 'invalid-port' } },
+  { name: 'delegated-port.test:0', expected: { error: 'invalid-port' } },
 ];
 
 const delegatedTo = (
@@ -442,6 +448,7 @@ const invalidWellKnown: Scenario[] = [
   fellThrough('badmserver.test', 'invalid-well-known'),
   fellThrough('emptymserver.test', 'invalid-well-known'),
   fellThrough('portmserver.test', 'invalid-well-known'),
+  fellThrough('port0mserver.test', 'invalid-well-known'),
   fellThrough('status204.test', 'http-status'),
   fellThrough('big.test', 'too-large'),
   fellThrough('big-chunked.test', 'too-large'),

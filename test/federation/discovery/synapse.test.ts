@@ -12,12 +12,17 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cachePeriodFromHeaders, type HeaderMap } from '../../../src/federation/discovery/cache.js';
+import { DiscoveryError } from '../../../src/federation/discovery/errors.js';
+import { ServerResolver } from '../../../src/federation/discovery/resolve.js';
 import { orderSrvRecords } from '../../../src/federation/discovery/srv.js';
+import { parseWellKnown } from '../../../src/federation/discovery/wellknown.js';
 
 const python = fileURLToPath(new URL('../../interop/oracle/.venv/bin/python', import.meta.url));
 const glue = fileURLToPath(new URL('./synapse_glue.py', import.meta.url));
 
-type Answer = { ok: true; period?: number | null; order?: number[] } | { ok: false; error: string };
+type Answer =
+  | { ok: true; period?: number | null; order?: number[]; servers?: [string, number][] }
+  | { ok: false; error: string };
 
 async function askSynapse(requests: object[]): Promise<Answer[]> {
   if (!existsSync(python)) throw new Error('The Synapse oracle is not set up: run bash test/interop/oracle/setup.sh');
@@ -223,5 +228,36 @@ describe('SRV ordering: ours and Synapse make the same choices from the same ran
       const theirs = answers[i] as Answer;
       expect(theirs.ok && theirs.order, JSON.stringify(records)).toEqual(ours);
     });
+  });
+});
+
+describe('port 0: Synapse reads it as no port; we refuse it (a deliberate difference)', () => {
+  it('where Synapse connects for a server name (or a delegation) with port 0, and what we do', async () => {
+    const names = ['fed.test:0', 'fed.test:00', '1.2.3.4:0', 'fed.test:8080', '1.2.3.4'];
+    const answers = await askSynapse(names.map((server_name) => ({ op: 'resolve_server', server_name })));
+    // Python reads port 0 as false: SRV records (none here), then 8448, while the Host header
+    // it sends keeps ":0". Nothing can be connected to on port 0 (RFC 6335), so the name
+    // cannot have meant that port, nor, with ":0" written, no port at all: we refuse it.
+    expect(answers.map((a) => a.ok && a.servers)).toEqual([
+      [['fed.test', 8448]],
+      [['fed.test', 8448]],
+      [['1.2.3.4', 8448]],
+      [['fed.test', 8080]],
+      [['1.2.3.4', 8448]],
+    ]);
+    const resolver = new ServerResolver({
+      dns: {
+        resolveSrv: async () => [],
+        resolve4: async () => [],
+        resolve6: async () => [],
+      },
+    });
+    for (const name of names.slice(0, 3)) {
+      await expect(resolver.resolve(name)).rejects.toMatchObject({ code: 'invalid-port' });
+      expect(() => parseWellKnown(new TextEncoder().encode(JSON.stringify({ 'm.server': name })))).toThrow(
+        DiscoveryError,
+      );
+    }
+    await resolver.close();
   });
 });

@@ -12,6 +12,12 @@ test/interop/oracle/.venv), never a copy of it.
       and random.shuffle drawing from the given floats the same way our
       orderSrvRecords draws from its random() (a + floor(r * (b - a + 1));
       Fisher-Yates), so both make the same choices.
+  {"op": "resolve_server", "server_name": "host[:port]"}
+      -> {"ok": true, "servers": [[host, port], ...]}
+      synapse.http.federation.matrix_federation_agent.MatrixHostnameEndpoint
+      ._resolve_server for matrix-federation://<server_name>/ (the URI the agent
+      builds for a server name, or for the m.server a well-known delegates to),
+      with no SRV records: where Synapse connects.
 
 A Python exception is answered {"ok": false, "error": "<its class name>"}.
 """
@@ -20,9 +26,12 @@ import json
 import random
 import sys
 
+from twisted.internet import defer
+from twisted.web.client import URI
 from twisted.web.http_headers import Headers
 
 from synapse.http.federation import srv_resolver
+from synapse.http.federation.matrix_federation_agent import MatrixHostnameEndpoint
 from synapse.http.federation.well_known_resolver import _cache_period_from_headers
 
 
@@ -53,7 +62,30 @@ def sort_srv(req):
     return {"order": [int(s.host) for s in srv_resolver._sort_server_list(servers)]}
 
 
-OPS = {"cache_period": cache_period, "sort_srv": sort_srv}
+class _NoSrvRecords:
+    async def resolve_service(self, name):
+        return []
+
+
+def resolve_server(req):
+    endpoint = MatrixHostnameEndpoint(
+        reactor=None,
+        proxy_reactor=None,
+        tls_client_options_factory=None,
+        srv_resolver=_NoSrvRecords(),
+        proxy_config=None,
+        parsed_uri=URI.fromBytes(f"matrix-federation://{req['server_name']}/".encode("ascii")),
+    )
+    # Nothing here waits on the reactor: the Deferred has fired when ensureDeferred returns.
+    result = []
+    defer.ensureDeferred(endpoint._resolve_server()).addBoth(result.append)
+    servers = result[0]
+    if not isinstance(servers, list):
+        servers.raiseException()
+    return {"servers": [[s.host.decode("ascii"), s.port] for s in servers]}
+
+
+OPS = {"cache_period": cache_period, "sort_srv": sort_srv, "resolve_server": resolve_server}
 
 for line in sys.stdin:
     try:

@@ -298,6 +298,12 @@ describe('parseWellKnown', () => {
       '{"m.server":""}',
       '{"m.server":"a.example:"}',
       '{"m.server":"a.example:65536"}',
+      // Port 0 is in the grammar (port = 1*5DIGIT) but reaches nothing (RFC 6335: reserved);
+      // Synapse would read it as no port at all (see synapse.test.ts).
+      '{"m.server":"a.example:0"}',
+      '{"m.server":"a.example:00000"}',
+      '{"m.server":"1.2.3.4:0"}',
+      '{"m.server":"[2001:db8::1]:0"}',
       '{"m.server":"https://a.example"}',
       '{"m.server":"a.example/path"}',
       '{"m.server":"exa mple.org"}',
@@ -339,7 +345,7 @@ describe('parseWellKnown', () => {
     );
   });
 
-  it('accepts m.server exactly when it is a valid server name (and not an ambiguous IPv4 literal)', () => {
+  it('accepts m.server exactly when it is a valid server name (neither an ambiguous IPv4 literal nor on port 0)', () => {
     const nameish = fc.oneof(
       fc.string({ maxLength: 30 }),
       fc.stringMatching(/^[a-z0-9.:[\]-]{1,30}$/),
@@ -354,7 +360,9 @@ describe('parseWellKnown', () => {
         const body = enc.encode(JSON.stringify({ ...rest, 'm.server': server }));
         const ambiguous =
           /^(\d{1,3}\.){3}\d{1,3}(:\d+)?$/.test(server) && /(^|\.)0\d/.test(server.split(':')[0] as string);
-        const valid = isValidServerName(server) && !ambiguous;
+        // Port 0: in the grammar (1*5DIGIT), but nothing can be connected to there (RFC 6335).
+        const portZero = /:0+$/.test(server);
+        const valid = isValidServerName(server) && !ambiguous && !portZero;
         let got: string | undefined;
         try {
           got = parseWellKnown(body);

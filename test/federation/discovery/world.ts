@@ -87,6 +87,7 @@ export function routes(port: number): Record<string, Route> {
     'badmserver.test': json({ 'm.server': 'bad name!' }),
     'emptymserver.test': json({ 'm.server': '' }),
     'portmserver.test': json({ 'm.server': 'target.test:99999' }),
+    'port0mserver.test': json({ 'm.server': 'target.test:0' }),
     'error500.test': json({ errcode: 'M_UNKNOWN' }, {}, 500),
     'status204.test': raw('', {}, 204),
     // Reached only if a refusal failed.
