@@ -23,18 +23,16 @@ interface Source {
   readonly text: string;
   readonly bytes: Uint8Array | undefined;
   /**
-   * Text positions whose byte offsets are known, ascending, and those
-   * offsets: a byte offset is counted from the nearest known position, so
-   * each stretch of text is measured about once.
-   */
-  readonly positions: number[];
-  readonly offsets: number[];
-  /**
    * How many bytes at the start, and how many at the end, are ASCII: text
    * positions there map to offsets by arithmetic.
    */
   readonly asciiHead: number;
   readonly asciiTail: number;
+  /**
+   * The byte offsets of the anchors (see {@link anchorAt}) from the last
+   * one in the ASCII head onwards, as far as they have been needed.
+   */
+  readonly anchors: number[];
 }
 
 interface Span {
@@ -98,10 +96,9 @@ export function spanRecorder(
   const source: Source = {
     text,
     bytes,
-    positions: [0, text.length],
-    offsets: [0, bytes === undefined ? text.length : bytes.length],
     asciiHead: scan?.asciiHead ?? text.length,
     asciiTail: scan?.asciiTail ?? text.length,
+    anchors: [],
   };
   return (value, start, end) => {
     records.set(value, { source, start, end });
@@ -160,37 +157,56 @@ export class CanonicalSpans {
 }
 
 /**
+ * Text positions whose byte offsets are kept are this far apart (the
+ * anchors): a byte offset is measured from the anchor before it, so finding
+ * one costs at most this many characters, in any order of asking, and the
+ * anchors themselves are each measured once, from the one before. (Keeping
+ * the positions asked about instead, in a sorted list, made each insertion
+ * cost as much as the list is long: quadratic in the members of a large
+ * body.)
+ */
+const ANCHOR_STRIDE = 256;
+
+/**
+ * The text position of anchor `k`: `k` strides in, or one further if that
+ * falls inside a surrogate pair (measuring half a pair counts three bytes
+ * for each half). Text that is recorded is well-formed, so a low surrogate
+ * there is the second half of a pair.
+ */
+function anchorAt(text: string, k: number): number {
+  const pos = k * ANCHOR_STRIDE;
+  return (text.charCodeAt(pos) & 0xfc00) === 0xdc00 ? pos + 1 : pos;
+}
+
+/** The first anchor kept: those before it lie in the ASCII head. */
+function firstAnchor(source: Source): number {
+  return Math.floor(source.asciiHead / ANCHOR_STRIDE);
+}
+
+/**
  * The byte offset of text position `pos`: the UTF-8 length of the text up
- * to it, measured from the nearest position already known. Positions are at
- * brackets, never inside a surrogate pair.
+ * to it, measured from the anchor before it. Positions are at brackets,
+ * never inside a surrogate pair.
  */
 function byteOffset(source: Source, pos: number): number {
-  const { positions, offsets, text } = source;
-  const total = offsets[offsets.length - 1] as number;
+  const { text, anchors } = source;
+  const total = source.bytes === undefined ? text.length : source.bytes.length;
   // All ASCII: offsets are positions.
   if (total === text.length) return pos;
   // Text outside the first and last non-ASCII characters (in an event, all
   // but the content, usually) maps by arithmetic.
   if (pos <= source.asciiHead) return pos;
   if (text.length - pos <= source.asciiTail) return total - (text.length - pos);
-  let hi = positions.length - 1;
-  let lo = 0;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >>> 1;
-    if ((positions[mid] as number) <= pos) lo = mid;
-    else hi = mid;
+  const first = firstAnchor(source);
+  const k = Math.floor(pos / ANCHOR_STRIDE);
+  if (anchors.length === 0) anchors.push(anchorAt(text, first));
+  for (let j = first + anchors.length; j <= k; j++) {
+    const from = anchorAt(text, j - 1);
+    const to = anchorAt(text, j);
+    anchors.push((anchors[j - 1 - first] as number) + Buffer.byteLength(text.slice(from, to), 'utf8'));
   }
-  const before = positions[lo] as number;
-  const after = positions[hi] as number;
-  if (pos === before) return offsets[lo] as number;
-  if (pos === after) return offsets[hi] as number;
-  const offset =
-    pos - before <= after - pos
-      ? (offsets[lo] as number) + Buffer.byteLength(text.slice(before, pos), 'utf8')
-      : (offsets[hi] as number) - Buffer.byteLength(text.slice(pos, after), 'utf8');
-  positions.splice(hi, 0, pos);
-  offsets.splice(hi, 0, offset);
-  return offset;
+  const anchor = anchorAt(text, k);
+  return (anchors[k - first] as number) + Buffer.byteLength(text.slice(anchor, pos), 'utf8');
 }
 
 /**
