@@ -27,7 +27,12 @@ export interface EncodeOptions {
    * integers as Synapse does.
    */
   numbers?: NumberRules;
-  /** Deepest nesting accepted; default {@link DEFAULT_MAX_DEPTH}. */
+  /**
+   * Deepest nesting of arrays and objects accepted (the outermost counts as
+   * 1); default {@link DEFAULT_MAX_DEPTH}. Deeper values, and values that
+   * contain themselves, are refused with `M_BAD_JSON` whatever the limit:
+   * the encoder keeps its own stack, never the call stack.
+   */
   maxDepth?: number;
   /**
    * Write unpaired UTF-16 surrogates as `\uXXXX` escapes instead of refusing
@@ -45,13 +50,33 @@ export interface EncodeOptions {
   canonicalSpans?: CanonicalSpans;
 }
 
+/**
+ * The encoder. Iterative, with its own stack of open containers, so that
+ * no `maxDepth` and no input can overflow the call stack: a value nested
+ * past the limit, or a cycle, is an {@link InvalidInputError} however high
+ * the limit.
+ */
 class Encoder {
   private readonly legacy: boolean;
   private readonly maxDepth: number;
   private readonly allowLone: boolean;
   private readonly canonicalSpans: CanonicalSpans | undefined;
-  /** Keys and indexes from the root to the value being encoded, for errors. */
-  private readonly path: (string | number)[] = [];
+  /**
+   * The open containers, outermost first: each array or object, the sorted
+   * keys of each object (`undefined` for an array), and the index of the
+   * member being written. Only the first {@link depth} entries are in use.
+   */
+  private readonly containers: object[] = [];
+  private readonly keyLists: (readonly string[] | undefined)[] = [];
+  private readonly indexes: number[] = [];
+  private depth = 0;
+  /**
+   * The open containers past {@link DEFAULT_MAX_DEPTH} levels, when a higher
+   * `maxDepth` lets the encoder go that deep: a container found open again
+   * is a cycle, which would otherwise grow the output until memory runs out
+   * under a high enough limit.
+   */
+  private deepOpen: Set<object> | undefined;
 
   constructor(options: EncodeOptions) {
     this.legacy = options.numbers === 'legacy';
@@ -60,9 +85,14 @@ class Encoder {
     this.canonicalSpans = options.canonicalSpans;
   }
 
+  /** An error naming the path from the root to the value being written. */
   private fail(message: string): InvalidInputError {
     let where = '';
-    for (const part of this.path) where += typeof part === 'number' ? `[${part}]` : `.${JSON.stringify(part)}`;
+    for (let d = 0; d < this.depth; d++) {
+      const keys = this.keyLists[d];
+      const i = this.indexes[d] as number;
+      where += keys === undefined ? `[${i}]` : `.${JSON.stringify(keys[i])}`;
+    }
     return new InvalidInputError('M_BAD_JSON', `${message} at ${where === '' ? 'the top level' : where}`);
   }
 
@@ -75,67 +105,116 @@ class Encoder {
     return JSON.stringify(s);
   }
 
-  encode(value: unknown, depth: number): string {
-    switch (typeof value) {
-      case 'string':
-        return this.encodeString(value);
-      case 'number':
-        return this.encodeNumber(value);
-      case 'boolean':
-        return value ? 'true' : 'false';
-      case 'bigint':
-        if (this.legacy || (value >= -9007199254740991n && value <= 9007199254740991n)) return value.toString();
-        throw this.fail('Integer outside the range [-(2^53)+1, 2^53-1]');
-      case 'object':
-        break;
-      default:
-        throw this.fail(`A ${typeof value} is not a JSON value`);
+  /** Makes `container` the innermost open container, at its first member. */
+  private open(container: object, keys: readonly string[] | undefined): void {
+    const d = this.depth;
+    if (d >= DEFAULT_MAX_DEPTH) {
+      this.deepOpen ??= new Set();
+      if (this.deepOpen.has(container)) throw this.fail('The value contains itself');
+      this.deepOpen.add(container);
     }
-    if (value === null) return 'null';
-    if (this.canonicalSpans !== undefined) {
-      const text = this.canonicalSpans.text(value);
-      if (text !== undefined) return text;
-    }
-    if (depth >= this.maxDepth) throw this.fail(`Nesting deeper than ${this.maxDepth} levels`);
-    if (Array.isArray(value)) {
-      const n = value.length;
-      if (n === 0) return '[]';
-      const path = this.path;
-      path.push(0);
-      let out = `[${this.encode(value[0], depth + 1)}`;
-      for (let i = 1; i < n; i++) {
-        path[path.length - 1] = i;
-        out += `,${this.encode(value[i], depth + 1)}`;
-      }
-      path.pop();
-      return `${out}]`;
-    }
-    if (value instanceof JsonFloat) {
-      if (!this.legacy) throw this.fail('Floats are not allowed (only integers)');
-      if (!Number.isFinite(value.value)) throw this.fail('Float is not finite');
-      return pythonFloatRepr(value.value);
-    }
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) {
-      throw this.fail('Only plain objects, arrays and primitives are JSON values');
-    }
-    return this.encodeObject(value as Record<string, unknown>, depth);
+    this.depth = d + 1;
+    this.containers[d] = container;
+    this.keyLists[d] = keys;
+    this.indexes[d] = 0;
   }
 
-  /** Encodes an object: its keys in code point order, escaped where needed. */
-  private encodeObject(obj: Record<string, unknown>, depth: number): string {
-    const keys = sortByCodePoint(Object.keys(obj));
-    const path = this.path;
-    path.push('');
-    let out = '{';
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      path[path.length - 1] = key;
-      if (i > 0) out += ',';
-      out += `${this.encodeString(key)}:${this.encode(obj[key], depth + 1)}`;
+  encode(root: unknown): string {
+    let out = '';
+    let value = root;
+    for (;;) {
+      // Write one value, or open a container and write its first member's
+      // opening (then loop to write that member).
+      switch (typeof value) {
+        case 'string':
+          out += this.encodeString(value);
+          break;
+        case 'number':
+          out += this.encodeNumber(value);
+          break;
+        case 'boolean':
+          out += value ? 'true' : 'false';
+          break;
+        case 'bigint':
+          if (!this.legacy && (value < -9007199254740991n || value > 9007199254740991n)) {
+            throw this.fail('Integer outside the range [-(2^53)+1, 2^53-1]');
+          }
+          out += value.toString();
+          break;
+        case 'object': {
+          if (value === null) {
+            out += 'null';
+            break;
+          }
+          const text = this.canonicalSpans?.text(value);
+          if (text !== undefined) {
+            out += text;
+            break;
+          }
+          if (value instanceof JsonFloat) {
+            if (!this.legacy) throw this.fail('Floats are not allowed (only integers)');
+            if (!Number.isFinite(value.value)) throw this.fail('Float is not finite');
+            out += pythonFloatRepr(value.value);
+            break;
+          }
+          if (this.depth >= this.maxDepth) throw this.fail(`Nesting deeper than ${this.maxDepth} levels`);
+          if (Array.isArray(value)) {
+            if (value.length === 0) {
+              out += '[]';
+              break;
+            }
+            this.open(value, undefined);
+            out += '[';
+            value = value[0];
+            continue;
+          }
+          const proto = Object.getPrototypeOf(value) as unknown;
+          if (proto !== Object.prototype && proto !== null) {
+            throw this.fail('Only plain objects, arrays and primitives are JSON values');
+          }
+          const keys = sortByCodePoint(Object.keys(value));
+          if (keys.length === 0) {
+            out += '{}';
+            break;
+          }
+          this.open(value, keys);
+          const key = keys[0] as string;
+          out += `{${this.encodeString(key)}:`;
+          value = (value as Record<string, unknown>)[key];
+          continue;
+        }
+        default:
+          throw this.fail(`A ${typeof value} is not a JSON value`);
+      }
+      // The value is written: move to the next member, closing the
+      // containers that end here.
+      for (;;) {
+        if (this.depth === 0) return out;
+        const d = this.depth - 1;
+        const i = (this.indexes[d] as number) + 1;
+        this.indexes[d] = i;
+        const keys = this.keyLists[d];
+        if (keys === undefined) {
+          const array = this.containers[d] as readonly unknown[];
+          if (i < array.length) {
+            out += ',';
+            value = array[i];
+            break;
+          }
+          out += ']';
+        } else {
+          if (i < keys.length) {
+            const key = keys[i] as string;
+            out += `,${this.encodeString(key)}:`;
+            value = (this.containers[d] as Record<string, unknown>)[key];
+            break;
+          }
+          out += '}';
+        }
+        if (d >= DEFAULT_MAX_DEPTH) this.deepOpen?.delete(this.containers[d] as object);
+        this.depth = d;
+      }
     }
-    path.pop();
-    return `${out}}`;
   }
 
   private encodeNumber(n: number): string {
@@ -160,7 +239,7 @@ class Encoder {
  *   value that cannot be encoded under the rules.
  */
 export function encodeCanonicalJson(value: unknown, options: EncodeOptions = {}): string {
-  return new Encoder(options).encode(value, 0);
+  return new Encoder(options).encode(value);
 }
 
 /**

@@ -108,6 +108,22 @@ describe('encodeCanonicalJson', () => {
     expect(errcode(() => encodeCanonicalJson(cycle))).toBe('M_BAD_JSON');
   });
 
+  it('refuses nesting past any maxDepth with InvalidInputError, never a stack overflow (issue 14)', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(errcode(() => encodeCanonicalJson(deep, { maxDepth: 10_000 }))).toBe('M_BAD_JSON');
+    expect(() => encodeCanonicalJson(deep, { maxDepth: 99_999 })).toThrow(
+      /deeper than 99999 levels at (\[0\]){99999}$/,
+    );
+    expect(encodeCanonicalJson(deep, { maxDepth: 100_000 })).toBe(`${'['.repeat(100_000)}1${']'.repeat(100_000)}`);
+    // The limit counts containers only: a float is no level.
+    expect(encodeCanonicalJson([[new JsonFloat(0.5)]], { numbers: 'legacy', maxDepth: 2 })).toBe('[[0.5]]');
+    // A value that contains itself, under a limit too high to stop it.
+    const cycle: unknown[] = [{ a: 1 }];
+    cycle.push({ b: cycle });
+    expect(errcode(() => encodeCanonicalJson(cycle, { maxDepth: Number.POSITIVE_INFINITY }))).toBe('M_BAD_JSON');
+  });
+
   it('orders keys by code point for arbitrary keys (against an independent comparison)', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 12 }), (keys) => {
