@@ -14,7 +14,7 @@
 import { InvalidInputError } from '../errors.js';
 import { compareCodePoints } from './keyorder.js';
 import { scanUtf8 } from './scan.js';
-import { type CanonicalSpans, spanRecorder } from './spans.js';
+import { type CanonicalSpans, type SpanRecorder, spanRecorder } from './spans.js';
 import { JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';
 
 /**
@@ -87,9 +87,11 @@ export interface ParseOptions {
 const MIN_RECORDED_LENGTH = 48;
 
 /**
- * Default nesting limit. Synapse has none of its own but Python's recursion
- * limit (1000 frames) stops it somewhat below 1000 levels; 1024 accepts all
- * that Synapse accepts.
+ * Default nesting limit. Synapse has none of its own for JSON but Python's
+ * recursion limit (1000 frames) stops it somewhat below 1000 levels; 1024
+ * accepts all that Synapse accepts. Events are held to the lower limit of
+ * Synapse's event parser by the event checks (`MAX_EVENT_DEPTH` in
+ * matrix-serverlib/hashing).
  */
 export const DEFAULT_MAX_DEPTH = 1024;
 
@@ -244,7 +246,7 @@ class Parser {
   /** Position of the next control character at or after the cursor (or text length). */
   private nextControl = -1;
   /** Records a container parsed from its canonical text, if asked to. */
-  private readonly record: ((value: object, start: number, end: number) => void) | undefined;
+  private readonly record: SpanRecorder | undefined;
   /**
    * How many departures from Canonical JSON have been read so far: a
    * container's text is canonical when the count did not move between its
@@ -255,11 +257,7 @@ class Parser {
   private keyHits = 0;
   private keyMisses = 0;
 
-  constructor(
-    text: string,
-    options: ParseOptions,
-    record: ((value: object, start: number, end: number) => void) | undefined,
-  ) {
+  constructor(text: string, options: ParseOptions, record: SpanRecorder | undefined) {
     this.text = text;
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -279,10 +277,14 @@ class Parser {
     const stack: (JsonValue[] | JsonObject)[] = [];
     const keys: string[] = [];
     // When recording: for each open container, where it starts and the
-    // departure count there.
+    // departure count there; the deepest level reached inside the innermost
+    // open container, and for each of the others, inside it before it
+    // opened the next (its height is how far below it the deepest is).
     const record = this.record;
     const starts: number[] = [];
     const marks: number[] = [];
+    const deepestBefore: number[] = [];
+    let deepest = 0;
     let value: JsonValue;
     this.skipWhitespace();
     for (;;) {
@@ -297,11 +299,14 @@ class Parser {
         if (text.charCodeAt(this.pos) === 0x7d /* } */) {
           this.pos++;
           value = {};
+          if (stack.length >= deepest) deepest = stack.length + 1;
         } else {
           stack.push({});
           if (record !== undefined) {
             starts.push(start);
             marks.push(mark);
+            deepestBefore.push(deepest);
+            deepest = stack.length;
           }
           keys.push(this.parseKey());
           continue;
@@ -314,11 +319,14 @@ class Parser {
         if (text.charCodeAt(this.pos) === 0x5d /* ] */) {
           this.pos++;
           value = [];
+          if (stack.length >= deepest) deepest = stack.length + 1;
         } else {
           stack.push([]);
           if (record !== undefined) {
             starts.push(start);
             marks.push(mark);
+            deepestBefore.push(deepest);
+            deepest = stack.length;
           }
           continue;
         }
@@ -362,9 +370,12 @@ class Parser {
         this.pos++;
         value = stack.pop() as JsonValue;
         if (record !== undefined) {
+          const height = deepest - stack.length;
           const start = starts.pop() as number;
+          const before = deepestBefore.pop() as number;
+          if (before > deepest) deepest = before;
           if (marks.pop() === this.departures && this.pos - start >= MIN_RECORDED_LENGTH) {
-            record(value as object, start, this.pos);
+            record(value as object, start, this.pos, height);
           }
         }
       }

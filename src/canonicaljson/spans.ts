@@ -39,7 +39,15 @@ interface Span {
   readonly source: Source;
   readonly start: number;
   readonly end: number;
+  /** Levels of nesting: 1 for a container of no containers. */
+  readonly height: number;
 }
+
+/**
+ * Records that a value was parsed from `text[start, end)`, which is its
+ * Canonical JSON, and nests `height` levels deep (itself included).
+ */
+export type SpanRecorder = (value: object, start: number, end: number, height: number) => void;
 
 /**
  * Past this many records, they move from a list into a `WeakMap`: a single
@@ -82,16 +90,14 @@ let spansOf: (spans: CanonicalSpans) => Records;
 
 /**
  * Starts recording one parse of `text` (decoded from `bytes`, if the input
- * was bytes, which `scan` describes) into `spans`; returns the function that
- * records that a value was parsed from `text[start, end)`, which is its
- * Canonical JSON.
+ * was bytes, which `scan` describes) into `spans`; returns the recorder.
  */
 export function spanRecorder(
   spans: CanonicalSpans,
   text: string,
   bytes: Uint8Array | undefined,
   scan: ByteScan | undefined,
-): (value: object, start: number, end: number) => void {
+): SpanRecorder {
   const records = spansOf(spans);
   const source: Source = {
     text,
@@ -100,8 +106,8 @@ export function spanRecorder(
     asciiTail: scan?.asciiTail ?? text.length,
     anchors: [],
   };
-  return (value, start, end) => {
-    records.set(value, { source, start, end });
+  return (value, start, end, height) => {
+    records.set(value, { source, start, end, height });
   };
 }
 
@@ -207,6 +213,23 @@ function byteOffset(source: Source, pos: number): number {
   }
   const anchor = anchorAt(text, k);
   return (anchors[k - first] as number) + Buffer.byteLength(text.slice(anchor, pos), 'utf8');
+}
+
+/**
+ * The length of the Canonical JSON text of `value` in UTF-16 units (at most
+ * its length in UTF-8 bytes) and how many levels it nests, itself included,
+ * if it was parsed from that text and recorded in `spans`: what the format
+ * check of an event needs of a part, without walking it.
+ *
+ * @param spans - the record of the parse.
+ * @param value - an object or array.
+ */
+export function recordedExtent(
+  spans: CanonicalSpans,
+  value: object,
+): { readonly length: number; readonly height: number } | undefined {
+  const span = spansOf(spans).get(value);
+  return span === undefined ? undefined : { length: span.end - span.start, height: span.height };
 }
 
 /**

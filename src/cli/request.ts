@@ -9,6 +9,7 @@ import { StateMap } from '../auth/state.js';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { assertEventNesting } from '../hashing/format.js';
 import type { EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
 import { getRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64 } from '../signing/base64.js';
@@ -65,7 +66,9 @@ export function roomVersionField(req: Request, fallback?: string): RoomVersionRu
  * had been parsed with them (request lines are parsed losslessly): from v6
  * no floats or integers outside the safe range, and no unpaired surrogates
  * or infinite floats in any version. `unsigned` is left out, as Synapse
- * validates received events without it.
+ * validates received events without it. Then no deeper than Synapse can
+ * build an event, `unsigned` included (see {@link assertEventNesting}):
+ * every op answers about an event as Synapse would hold it.
  */
 export function eventField(req: Request, name: string, rules: RoomVersionRules, what = name): JsonObject {
   const event = req[name];
@@ -73,6 +76,7 @@ export function eventField(req: Request, name: string, rules: RoomVersionRules, 
   if (!isJsonObject(event)) throw new InvalidInputError('M_INVALID_PARAM', `Field "${what}" must be an object`);
   const { unsigned: _unsigned, ...rest } = event;
   encodeCanonicalJson(rest, { numbers: rules.json.numbers });
+  assertEventNesting(event);
   return event;
 }
 

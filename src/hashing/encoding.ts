@@ -173,7 +173,11 @@ export class PduEncoding {
   /** The reference hash, once computed from {@link referencePrefix}. */
   private reference: Buffer | undefined;
   private readonly options: EncodeOptions;
-  private readonly spans: CanonicalSpans | undefined;
+  /**
+   * The record made when the event was parsed, if one was given: the parts
+   * of the event it holds are taken as received.
+   */
+  readonly canonicalSpans: CanonicalSpans | undefined;
   /**
    * Where the event's members lie in its received bytes, when the whole
    * event arrived as Canonical JSON: every variant is then slices of those
@@ -191,7 +195,7 @@ export class PduEncoding {
   constructor(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans) {
     this.event = event;
     this.rules = rules;
-    this.spans = canonicalSpans;
+    this.canonicalSpans = canonicalSpans;
     this.received = canonicalSpans === undefined ? undefined : canonicalMembers(canonicalSpans, event);
     this.keys = this.received?.keys ?? sortedKeys(event);
     this.options =
@@ -205,8 +209,8 @@ export class PduEncoding {
 
   /** A value's encoding: its received bytes if they are canonical, else encoded. */
   private piece(value: JsonValue | undefined): Piece {
-    if (this.spans !== undefined && typeof value === 'object' && value !== null) {
-      const bytes = this.spans.bytes(value);
+    if (this.canonicalSpans !== undefined && typeof value === 'object' && value !== null) {
+      const bytes = this.canonicalSpans.bytes(value);
       if (bytes !== undefined) return bytes;
     }
     return this.encode(value);

@@ -14,7 +14,9 @@
  * @module
  */
 
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { DEFAULT_MAX_DEPTH } from '../canonicaljson/parse.js';
+import { type CanonicalSpans, recordedExtent } from '../canonicaljson/spans.js';
+import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { isValidEventId, isValidRoomId, isValidUserId } from '../federation/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
@@ -36,6 +38,18 @@ export type FormatCheck =
 
 /** Largest event, as Canonical JSON bytes (spec: "Size limits"). */
 export const MAX_PDU_BYTES = 65_536;
+/**
+ * Deepest nesting of arrays and objects in an event, the event object
+ * itself being level 1. The spec sets no limit, but Synapse builds every
+ * event it holds (received ones in `event_from_pdu_json`, after cutting
+ * `unsigned` down; its own in the event builder) with
+ * `make_event_from_dict`, which parses the event's Canonical JSON with its
+ * Rust event parser (serde_json), whose recursion limit refuses 128 levels
+ * and more wherever they are (checked against Synapse 1.163 by the oracle).
+ * An event Synapse cannot build is one it rejects: accepting it splits the
+ * room. Plain JSON keeps {@link DEFAULT_MAX_DEPTH}.
+ */
+export const MAX_EVENT_DEPTH = 127;
 /** Largest `sender`, `room_id`, `state_key`, `type` and `event_id`. */
 export const MAX_IDENTIFIER_LENGTH = 255;
 /** Most `prev_events` an event may list. */
@@ -160,6 +174,41 @@ function unsignedAsSynapseKeepsIt(event: JsonObject, receivedTs: number | undefi
   return unsigned;
 }
 
+/**
+ * Walks `event`, with `unsigned` in place of its own `unsigned` member
+ * (none if undefined), iteratively: fails if it nests deeper than
+ * {@link MAX_EVENT_DEPTH} levels. A part recorded in `spans` counts its
+ * recorded height, unwalked.
+ */
+function checkNesting(event: JsonObject, unsigned: JsonValue | undefined, spans: CanonicalSpans | undefined): void {
+  const containers: object[] = [event];
+  const levels: number[] = [1];
+  const tooDeep = () => fail(`the event nests deeper than ${MAX_EVENT_DEPTH} levels`);
+  const visit = (v: unknown, level: number): void => {
+    if (typeof v !== 'object' || v === null || v instanceof JsonFloat) return;
+    const recorded = spans === undefined ? undefined : recordedExtent(spans, v);
+    if (recorded === undefined) {
+      containers.push(v);
+      levels.push(level + 1);
+    } else if (level + recorded.height > MAX_EVENT_DEPTH) tooDeep();
+  };
+  for (;;) {
+    const container = containers.pop();
+    if (container === undefined) return;
+    const level = levels.pop() as number;
+    if (level > MAX_EVENT_DEPTH) tooDeep();
+    if (Array.isArray(container)) {
+      for (const v of container) visit(v, level);
+    } else {
+      const object = container as Record<string, unknown>;
+      for (const key of Object.keys(object)) {
+        if (level === 1 && key === 'unsigned') visit(unsigned, level);
+        else visit(object[key], level);
+      }
+    }
+  }
+}
+
 /** The spec's identifier grammars, for {@link FormatOptions.identifiers} `spec`. */
 function checkIdentifiers(event: JsonObject, rules: RoomVersionRules): void {
   const user = (v: JsonValue | undefined, what: string) => {
@@ -206,6 +255,8 @@ function check(
   const depth = event.depth as number | bigint;
   if (depth < 0) fail('depth must not be negative');
   if (depth > MAX_SAFE) fail('depth must not exceed 2^53 - 1');
+  // Nesting Synapse cannot build an event from.
+  checkNesting(event, unsigned, encoding.canonicalSpans);
 
   // Encoding under the version's number rules refuses floats and integers
   // outside the safe range from v6, and unpaired surrogates in any version.
@@ -274,10 +325,28 @@ function check(
  */
 export function checkEventSchema(event: JsonObject, rules: RoomVersionRules): FormatCheck {
   try {
+    checkNesting(event, event.unsigned, undefined);
     checkSchema(event, rules, event.unsigned);
     return { valid: true };
   } catch (e) {
     return { valid: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * Refuses an event that nests deeper than {@link MAX_EVENT_DEPTH} levels,
+ * one Synapse cannot build, whatever else is right or wrong with it: for
+ * code that takes events as values (its `unsigned` as given) and must not
+ * answer about one Synapse could never hold. Iterative.
+ *
+ * @param event - the event.
+ * @throws {@link InvalidInputError} `M_BAD_JSON`.
+ */
+export function assertEventNesting(event: JsonObject): void {
+  try {
+    checkNesting(event, event.unsigned, undefined);
+  } catch (e) {
+    throw e instanceof Malformed ? new InvalidInputError('M_BAD_JSON', e.message) : e;
   }
 }
 

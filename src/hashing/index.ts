@@ -19,12 +19,14 @@ export { InvalidInputError } from '../errors.js';
 export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
 export { PduEncoding } from './encoding.js';
 export {
+  assertEventNesting,
   assertEventSchema,
   checkEventSchema,
   checkPduFormat,
   type FormatCheck,
   type FormatOptions,
   MAX_AUTH_EVENTS,
+  MAX_EVENT_DEPTH,
   MAX_IDENTIFIER_LENGTH,
   MAX_PDU_BYTES,
   MAX_PREV_EVENTS,

@@ -9,7 +9,7 @@ import {
   parseJson,
   sortedKeys,
 } from '../../src/canonicaljson/index.js';
-import { canonicalMembers } from '../../src/canonicaljson/spans.js';
+import { canonicalMembers, recordedExtent } from '../../src/canonicaljson/spans.js';
 
 /** Every object and array in a parsed tree, outermost first. */
 function containers(root: JsonValue): object[] {
@@ -289,6 +289,43 @@ describe('CanonicalSpans', () => {
       expect(Buffer.from(spans.bytes(values[7] as object) as Uint8Array).toString()).toBe(parts[7]);
     }
     expect(ask / parse).toBeLessThan(5);
+  });
+});
+
+describe('recordedExtent', () => {
+  /** Levels of nesting, the value itself the first (0 for a scalar). */
+  const height = (v: JsonValue): number => {
+    if (Array.isArray(v)) return 1 + Math.max(0, ...v.map(height));
+    if (v !== null && typeof v === 'object') return 1 + Math.max(0, ...Object.values(v).map(height));
+    return 0;
+  };
+
+  it('gives the text length and nesting height of every recorded container', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(documentValue, fc.integer({ min: 0, max: 3 }), (v, wrap) => {
+        // Wrapped in arrays and objects, empty ones beside, so that
+        // containers open and close at several levels around it.
+        let doc: JsonValue = v;
+        for (let i = 0; i < wrap; i++) doc = i % 2 === 0 ? [doc, []] : { a: {}, b: doc };
+        const spans = new CanonicalSpans();
+        const tree = parseJson(
+          write(doc, 0, () => 0),
+          { canonicalSpans: spans },
+        );
+        for (const c of containers(tree)) {
+          const text = spans.text(c);
+          if (text === undefined) {
+            expect(recordedExtent(spans, c)).toBeUndefined();
+            continue;
+          }
+          checked++;
+          expect(recordedExtent(spans, c)).toEqual({ length: text.length, height: height(c as JsonValue) });
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(checked).toBeGreaterThan(500);
   });
 });
 

@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { encodeCanonicalJsonBytes, JsonFloat, type JsonObject } from '../../src/canonicaljson/index.js';
-import { checkPduFormat, MAX_PDU_BYTES } from '../../src/hashing/index.js';
+import {
+  CanonicalSpans,
+  encodeCanonicalJsonBytes,
+  JsonFloat,
+  type JsonObject,
+  type JsonValue,
+  parseJson,
+} from '../../src/canonicaljson/index.js';
+import {
+  assertEventNesting,
+  checkEventSchema,
+  checkPduFormat,
+  eventId,
+  MAX_EVENT_DEPTH,
+  MAX_PDU_BYTES,
+  PduEncoding,
+} from '../../src/hashing/index.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
+import { errcode } from '../helpers.js';
 
 const rv = getRoomVersion;
 
@@ -179,6 +195,55 @@ describe('checkPduFormat', () => {
     const aged = good('10', { content: { body: 'x'.repeat(pad - 20) }, unsigned: { age: 5 } });
     expect(checkPduFormat(aged, rv('10')).valid).toBe(true);
     expect(checkPduFormat(aged, rv('10'), { receivedTs: 1_700_000_000_005 }).valid).toBe(false);
+  });
+
+  it('limits nesting to 127 levels, the event object the first, as Synapse builds events (issue 14)', () => {
+    expect(MAX_EVENT_DEPTH).toBe(127);
+    // Arrays and objects alternating, `containers` deep.
+    const nested = (containers: number): JsonValue => {
+      let v: JsonValue = 'x';
+      for (let i = 0; i < containers; i++) v = i % 2 === 0 ? [v] : { k: v };
+      return v;
+    };
+    // Each with the event nesting `levels` deep: in the content, in a key
+    // of its own, in the room state a member event carries in unsigned.
+    const placements: Record<string, (levels: number) => JsonObject> = {
+      content: (levels) => good('10', { content: { body: 'hi', deep: nested(levels - 2) } }),
+      'top-level key': (levels) => good('10', { deep: nested(levels - 1) }),
+      'unsigned.invite_room_state': (levels) =>
+        good('10', {
+          type: 'm.room.member',
+          state_key: '@u:x',
+          content: { membership: 'join' },
+          unsigned: { invite_room_state: [nested(levels - 3)] },
+        }),
+    };
+    for (const [where, event] of Object.entries(placements)) {
+      expect(checkPduFormat(event(127), rv('10')), where).toEqual({ valid: true });
+      invalid(event(128), '10', /nests deeper than 127 levels/);
+      // Parsed from its Canonical JSON with spans (deep parts are recorded
+      // and measured by their recorded height, not walked).
+      for (const levels of [127, 128]) {
+        const spans = new CanonicalSpans();
+        const parsed = parseJson(encodeCanonicalJsonBytes(event(levels)), { canonicalSpans: spans }) as JsonObject;
+        const encoding = new PduEncoding(parsed, rv('10'), spans);
+        expect(checkPduFormat(parsed, rv('10'), { encoding }).valid, `${where} ${levels}`).toBe(levels === 127);
+      }
+      // The schema (what Synapse's event parser needs) and what depends on it.
+      expect(checkEventSchema(event(127), rv('10')).valid).toBe(true);
+      expect(checkEventSchema(event(128), rv('10')).valid).toBe(false);
+      expect(errcode(() => eventId(event(128), rv('10')))).toBe('M_BAD_JSON');
+      expect(() => assertEventNesting(event(127))).not.toThrow();
+      expect(errcode(() => assertEventNesting(event(128)))).toBe('M_BAD_JSON');
+    }
+    // Synapse keeps only the invite and knock room state of unsigned (of
+    // member events), and builds the received event from what it kept.
+    const junk = good('10', { unsigned: { junk: nested(200) } });
+    expect(checkPduFormat(junk, rv('10'))).toEqual({ valid: true });
+    expect(errcode(() => assertEventNesting(junk))).toBe('M_BAD_JSON');
+    // Nesting far past the parser's own limit, given as a value: refused
+    // without a stack overflow.
+    invalid(good('10', { content: { deep: nested(100_000) } }), '10', /nests deeper/);
   });
 
   it('never throws, whatever the event', () => {

@@ -215,6 +215,8 @@ def event_field(req: Request, name: str, rv: Any) -> Dict[str, Any]:
     asked about, as for canonical_json. `unsigned` is left out of that
     check: event_from_pdu_json strips it (to `age`, and the invite/knock
     room state of member events) before validating, and no op covers it.
+    Then the event must nest no deeper than Synapse can build (see
+    check_nesting).
     """
     event = obj(req, name)
     if rv.strict_canonicaljson:
@@ -224,7 +226,62 @@ def event_field(req: Request, name: str, rv: Any) -> Dict[str, Any]:
             raise Refused(e.errcode, e.msg) from None
         except RecursionError as e:
             raise Refused("M_BAD_JSON", describe(e)) from None
+    check_nesting(event, rv)
     return event
+
+
+def _skeleton(rv: Any) -> Dict[str, Any]:
+    """The smallest event of the version's format the Rust parser takes."""
+    from synapse.api.room_versions import EventFormatVersions
+
+    skeleton: Dict[str, Any] = {
+        "type": "o",
+        "room_id": "!o:o",
+        "sender": "@o:o",
+        "depth": 0,
+        "origin_server_ts": 0,
+        "content": {},
+        "prev_events": [],
+        "auth_events": [],
+        "hashes": {},
+        "signatures": {},
+    }
+    if rv.event_format == EventFormatVersions.ROOM_V1_V2:
+        skeleton["event_id"] = "$o:o"
+    return skeleton
+
+
+def check_nesting(event: Dict[str, Any], rv: Any) -> None:
+    """Refuses an event nested deeper than Synapse can build it.
+
+    Synapse builds every event it holds with make_event_from_dict (received
+    ones in event_from_pdu_json, its own in the event builder), which parses
+    the event's Canonical JSON with its Rust event parser: serde_json, whose
+    recursion limit refuses 128 levels of nesting and more, the event object
+    being the first. The ops that build the event meet the limit there, but
+    content_hash, redact and sign_event call code that takes a dict, and
+    would answer about an event Synapse cannot hold.
+
+    So every event is given to make_event_from_dict as a well-formed
+    skeleton of the version's format with the event's members beside it
+    under keys no event has (the parser keeps unknown keys, nesting limit
+    included): nothing but the members' nesting can fail there, whatever
+    else is wrong with the event (each op answers that, as before). An event
+    that cannot be encoded at all (unpaired surrogates, inf) is left to the
+    op too."""
+    from synapse.events import make_event_from_dict
+
+    probe = _skeleton(rv)
+    for key, value in event.items():
+        probe[f"oracle nesting {key}"] = value
+    try:
+        encode_canonical_json(probe)
+    except Exception:
+        return
+    try:
+        make_event_from_dict(probe, rv)
+    except SynapseError as e:
+        raise Refused("M_BAD_JSON", f"Synapse cannot build the event: {cause(e)}") from None
 
 
 def cause(e: BaseException) -> str:
