@@ -148,6 +148,14 @@ function byteLengthOf(piece: Piece): number {
 const KEY_PREFIXES = new Map<string, string>();
 const MAX_KEY_PREFIXES = 4096;
 
+/** The order of an event's members, and where they lie in its received bytes. */
+interface Layout {
+  /** The keys in code point order. */
+  readonly keys: readonly string[];
+  /** The members in the received bytes, if the event arrived as Canonical JSON. */
+  readonly received: CanonicalMembers | undefined;
+}
+
 /**
  * Canonical JSON pieces of one event, encoded on first use and shared by
  * the variants built from them. The event must not change while this is in
@@ -158,7 +166,6 @@ export class PduEncoding {
   readonly event: JsonObject;
   /** Its room version's rules. */
   readonly rules: RoomVersionRules;
-  private readonly keys: readonly string[];
   private readonly texts = new Map<string, Piece>();
   private readonly contentTexts = new Map<string, Piece>();
   private signingBuffer: Buffer | undefined;
@@ -179,11 +186,14 @@ export class PduEncoding {
    */
   readonly canonicalSpans: CanonicalSpans | undefined;
   /**
-   * Where the event's members lie in its received bytes, when the whole
-   * event arrived as Canonical JSON: every variant is then slices of those
-   * bytes, with at most the redacted content written anew.
+   * The event's keys in code point order and, when the whole event arrived
+   * as Canonical JSON, where its members lie in its received bytes (every
+   * variant is then slices of those bytes, with at most the redacted
+   * content written anew). Found on first use, so that making an encoding
+   * does no work per member: the format check refuses a body far too large
+   * before any.
    */
-  private readonly received: CanonicalMembers | undefined;
+  private layout: Layout | undefined;
 
   /**
    * @param event - the event; not modified.
@@ -196,10 +206,27 @@ export class PduEncoding {
     this.event = event;
     this.rules = rules;
     this.canonicalSpans = canonicalSpans;
-    this.received = canonicalSpans === undefined ? undefined : canonicalMembers(canonicalSpans, event);
-    this.keys = this.received?.keys ?? sortedKeys(event);
     this.options =
       canonicalSpans === undefined ? { numbers: rules.json.numbers } : { numbers: rules.json.numbers, canonicalSpans };
+  }
+
+  /** The event's keys in code point order. */
+  private get keys(): readonly string[] {
+    return this.members().keys;
+  }
+
+  /** Where the event's members lie in its received bytes, if it arrived as Canonical JSON. */
+  private get received(): CanonicalMembers | undefined {
+    return this.members().received;
+  }
+
+  private members(): Layout {
+    if (this.layout === undefined) {
+      const spans = this.canonicalSpans;
+      const received = spans === undefined ? undefined : canonicalMembers(spans, this.event);
+      this.layout = { keys: received?.keys ?? sortedKeys(this.event), received };
+    }
+    return this.layout;
   }
 
   /** Canonical JSON of any value under the version's number rules. */
@@ -397,9 +424,10 @@ export class PduEncoding {
    */
   private sharedLength(received: CanonicalMembers): number {
     const redacted = this.redacted();
+    const keys = this.keys;
     let end = 0;
-    for (let i = 0; i < this.keys.length; i++) {
-      const key = this.keys[i] as string;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
       // The keys never signed are among those the content hash leaves out.
       if (NOT_IN_CONTENT_HASH.has(key) || !Object.hasOwn(redacted, key)) break;
       if (!this.signedAsReceived(key, redacted[key] as JsonValue)) break;

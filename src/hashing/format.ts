@@ -177,35 +177,63 @@ function unsignedAsSynapseKeepsIt(event: JsonObject, receivedTs: number | undefi
 /**
  * Walks `event`, with `unsigned` in place of its own `unsigned` member
  * (none if undefined), iteratively: fails if it nests deeper than
- * {@link MAX_EVENT_DEPTH} levels. A part recorded in `spans` counts its
- * recorded height, unwalked.
+ * {@link MAX_EVENT_DEPTH} levels, or if its Canonical JSON is certainly
+ * more than `maxBytes` bytes. That lower bound counts each string's quotes
+ * and UTF-16 length (a unit is at least a byte of UTF-8, an escape more),
+ * each member's key, quotes and colon, each container's brackets and
+ * commas, and a byte for any other value: so it passes `maxBytes` before
+ * `maxBytes` values are visited, and a body far too large is refused after
+ * that much work, before anything is encoded. A part recorded in `spans`
+ * counts its recorded length and height, unwalked.
  */
-function checkNesting(event: JsonObject, unsigned: JsonValue | undefined, spans: CanonicalSpans | undefined): void {
+function checkNestingAndSize(
+  event: JsonObject,
+  unsigned: JsonValue | undefined,
+  maxBytes: number,
+  spans: CanonicalSpans | undefined,
+): void {
   const containers: object[] = [event];
   const levels: number[] = [1];
+  let bytes = 0;
   const tooDeep = () => fail(`the event nests deeper than ${MAX_EVENT_DEPTH} levels`);
-  const visit = (v: unknown, level: number): void => {
-    if (typeof v !== 'object' || v === null || v instanceof JsonFloat) return;
+  // A value's share of the bound; containers not recorded are counted when
+  // popped.
+  const measure = (v: unknown, level: number): number => {
+    if (typeof v === 'string') return v.length + 2;
+    if (typeof v !== 'object' || v === null || v instanceof JsonFloat) return 1;
     const recorded = spans === undefined ? undefined : recordedExtent(spans, v);
     if (recorded === undefined) {
       containers.push(v);
       levels.push(level + 1);
-    } else if (level + recorded.height > MAX_EVENT_DEPTH) tooDeep();
+      return 0;
+    }
+    if (level + recorded.height > MAX_EVENT_DEPTH) tooDeep();
+    return recorded.length;
   };
   for (;;) {
     const container = containers.pop();
     if (container === undefined) return;
     const level = levels.pop() as number;
     if (level > MAX_EVENT_DEPTH) tooDeep();
+    let members = 0;
     if (Array.isArray(container)) {
-      for (const v of container) visit(v, level);
+      for (const v of container) bytes += measure(v, level);
+      members = container.length;
     } else {
       const object = container as Record<string, unknown>;
       for (const key of Object.keys(object)) {
-        if (level === 1 && key === 'unsigned') visit(unsigned, level);
-        else visit(object[key], level);
+        let v = object[key];
+        if (level === 1 && key === 'unsigned') {
+          if (unsigned === undefined) continue;
+          v = unsigned;
+        }
+        bytes += key.length + 3 + measure(v, level);
+        members++;
+        if (bytes > maxBytes) break;
       }
     }
+    bytes += 2 + Math.max(members - 1, 0);
+    if (bytes > maxBytes) fail(`the event is more than ${maxBytes} bytes`);
   }
 }
 
@@ -255,8 +283,9 @@ function check(
   const depth = event.depth as number | bigint;
   if (depth < 0) fail('depth must not be negative');
   if (depth > MAX_SAFE) fail('depth must not exceed 2^53 - 1');
-  // Nesting Synapse cannot build an event from.
-  checkNesting(event, unsigned, encoding.canonicalSpans);
+  // Before anything is encoded: nesting Synapse cannot build, and a body
+  // too large by a bound that costs at most the limit's worth of values.
+  checkNestingAndSize(event, unsigned, MAX_PDU_BYTES, encoding.canonicalSpans);
 
   // Encoding under the version's number rules refuses floats and integers
   // outside the safe range from v6, and unpaired surrogates in any version.
@@ -325,7 +354,7 @@ function check(
  */
 export function checkEventSchema(event: JsonObject, rules: RoomVersionRules): FormatCheck {
   try {
-    checkNesting(event, event.unsigned, undefined);
+    checkNestingAndSize(event, event.unsigned, Number.POSITIVE_INFINITY, undefined);
     checkSchema(event, rules, event.unsigned);
     return { valid: true };
   } catch (e) {
@@ -344,7 +373,7 @@ export function checkEventSchema(event: JsonObject, rules: RoomVersionRules): Fo
  */
 export function assertEventNesting(event: JsonObject): void {
   try {
-    checkNesting(event, event.unsigned, undefined);
+    checkNestingAndSize(event, event.unsigned, Number.POSITIVE_INFINITY, undefined);
   } catch (e) {
     throw e instanceof Malformed ? new InvalidInputError('M_BAD_JSON', e.message) : e;
   }

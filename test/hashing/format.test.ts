@@ -246,6 +246,24 @@ describe('checkPduFormat', () => {
     invalid(good('10', { content: { deep: nested(100_000) } }), '10', /nests deeper/);
   });
 
+  it('refuses a body far too large before any work per member (issue 14)', () => {
+    // 40,000 members, each counted by the reads of its value: the bound
+    // (at least 5 bytes a member) passes 65,536 bytes within 13,108 of
+    // them, where encoding the event would read every one.
+    const members = 40_000;
+    const event = good('10');
+    for (let i = 0; i < members; i++) event[`k${i}`] = 0;
+    let reads = 0;
+    const counted = new Proxy(event, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && key.startsWith('k')) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    invalid(counted, '10', /65536/);
+    expect(reads).toBeLessThan(65_536 / 5);
+  });
+
   it('never throws, whatever the event', () => {
     for (const e of [
       {},

@@ -111,6 +111,38 @@ describe('checking a received event with the canonical spans of its parse', () =
     }
   });
 
+  it('refuses a body far too large before any work per member, its members recorded or not (issue 14)', () => {
+    // The shape that took 19 s: canonical members (recorded one by one) in
+    // a body whose top level is not canonical. Each member's value is read
+    // once per use: the check must stop within the first 65,536 / 5.
+    const rules = getRoomVersion('10');
+    const event = build('10', { body: 'hi', msgtype: 'm.text' }, 'm.room.message');
+    const members = Array.from({ length: 40_000 }, (_, i) => `"m${i}":{"v":"é${'x'.repeat(48)}"}`);
+    const wire = encodeCanonicalJson(event);
+    const bytes = Buffer.from(`{ ${members.join(',')},${wire.slice(1)}`, 'utf8');
+    const spans = new CanonicalSpans();
+    const parsed = parseJson(bytes, { canonicalSpans: spans }) as JsonObject;
+    expect(spans.text(parsed.m7 as object)).toBe(`{"v":"é${'x'.repeat(48)}"}`);
+    let reads = 0;
+    let listings = 0;
+    const counted = new Proxy(parsed, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^m\d/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+      ownKeys(target) {
+        listings++;
+        return Reflect.ownKeys(target);
+      },
+    });
+    const check = checkIncomingPdu(counted, rules, lookup, { canonicalSpans: spans });
+    expect(check.result).toBe('invalid');
+    if (check.result === 'invalid') expect(check.reason).toMatch(/65536/);
+    expect(reads).toBeLessThan(65_536 / 5);
+    // Its keys listed once, by the bound, and not sorted.
+    expect(listings).toBe(1);
+  });
+
   it('takes the received bytes of large parts: a recorded part is not encoded again', () => {
     const rules = getRoomVersion('10');
     const event = build('10', { body: 'x'.repeat(200), msgtype: 'm.text' }, 'm.room.message');
