@@ -200,6 +200,14 @@ export interface FederationClientOptions {
    */
   readonly maxBufferedBytes?: number;
   /**
+   * The bytes of body each value of a response's parse must be paid with,
+   * beyond the {@link DENSEST_EVENT_VALUES} every response may hold; default
+   * {@link MIN_BYTES_PER_VALUE} (16). Lower it to join a room whose state
+   * is unusually dense (events made of nothing but tiny values): the heap a
+   * response may take grows as it falls, to about 62 bytes a value.
+   */
+  readonly minBytesPerValue?: number;
+  /**
    * Back-off of failing destinations (after no connection, a timeout or a
    * 5xx); default: 10 minutes, doubling, at most 24 hours.
    */
@@ -401,6 +409,7 @@ export class FederationClient {
   readonly #maxBytes: number;
   readonly #policy: AddressPolicy;
   readonly #maxBuffered: number;
+  readonly #bytesPerValue: number;
   /** Bytes of response bodies held now (see {@link FederationClientOptions.maxBufferedBytes}). */
   #buffered = 0;
 
@@ -428,6 +437,7 @@ export class FederationClient {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#maxBuffered = options.maxBufferedBytes ?? 2 * this.#maxBytes;
+    this.#bytesPerValue = Math.max(1, options.minBytesPerValue ?? MIN_BYTES_PER_VALUE);
   }
 
   /** Closes every connection. */
@@ -494,7 +504,7 @@ export class FederationClient {
       parsed = parseJson(body, {
         numbers: 'legacy',
         maxLength: body.length,
-        maxValues: DENSEST_EVENT_VALUES + Math.floor(body.length / MIN_BYTES_PER_VALUE),
+        maxValues: DENSEST_EVENT_VALUES + Math.floor(body.length / this.#bytesPerValue),
       });
     } catch (e) {
       if (e instanceof InvalidInputError && e.errcode === 'M_TOO_LARGE') {

@@ -168,6 +168,7 @@ function client(
     connectTimeoutMs?: number;
     max?: number;
     buffered?: number;
+    bytesPerValue?: number;
   } = {},
 ) {
   const signed: RequestToSign[] = [];
@@ -186,6 +187,7 @@ function client(
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     ...(o.max !== undefined ? { maxResponseBytes: o.max } : {}),
     ...(o.buffered !== undefined ? { maxBufferedBytes: o.buffered } : {}),
+    ...(o.bytesPerValue !== undefined ? { minBytesPerValue: o.bytesPerValue } : {}),
     backoff: { initialMs: 60_000 },
   });
   return { c, signed };
@@ -704,6 +706,32 @@ describe('FederationClient: hostile responses', () => {
       expect(r.state).toHaveLength(7_000);
     });
     await c.close();
+  });
+
+  it('refuses state made dense by its events unless minBytesPerValue allows it', async () => {
+    // Events of the densest kind a PDU can be (a content of zeros: one value per 2 bytes),
+    // as room members may plant in their own member events: valid, but past the default
+    // bound of one value per 16 bytes; a client told to pay 2 bytes a value takes them.
+    const dense = (i: number) => ({
+      type: 'm.room.member',
+      state_key: `@u${i}:fed.test`,
+      content: { z: Array(30_000).fill(0) },
+    });
+    const body = JSON.stringify({ state: Array.from({ length: 8 }, (_, i) => dense(i)), auth_chain: [] });
+    for (const [bytesPerValue, outcome] of [
+      [undefined, 'too_large'],
+      [2, 'taken'],
+    ] as const) {
+      const { c } = client(bytesPerValue === undefined ? {} : { bytesPerValue });
+      await withRoutes([['/_matrix/federation/v2/send_join/', (res) => json(res, 200, body)]], async () => {
+        const r = await c.sendJoin('fed.test', '!r:fed.test', '$j', {}).then(
+          () => 'taken',
+          (e: FederationError) => e.kind,
+        );
+        expect(r).toBe(outcome);
+      });
+      await c.close();
+    }
   });
 
   it('holds at most maxBufferedBytes of bodies at once: past it a response fails busy, and is released after', async () => {
