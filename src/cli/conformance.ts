@@ -20,8 +20,15 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(e.code === 'EPIPE' ? 0 : 1);
 });
 
-for await (const line of splitLines(process.stdin)) {
-  if (!process.stdout.write(`${answerBytes(line)}\n`)) {
-    await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+try {
+  for await (const line of splitLines(process.stdin)) {
+    if (!process.stdout.write(`${answerBytes(line)}\n`)) {
+      await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+    }
   }
+} catch (e) {
+  // Input that cannot be read (EIO, a closed descriptor): the answers so far
+  // stand; say why no more follow, on one line, without a stack trace.
+  process.stderr.write(`conformance: cannot read requests: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
 }

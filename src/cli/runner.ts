@@ -25,6 +25,17 @@ const LINE_OPTIONS = {
   maxLength: 1 << 28,
 } as const;
 
+/**
+ * The longest request line read, in bytes (256 MiB; a `resolve_state`
+ * request for a room of 100,000 members is about 130 MB). A longer line is
+ * answered `M_TOO_LARGE` and its bytes are dropped as they arrive, never
+ * held.
+ */
+export const MAX_LINE_BYTES = LINE_OPTIONS.maxLength;
+
+/** What {@link splitLines} gives for a line longer than its limit, whose bytes it did not keep. */
+export const LINE_TOO_LONG: unique symbol = Symbol('line too long');
+
 function errorAnswer(id: JsonValue, code: string, message: string): JsonObject {
   return { id, ok: false, error: { code, message } };
 }
@@ -98,10 +109,13 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @returns the answer as one line of JSON text, without a newline.
  */
 export function answerBytes(
-  line: Uint8Array,
+  line: Uint8Array | typeof LINE_TOO_LONG,
   ops: ReadonlyMap<string, Operation> = operations,
   options: AnswerOptions = {},
 ): string {
+  if (line === LINE_TOO_LONG) {
+    return serialise(errorAnswer(null, 'M_TOO_LARGE', 'The line is longer than the runner reads'));
+  }
   let text: string;
   try {
     text = UTF8.decode(line);
@@ -117,26 +131,42 @@ export function answerBytes(
  * strings, and a lone `\r` is part of its line, so neither ends one (Node's
  * `readline` ends lines at all three); the `\r` of a `\r\n` stays at the
  * end of its line, where JSON reads it as whitespace. A last line without
- * `\n` is a line; an empty one after the last `\n` is not.
+ * `\n` is a line; an empty one after the last `\n` is not. A line longer
+ * than `maxLineBytes` is not held: it is dropped as it arrives and given as
+ * {@link LINE_TOO_LONG}.
  *
  * @param chunks - the stream, as chunks of bytes cut anywhere.
+ * @param maxLineBytes - the longest line kept; default {@link MAX_LINE_BYTES}.
  * @returns the lines, without their `\n`, as soon as each is complete.
  */
-export async function* splitLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* splitLines(
+  chunks: AsyncIterable<Uint8Array>,
+  maxLineBytes: number = MAX_LINE_BYTES,
+): AsyncGenerator<Uint8Array | typeof LINE_TOO_LONG> {
   // The parts of a line that spans chunks, joined once it is complete, so
   // that a long line costs one copy rather than one per chunk.
   let pending: Uint8Array[] = [];
+  let size = 0;
+  let tooLong = false;
   for await (const chunk of chunks) {
     let start = 0;
     for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
       const part = chunk.subarray(start, end);
-      yield pending.length === 0 ? part : Buffer.concat([...pending, part]);
+      if (tooLong || size + part.length > maxLineBytes) yield LINE_TOO_LONG;
+      else yield pending.length === 0 ? part : Buffer.concat([...pending, part]);
       pending = [];
+      size = 0;
+      tooLong = false;
       start = end + 1;
     }
-    if (start < chunk.length) pending.push(chunk.subarray(start));
+    if (start < chunk.length && !tooLong) {
+      size += chunk.length - start;
+      tooLong = size > maxLineBytes;
+      pending = tooLong ? [] : [...pending, chunk.subarray(start)];
+    }
   }
-  if (pending.length > 0) yield Buffer.concat(pending);
+  if (tooLong) yield LINE_TOO_LONG;
+  else if (pending.length > 0) yield Buffer.concat(pending);
 }
 
 function serialise(answer: JsonObject): string {

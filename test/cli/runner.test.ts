@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
-import { answerBytes, answerLine, splitLines } from '../../src/cli/runner.js';
+import { answerBytes, answerLine, LINE_TOO_LONG, splitLines } from '../../src/cli/runner.js';
 import { Room } from '../auth/room.js';
 
 const answer = (req: unknown) => JSON.parse(answerLine(typeof req === 'string' ? req : JSON.stringify(req)));
@@ -187,9 +190,12 @@ describe('splitLines', () => {
     }
     yield bytes.subarray(start);
   }
-  async function lines(bytes: Uint8Array, cuts: number[] = []): Promise<string[]> {
-    const out: string[] = [];
-    for await (const line of splitLines(chunked(bytes, cuts))) out.push(Buffer.from(line).toString('latin1'));
+  /** The lines as Latin-1 text (one character per byte); a line over the limit as `null`. */
+  async function lines(bytes: Uint8Array, cuts: number[] = [], max?: number): Promise<(string | null)[]> {
+    const out: (string | null)[] = [];
+    for await (const line of splitLines(chunked(bytes, cuts), max)) {
+      out.push(line === LINE_TOO_LONG ? null : Buffer.from(line).toString('latin1'));
+    }
     return out;
   }
 
@@ -213,8 +219,32 @@ describe('splitLines', () => {
   it('keeps \\r, U+2028 and U+2029 inside their lines, and ends a last line without \\n', async () => {
     const text = 'a\rb\r\n\u2028\u2029\n\nlast';
     const out: string[] = [];
-    for await (const line of splitLines(chunked(Buffer.from(text), [1, 2, 7]))) out.push(Buffer.from(line).toString());
+    for await (const line of splitLines(chunked(Buffer.from(text), [1, 2, 7]))) {
+      if (line !== LINE_TOO_LONG) out.push(Buffer.from(line).toString());
+    }
     expect(out).toEqual(['a\rb\r', '\u2028\u2029', '', 'last']);
+  });
+
+  it('drops a line longer than the limit, whole or in chunks, and reads on after it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: fc.constantFrom('a', 'b'), maxLength: 12 }), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        fc.array(fc.nat({ max: 80 })),
+        async (texts, lastEnds, cuts) => {
+          const bytes = Buffer.from(texts.join('\n') + (lastEnds ? '\n' : ''), 'latin1');
+          const expected = texts.map((t) => (t.length > 5 ? null : t));
+          if (!lastEnds && expected.at(-1) === '') expected.pop();
+          expect(await lines(bytes, cuts, 5)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(JSON.parse(answerBytes(LINE_TOO_LONG))).toMatchObject({
+      id: null,
+      ok: false,
+      error: { code: 'M_TOO_LARGE' },
+    });
   });
 });
 
@@ -243,6 +273,20 @@ describe('the conformance process', () => {
       .map((l) => JSON.parse(l) as JsonObject);
     return { code, answers, stderr };
   }
+
+  it('says on one line why it stops when its input cannot be read, without a stack trace', async () => {
+    // Standard input open for writing only: reading it fails (EBADF).
+    const file = join(tmpdir(), `conformance-stdin-${process.pid}`);
+    const writeOnly = openSync(file, 'w');
+    const child = spawn(node, [script], { stdio: [writeOnly, 'pipe', 'pipe'] });
+    closeSync(writeOnly);
+    rmSync(file);
+    const err: Buffer[] = [];
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    const [code] = await once(child, 'close');
+    expect(code).toBe(1);
+    expect(Buffer.concat(err).toString()).toMatch(/^conformance: cannot read requests: .*\n$/);
+  });
 
   it('splits lines at \\n only: U+2028, U+2029 and a lone \\r are part of their line', async () => {
     const input = [
