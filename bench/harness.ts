@@ -60,6 +60,17 @@ export function fasterThan(candidate: string, reference: string): Target {
   };
 }
 
+/** `candidate` does at least `factor` times `reference`'s ops/s. */
+export function atLeastTimesFaster(candidate: string, reference: string, factor: number): Target {
+  return {
+    text: `${candidate} ≥ ${Number(factor.toFixed(2))}x ${reference}'s speed`,
+    candidate,
+    reference,
+    test: (speed) => speed >= factor,
+    describe: (speed) => `${fmtRatio(speed)} its speed`,
+  };
+}
+
 /** `candidate` does at least `fraction` of `reference`'s ops/s. */
 export function atLeastFraction(candidate: string, reference: string, fraction: number): Target {
   return {
@@ -143,6 +154,43 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** A candidate measured outside this process (a peer in another language), one round at a time. */
+export interface ExternalCandidate {
+  name: string;
+  /** Runs for about `ms` and gives the ops/s of that round. */
+  round: (ms: number) => Promise<number>;
+}
+
+/**
+ * Measures `baseline` in this process and `peer` outside it in alternate
+ * rounds (the order rotating), after a warm-up of each: the two
+ * measurements, so that the peer's ratio is to the baseline run beside it.
+ */
+export async function measureBeside(
+  baseline: Candidate,
+  peer: ExternalCandidate,
+  s: Settings = settings(),
+): Promise<[Measurement, Measurement]> {
+  const [ops, secs] = timed(baseline.fn, 1, s.warmupMs);
+  const batch = Math.max(1, Math.floor(ops / (secs * 1000)));
+  await peer.round(s.warmupMs);
+  const base: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < s.rounds; r++) {
+    const ours = () => {
+      const [n, t] = timed(baseline.fn, batch, s.roundMs);
+      base.push(n / t);
+    };
+    if (r % 2 === 0) ours();
+    theirs.push(await peer.round(s.roundMs));
+    if (r % 2 === 1) ours();
+  }
+  return [
+    { name: baseline.name, opsPerSec: median(base), rounds: base },
+    { name: peer.name, opsPerSec: median(theirs), rounds: theirs },
+  ];
 }
 
 /**
@@ -267,7 +315,12 @@ export function report(
   for (const t of b.targets ?? []) {
     const a = get(t.candidate);
     const r = t.reference === b.baseline ? baseOf(a) : get(t.reference);
-    const speedRatio = a.opsPerSec / r.opsPerSec;
+    // Two candidates each measured beside its own run of the baseline are
+    // compared through it, so that drift between their runs cancels out.
+    const speedRatio =
+      paired.has(a.name) && paired.has(r.name)
+        ? a.opsPerSec / baseOf(a).opsPerSec / (r.opsPerSec / baseOf(r).opsPerSec)
+        : a.opsPerSec / r.opsPerSec;
     const met = t.test(speedRatio);
     const worst = Math.max(spread(a), spread(r));
     const result = { benchmark: b.title, target: t, speedRatio, met, spread: worst };
