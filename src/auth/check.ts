@@ -10,6 +10,7 @@
 import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { eventId } from '../hashing/ids.js';
+import { createEventIdOfRoom, roomIdOfCreateEventId } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { checkCreate } from './create.js';
 import { eventIdOfCreate, withoutUnsigned } from './createid.js';
@@ -36,7 +37,7 @@ function citedAuthEvents(event: JsonObject): string[] {
 /** The room an auth event belongs to: from v12 the create event's is its own hash. */
 function roomOf(authEvent: JsonObject, rules: RoomVersionRules): JsonValue | undefined {
   if (rules.eventFormat.roomIdIsCreateEventHash && authEvent.type === 'm.room.create' && authEvent.state_key === '') {
-    return `!${eventIdOfCreate(authEvent, rules).slice(1)}`;
+    return roomIdOfCreateEventId(eventIdOfCreate(authEvent, rules));
   }
   return authEvent.room_id;
 }
@@ -122,7 +123,7 @@ export function checkEventAuth(
   const index = byId(authEvents, rules);
   const ids = citedAuthEvents(event);
   const isCreate = event.type === 'm.room.create';
-  if (rules.eventFormat.roomIdIsCreateEventHash && !isCreate) ids.push(`$${(event.room_id as string).slice(1)}`);
+  if (rules.eventFormat.roomIdIsCreateEventHash && !isCreate) ids.push(createEventIdOfRoom(event.room_id as string));
   const cited = ids.map((id) => {
     const e = index.get(id);
     if (e === undefined) throw new InvalidInputError('M_INVALID_PARAM', `The auth event ${id} was not supplied`);

@@ -7,7 +7,7 @@
 
 import { isIPv6 } from 'node:net';
 import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
-import { domainOf } from '../hashing/signers.js';
+import { domainOf, serverNameOf } from '../identifiers/identifiers.js';
 import { isKnownRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
 import { own, pyInt, show } from './pyvalue.js';
 import { reject } from './result.js';
@@ -52,8 +52,8 @@ function isServerNameAsSynapseParsesIt(name: string): boolean {
  */
 function isCreatorId(id: JsonValue | undefined): boolean {
   if (typeof id !== 'string' || !id.startsWith('@') || !id.isWellFormed()) return false;
-  const colon = id.indexOf(':');
-  if (colon < 0 || !isServerNameAsSynapseParsesIt(id.slice(colon + 1))) return false;
+  const serverName = serverNameOf(id);
+  if (serverName === undefined || !isServerNameAsSynapseParsesIt(serverName)) return false;
   return Buffer.byteLength(id, 'utf8') <= MAX_USER_ID;
 }
 

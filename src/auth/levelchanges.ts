@@ -7,6 +7,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { serverNameOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { type PowerLevel, userPowerLevel } from './powerlevels.js';
 import {
@@ -45,7 +46,7 @@ function checkContent(event: JsonObject, state: StateLookup, rules: RoomVersionR
   const users = pyGet(content, 'users', {});
   if (!isJsonObject(users)) throw new PythonError(`'${pyTypeName(users)}' object has no attribute 'items'`);
   for (const [userId, level] of Object.entries(users)) {
-    if (!userId.startsWith('@') || !userId.slice(1).includes(':')) {
+    if (!userId.startsWith('@') || serverNameOf(userId) === undefined) {
       reject('power_levels', `${show(userId)} in users is not a user ID`);
     }
     try {

@@ -8,7 +8,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { domainOf } from '../hashing/signers.js';
+import { domainOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { eventIdOfCreate } from './createid.js';
 import { namedPowerLevel, roomCreator, userPowerLevel } from './powerlevels.js';

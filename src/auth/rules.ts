@@ -9,7 +9,7 @@
 
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { domainOf } from '../hashing/signers.js';
+import { domainOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { checkCreate } from './create.js';
 import { checkPowerLevels } from './levelchanges.js';

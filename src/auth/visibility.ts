@@ -18,6 +18,7 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { assertEventSchema } from '../hashing/format.js';
+import { serverNameOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { own } from './pyvalue.js';
 import type { StateLookup, StateMap } from './state.js';
@@ -306,8 +307,7 @@ export function visibleToServer(
   let invited: string | undefined;
   let unreadable: string | undefined;
   for (const [stateKey, memberEvent] of members) {
-    const colon = stateKey.indexOf(':');
-    if (colon === -1 || stateKey.slice(colon + 1) !== serverName) continue;
+    if (serverNameOf(stateKey) !== serverName) continue;
     const membership = own(contentOf(memberEvent), 'membership');
     if (typeof membership !== 'string') {
       return result(

@@ -7,8 +7,8 @@
 
 import type { JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { parseServerName } from '../federation/identifiers.js';
 import { checkRequestSignature, parseXMatrix, signRequest } from '../federation/xmatrix.js';
+import { parseServerName } from '../identifiers/identifiers.js';
 import { SEED_LENGTH, SigningKey } from '../signing/ed25519.js';
 import type { Operation } from './ops.js';
 import { bytesField, keysField, objectField, type Request, stringField } from './request.js';

@@ -1,13 +1,17 @@
 /**
- * Federation: identifiers and server names, X-Matrix request signing and
- * verification, and the federation client (undici) with per-destination
- * back-off, which also serves a keyring as its transport.
+ * Federation: server discovery, X-Matrix request signing and verification,
+ * and the federation client (undici) with per-destination back-off, which
+ * also serves a keyring as its transport. Server names and the other
+ * identifiers are in `matrix-serverlib/identifiers`.
  *
  * @example
  * ```ts
- * import { parseServerName, parseUserId } from 'matrix-serverlib/federation';
- * parseServerName('[1234:5678::abcd]:8448'); // { host: '[1234:5678::abcd]', kind: 'ipv6', port: 8448 }
- * parseUserId('@alice:example.org').compliant; // true
+ * import { signRequest } from 'matrix-serverlib/federation';
+ * const authorization = signRequest(
+ *   { method: 'GET', uri: '/_matrix/federation/v1/version', origin: 'a.example', destination: 'b.example' },
+ *   'ed25519:a1',
+ *   signingKey,
+ * ); // X-Matrix origin="a.example",destination="b.example",key="ed25519:a1",sig="…"
  * ```
  *
  * @module federation
@@ -34,24 +38,6 @@ export {
   SINGLE_EVENT_RESPONSE_MAX_BYTES,
 } from './client.js';
 export * from './discovery/index.js';
-export {
-  type EventId,
-  isValidEventId,
-  isValidRoomAlias,
-  isValidRoomId,
-  isValidServerName,
-  isValidUserId,
-  type OpaqueId,
-  parseEventId,
-  parseRoomAlias,
-  parseRoomId,
-  parseServerName,
-  parseUserId,
-  type RoomAlias,
-  type RoomId,
-  type ServerName,
-  type UserId,
-} from './identifiers.js';
 export {
   checkRequestSignature,
   formatXMatrix,

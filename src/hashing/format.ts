@@ -18,10 +18,16 @@ import type { DEFAULT_MAX_DEPTH } from '../canonicaljson/parse.js';
 import { type CanonicalSpans, recordedExtent } from '../canonicaljson/spans.js';
 import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { isValidEventId, isValidRoomId, isValidUserId } from '../federation/identifiers.js';
+import {
+  createEventIdOfRoom,
+  domainOf,
+  isValidEventId,
+  isValidRoomId,
+  isValidUserId,
+} from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
-import { domainOf, type RequiredSignature, requiredSignatures } from './signers.js';
+import { type RequiredSignature, requiredSignatures } from './signers.js';
 
 /** The outcome of {@link checkPduFormat}. */
 export type FormatCheck =
@@ -302,7 +308,7 @@ function check(
 
   const isCreate = event.type === 'm.room.create' && event.state_key === '';
   if (rules.eventFormat.roomIdIsCreateEventHash && typeof event.room_id === 'string' && event.room_id !== '') {
-    const createId = `$${event.room_id.slice(1)}`;
+    const createId = createEventIdOfRoom(event.room_id);
     if (Array.isArray(event.auth_events) && event.auth_events.includes(createId)) {
       fail('auth_events must not contain the create event');
     }

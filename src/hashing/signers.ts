@@ -6,8 +6,9 @@
  * @module
  */
 
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { domainOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 
 /** A server whose signature an event needs. */
@@ -19,15 +20,6 @@ export interface RequiredSignature {
    * `origin_server_ts` from v5 (key validity enforced), 0 before.
    */
   readonly minimumValidUntilTs: number;
-}
-
-/** The server part of a user or event ID: everything after the first colon. */
-export function domainOf(id: JsonValue | undefined, what: string): string {
-  const i = typeof id === 'string' ? id.indexOf(':') : -1;
-  if (typeof id !== 'string' || i < 0) {
-    throw new InvalidInputError('M_BAD_JSON', `The event's ${what} is not an identifier with a server name`);
-  }
-  return id.slice(i + 1);
 }
 
 /**

@@ -33,8 +33,8 @@ import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { type BackoffPolicy, Failures } from '../federation/backoff.js';
 import { BoundedMap } from '../federation/discovery/cache.js';
-import { isValidServerName } from '../federation/identifiers.js';
 import type { EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
+import { isValidServerName } from '../identifiers/identifiers.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
 // biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
 import type { checkServerKeys, ParseKeysBodyOptions, TrustedNotary } from './check.js';

@@ -13,15 +13,9 @@
 
 import type { NumberRules } from '../canonicaljson/parse.js';
 import { InvalidInputError } from '../errors.js';
+import type { EventIdFormat } from '../identifiers/identifiers.js';
 
-/** How event IDs are formed (spec: room versions 1, 3 and 4, "Event IDs"). */
-export type EventIdFormat =
-  /** v1–v2: `$opaque:server`, chosen by the sender and carried in the event. */
-  | 'opaque'
-  /** v3: `$` + standard unpadded Base64 of the reference hash. */
-  | 'base64'
-  /** v4 and later: `$` + URL-safe unpadded Base64 of the reference hash. */
-  | 'url-safe-base64';
+export type { EventIdFormat };
 
 /** Which state resolution algorithm the version uses. */
 export type StateResolutionAlgorithm = 'v1' | 'v2' | 'v2.1';

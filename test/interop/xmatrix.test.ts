@@ -18,7 +18,7 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../bench/corpus.ts';
 import { answerLine } from '../../src/cli/runner.js';
-import { isValidServerName } from '../../src/federation/identifiers.js';
+import { isValidServerName } from '../../src/identifiers/identifiers.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
 import { knob } from './knobs.js';
 import { askSynapse, comparable, compareWithOurs, differences } from './oracle.js';

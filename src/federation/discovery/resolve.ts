@@ -7,7 +7,7 @@
  */
 
 import { isIP } from 'node:net';
-import { parseServerName, type ServerName } from '../identifiers.js';
+import { parseServerName, type ServerName } from '../../identifiers/identifiers.js';
 import { AddressPolicy, canonicalIpAddress, isAmbiguousIPv4Literal } from './addresses.js';
 import { BoundedMap, cachePeriodFromHeaders, WELL_KNOWN_CACHE } from './cache.js';
 import { createDnsResolver, type DnsResolver, resolveAddresses, resolveSrvRecords } from './dns.js';

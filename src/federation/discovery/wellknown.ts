@@ -9,7 +9,7 @@
  */
 
 import { isIP } from 'node:net';
-import { isValidServerName, parseServerName } from '../identifiers.js';
+import { isValidServerName, parseServerName } from '../../identifiers/identifiers.js';
 import { type AddressPolicy, isAmbiguousIPv4Literal } from './addresses.js';
 import type { HeaderMap } from './cache.js';
 import { headerValues } from './cache.js';

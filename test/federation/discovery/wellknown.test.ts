@@ -18,7 +18,7 @@ import {
   WELL_KNOWN_MAX_BYTES,
   WELL_KNOWN_MAX_REDIRECTS,
 } from '../../../src/federation/discovery/wellknown.js';
-import { isValidServerName } from '../../../src/federation/identifiers.js';
+import { isValidServerName } from '../../../src/identifiers/identifiers.js';
 
 const enc = new TextEncoder();
 

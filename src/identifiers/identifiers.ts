@@ -10,7 +10,33 @@
 
 import { isIPv6 } from 'node:net';
 import { InvalidInputError } from '../errors.js';
-import type { RoomVersionRules } from '../roomversions/rules.js';
+
+/** How event IDs are formed (spec: room versions 1, 3 and 4, "Event IDs"). */
+export type EventIdFormat =
+  /** v1–v2: `$opaque:server`, chosen by the sender and carried in the event. */
+  | 'opaque'
+  /** v3: `$` + standard unpadded Base64 of the reference hash. */
+  | 'base64'
+  /** v4 and later: `$` + URL-safe unpadded Base64 of the reference hash. */
+  | 'url-safe-base64';
+
+/**
+ * What the room and event ID grammars depend on: the part of a room
+ * version's rules they read. Every `RoomVersionRules` (from
+ * `matrix-serverlib/roomversions`) is one; the type is narrower so that
+ * identifiers, the bottom layer, depend on nothing above them.
+ */
+export interface IdentifierRules {
+  /** The room version's identifier, for error messages. */
+  readonly id: string;
+  /** The version's event format. */
+  readonly eventFormat: {
+    /** How event IDs are formed. */
+    readonly eventIdFormat: EventIdFormat;
+    /** Whether room IDs are `!` + the create event's reference hash (v12, MSC4291). */
+    readonly roomIdIsCreateEventHash: boolean;
+  };
+}
 
 /** A parsed server name. */
 export interface ServerName {
@@ -89,13 +115,62 @@ export function isValidServerName(name: string): boolean {
   return holds(() => parseServerName(name));
 }
 
+/**
+ * The server part of an ID, unchecked: everything after the first colon,
+ * as Synapse reads the domain of an ID (`get_domain_from_id`, and
+ * `DomainSpecificString.from_string`, which splits at the first colon
+ * too). For IDs in events, which are held only as far as Synapse holds
+ * them; {@link parseUserId} and the other `parse…` functions check the
+ * grammars.
+ *
+ * @param id - a user, room or event ID, or an alias.
+ * @returns the part after the first colon, or `undefined` if there is no
+ *   colon.
+ */
+export function serverNameOf(id: string): string | undefined {
+  const colon = id.indexOf(':');
+  return colon < 0 ? undefined : id.slice(colon + 1);
+}
+
+/**
+ * {@link serverNameOf} for an identifier an event carries, which must have
+ * a server part.
+ *
+ * @param id - the value of the event's key.
+ * @param what - the key, for the error message.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if `id` is not a string
+ *   with a colon.
+ */
+export function domainOf(id: unknown, what: string): string {
+  const serverName = typeof id === 'string' ? serverNameOf(id) : undefined;
+  if (serverName === undefined) {
+    throw new InvalidInputError('M_BAD_JSON', `The event's ${what} is not an identifier with a server name`);
+  }
+  return serverName;
+}
+
+/**
+ * The create event's ID in a room whose ID is that event's hash (v12,
+ * MSC4291): the same hash after `$` in place of `!`.
+ */
+export function createEventIdOfRoom(roomId: string): string {
+  return `$${roomId.slice(1)}`;
+}
+
+/**
+ * The room ID a create event's ID makes (v12, MSC4291): the same hash
+ * after `!` in place of `$`.
+ */
+export function roomIdOfCreateEventId(eventId: string): string {
+  return `!${eventId.slice(1)}`;
+}
+
 /** Splits `sigil localpart ":" server_name` at the first colon. */
 function split(id: string, sigil: string): { localpart: string; serverName: string } | undefined {
   if (!id.startsWith(sigil)) return undefined;
-  const colon = id.indexOf(':');
-  if (colon < 0) return undefined;
-  const serverName = id.slice(colon + 1);
-  return isValidServerName(serverName) ? { localpart: id.slice(1, colon), serverName } : undefined;
+  const serverName = serverNameOf(id);
+  if (serverName === undefined || !isValidServerName(serverName)) return undefined;
+  return { localpart: id.slice(1, id.length - serverName.length - 1), serverName };
 }
 
 const USER_LOCALPART = /^[a-z0-9._=\-/+]+$/;
@@ -191,8 +266,7 @@ function checkCommon(id: string, sigil: string, what: string): void {
 
 /** `sigil localpart ":" server_name`, the localpart any code points but `:` and NUL. */
 function parseWithDomain(id: string, sigil: string, what: string): { localpart: string; serverName: string } {
-  const colon = id.indexOf(':');
-  if (colon < 0) throw invalidBecause(what, id, 'it has no ":" before a server name');
+  if (serverNameOf(id) === undefined) throw invalidBecause(what, id, 'it has no ":" before a server name');
   const parts = split(id, sigil);
   if (parts === undefined) throw invalidBecause(what, id, 'its domain is not a valid server name');
   if (!OPAQUE.test(parts.localpart)) throw invalidBecause(what, id, 'its localpart is empty or holds NUL');
@@ -211,7 +285,7 @@ function parseWithDomain(id: string, sigil: string, what: string): { localpart: 
  * @throws {@link InvalidInputError} `M_INVALID_PARAM`, saying why, if it
  *   is not one.
  */
-export function parseRoomId(id: string, rules: RoomVersionRules): RoomId {
+export function parseRoomId(id: string, rules: IdentifierRules): RoomId {
   const what = `room ID for room version ${rules.id}`;
   checkCommon(id, '!', what);
   if (rules.eventFormat.roomIdIsCreateEventHash) {
@@ -224,7 +298,7 @@ export function parseRoomId(id: string, rules: RoomVersionRules): RoomId {
 }
 
 /** Whether `id` is a room ID of the room version (see {@link parseRoomId}). */
-export function isValidRoomId(id: string, rules: RoomVersionRules): boolean {
+export function isValidRoomId(id: string, rules: IdentifierRules): boolean {
   return holds(() => parseRoomId(id, rules));
 }
 
@@ -239,7 +313,7 @@ export function isValidRoomId(id: string, rules: RoomVersionRules): boolean {
  * @throws {@link InvalidInputError} `M_INVALID_PARAM`, saying why, if it
  *   is not one.
  */
-export function parseEventId(id: string, rules: RoomVersionRules): EventId {
+export function parseEventId(id: string, rules: IdentifierRules): EventId {
   const what = `event ID for room version ${rules.id}`;
   checkCommon(id, '$', what);
   switch (rules.eventFormat.eventIdFormat) {
@@ -259,7 +333,7 @@ export function parseEventId(id: string, rules: RoomVersionRules): EventId {
 }
 
 /** Whether `id` is an event ID of the room version (see {@link parseEventId}). */
-export function isValidEventId(id: string, rules: RoomVersionRules): boolean {
+export function isValidEventId(id: string, rules: IdentifierRules): boolean {
   return holds(() => parseEventId(id, rules));
 }
 

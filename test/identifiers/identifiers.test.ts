@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createEventIdOfRoom, domainOf, roomIdOfCreateEventId } from '../../src/identifiers/identifiers.js';
 import {
   InvalidInputError,
   isValidEventId,
@@ -11,7 +12,8 @@ import {
   parseRoomId,
   parseServerName,
   parseUserId,
-} from '../../src/federation/index.js';
+  serverNameOf,
+} from '../../src/identifiers/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { errcode } from '../helpers.js';
 
@@ -199,5 +201,36 @@ describe('typed parsing of room IDs, event IDs and aliases (spec: Appendices)', 
     })();
     expect(e).toBeInstanceOf(InvalidInputError);
     expect(e?.message.length).toBeLessThan(300);
+  });
+});
+
+describe('the server part of an ID, unchecked (as Synapse reads it)', () => {
+  // Synapse's get_domain_from_id: string[string.find(":") + 1:], raising
+  // when there is no colon; DomainSpecificString.from_string splits at the
+  // first colon too.
+  it('is everything after the first colon, whatever it holds', () => {
+    expect(serverNameOf('@alice:example.org')).toBe('example.org');
+    expect(serverNameOf('@alice:example.org:8448')).toBe('example.org:8448');
+    expect(serverNameOf('$abc:[::1]:8448')).toBe('[::1]:8448');
+    expect(serverNameOf('@:')).toBe('');
+    expect(serverNameOf('not an id:x')).toBe('x');
+  });
+
+  it('is undefined without a colon', () => {
+    expect(serverNameOf('@alice')).toBeUndefined();
+    expect(serverNameOf(`$${'A'.repeat(43)}`)).toBeUndefined();
+  });
+
+  it('refuses, for an identifier an event carries, a non-string or an ID without a colon', () => {
+    expect(domainOf('@alice:example.org', 'sender')).toBe('example.org');
+    expect(errcode(() => domainOf('@alice', 'sender'))).toBe('M_BAD_JSON');
+    expect(errcode(() => domainOf(5, 'sender'))).toBe('M_BAD_JSON');
+    expect(errcode(() => domainOf(undefined, 'event_id'))).toBe('M_BAD_JSON');
+  });
+
+  it('turns a v12 room ID into its create event ID and back (MSC4291: the same hash)', () => {
+    const hash = 'M7yxy5XdM1Hd0XjhEIHvCn-sGTAR1rlqvs3z8ccVhAU';
+    expect(createEventIdOfRoom(`!${hash}`)).toBe(`$${hash}`);
+    expect(roomIdOfCreateEventId(`$${hash}`)).toBe(`!${hash}`);
   });
 });
