@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { encodeCanonicalJson, InvalidInputError, type JsonValue, parseJson } from 'matrix-serverlib/canonicaljson';
+import type { AsyncEventKeyLookup } from 'matrix-serverlib/events';
 import { signRequest, verifyRequest } from 'matrix-serverlib/federation';
-import type { AsyncEventKeyLookup } from 'matrix-serverlib/hashing';
 import type { SigningKey } from 'matrix-serverlib/signing';
 
 /** Who we are on the federation: our server name and signing key. */

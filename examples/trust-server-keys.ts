@@ -3,7 +3,7 @@
  * docs/server-keys.md, run by test/examples/trust-server-keys.test.ts.
  */
 import type { JsonObject } from 'matrix-serverlib/canonicaljson';
-import { type EventCheck, verifyEvent } from 'matrix-serverlib/hashing';
+import { type EventCheck, verifyEvent } from 'matrix-serverlib/events';
 import {
   InvalidInputError,
   KeyNotary,

@@ -14,9 +14,9 @@ import {
   checkIncomingPdu,
   checkPduFormat,
   type EventKeyLookup,
-  eventId,
   verifyEvent,
-} from 'matrix-serverlib/hashing';
+} from 'matrix-serverlib/events';
+import { eventId } from 'matrix-serverlib/hashing';
 import { getRoomVersion } from 'matrix-serverlib/roomversions';
 
 /** What became of a received PDU. */

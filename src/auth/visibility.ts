@@ -17,7 +17,7 @@
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { assertEventSchema } from '../hashing/format.js';
+import { assertEventSchema } from '../hashing/schema.js';
 import { serverNameOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { own } from './pyvalue.js';

@@ -91,7 +91,7 @@ const MIN_RECORDED_LENGTH = 48;
  * recursion limit (1000 frames) stops it somewhat below 1000 levels; 1024
  * accepts all that Synapse accepts. Events are held to the lower limit of
  * Synapse's event parser by the event checks (`MAX_EVENT_DEPTH` in
- * matrix-serverlib/hashing).
+ * matrix-serverlib/events).
  */
 export const DEFAULT_MAX_DEPTH = 1024;
 

@@ -7,7 +7,7 @@
 import { visibleToServer, visibleToUser } from '../auth/visibility.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { assertEventSchema } from '../hashing/format.js';
+import { assertEventSchema } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import type { Operation } from './ops.js';
 import { eventField, type Request, roomVersionField, stateField, stringField } from './request.js';

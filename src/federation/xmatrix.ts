@@ -21,7 +21,7 @@
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import type { AsyncEventKeyLookup, EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
+import type { AsyncEventKeyLookup, EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
 import { parseServerName } from '../identifiers/identifiers.js';
 import type { SigningKey } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';

@@ -11,7 +11,7 @@ import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { PduEncoding } from './encoding.js';
-import { assertEventSchema } from './format.js';
+import { assertEventSchema } from './schema.js';
 
 /**
  * The SHA-256 content hash of an event: the hash of its Canonical JSON

@@ -12,8 +12,8 @@ import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { encodeBase64Url } from '../signing/base64.js';
 import { PduEncoding } from './encoding.js';
-import { assertEventSchema } from './format.js';
 import { referenceHash } from './hashes.js';
+import { assertEventSchema } from './schema.js';
 
 /**
  * The ID of an event.

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { Keyring } from 'matrix-serverlib/keys';
- * import { verifyEvent } from 'matrix-serverlib/hashing';
+ * import { verifyEvent } from 'matrix-serverlib/events';
  * const keyring = new Keyring({ transport, notaries: [{ serverName: 'matrix.org', verifyKeys }] });
  * const check = await verifyEvent(pdu, rules, keyring.lookup);
  * ```

@@ -31,9 +31,9 @@
 
 import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
+import type { EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
 import { type BackoffPolicy, Failures } from '../federation/backoff.js';
 import { BoundedMap } from '../federation/discovery/cache.js';
-import type { EventKeyLookup, EventVerifyKey } from '../hashing/signatures.js';
 import { isValidServerName } from '../identifiers/identifiers.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
 // biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
@@ -244,7 +244,7 @@ export class Keyring {
   }
 
   /**
-   * The lookup that `verifyEvent` (matrix-serverlib/hashing) takes: the keys
+   * The lookup that `verifyEvent` (matrix-serverlib/events) takes: the keys
    * of `serverName` among `keyIds`, fetched if needed. Keys found but not
    * valid long enough are returned too (the signature check decides).
    *
@@ -291,7 +291,7 @@ export class Keyring {
   /**
    * Fetches what the requests need, all in one batch, and returns a
    * synchronous lookup over the result, for `checkEventSignatures` and
-   * `checkIncomingPdu` (matrix-serverlib/hashing).
+   * `checkIncomingPdu` (matrix-serverlib/events).
    *
    * @param requests - the keys wanted.
    * @returns a lookup answering from the keys found (of any server asked).

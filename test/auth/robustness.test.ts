@@ -92,7 +92,7 @@ describe('auth checks on malformed content', () => {
     for (let i = 0; i < 100_000; i++) users[`@u${i}:a.org`] = String(i % 100);
     // As deep as an event may nest (MAX_EVENT_DEPTH, 127 levels: the event,
     // its content, the map holding this, then 124): deeper events are
-    // refused before any auth check (test/hashing/format.test.ts).
+    // refused before any auth check (test/events/format.test.ts).
     let deep: JsonValue = 1;
     for (let i = 0; i < 124; i++) deep = [deep];
     const room = new Room('9', A);

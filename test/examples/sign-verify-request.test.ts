@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EventVerifyKey } from 'matrix-serverlib/hashing';
+import type { EventVerifyKey } from 'matrix-serverlib/events';
 import { SigningKey } from 'matrix-serverlib/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from 'matrix-serverlib/canonicaljson';
-import { buildEvent } from 'matrix-serverlib/hashing';
+import { buildEvent } from 'matrix-serverlib/events';
 import type { KeyTransport } from 'matrix-serverlib/keys';
 import { getRoomVersion } from 'matrix-serverlib/roomversions';
 import { encodeBase64, SigningKey } from 'matrix-serverlib/signing';

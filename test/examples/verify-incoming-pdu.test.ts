@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { receivePdu, receiveTransaction } from '../../examples/verify-incoming-pdu.ts';
 import { encodeCanonicalJsonBytes, type JsonObject } from '../../src/canonicaljson/index.js';
-import { buildEvent } from '../../src/hashing/index.js';
+import { buildEvent } from '../../src/events/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { SigningKey } from '../../src/signing/index.js';
 

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { answerLine } from '../../src/cli/runner.js';
 import { InvalidInputError } from '../../src/errors.js';
+import type { EventVerifyKey } from '../../src/events/signatures.js';
 import {
   checkRequestSignature,
   formatXMatrix,
@@ -21,7 +22,6 @@ import {
   verifyRequest,
   type XMatrixAuthorization,
 } from '../../src/federation/xmatrix.js';
-import type { EventVerifyKey } from '../../src/hashing/signatures.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
 import { errcode } from '../helpers.js';
 

@@ -9,8 +9,8 @@
 
 import type { JsonObject } from '../../src/canonicaljson/index.js';
 import { encodeCanonicalJson } from '../../src/canonicaljson/index.js';
+import { buildEvent } from '../../src/events/index.js';
 import { signRequest } from '../../src/federation/index.js';
-import { buildEvent } from '../../src/hashing/index.js';
 import { notaryQueryResponse, serverKeysResponse } from '../../src/keys/index.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
 import { SigningKey } from '../../src/signing/index.js';

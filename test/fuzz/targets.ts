@@ -20,8 +20,8 @@ import {
   type NumberRules,
   parseJson,
 } from '../../src/canonicaljson/index.js';
+import { checkIncomingPdu, checkPduFormat, type IncomingCheck } from '../../src/events/index.js';
 import { checkRequestSignature, parseXMatrix } from '../../src/federation/index.js';
-import { checkIncomingPdu, checkPduFormat, type IncomingCheck } from '../../src/hashing/index.js';
 import { checkNotaryResponse, checkServerKeys, parseKeysBody } from '../../src/keys/index.js';
 import { getRoomVersion, type RoomVersionRules } from '../../src/roomversions/index.js';
 import { keyring } from './keyring.js';

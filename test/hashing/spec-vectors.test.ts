@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type JsonObject, parseJson } from '../../src/canonicaljson/index.js';
-import { checkEventSignatures, contentHash, redactEvent, signEvent } from '../../src/hashing/index.js';
+import { checkEventSignatures, signEvent } from '../../src/events/index.js';
+import { contentHash, redactEvent } from '../../src/hashing/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { decodeBase64, encodeBase64, SigningKey, signedBytes } from '../../src/signing/index.js';
 

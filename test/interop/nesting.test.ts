@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type JsonObject, type JsonValue, parseJson } from '../../src/canonicaljson/index.js';
-import { MAX_EVENT_DEPTH } from '../../src/hashing/index.js';
+import { MAX_EVENT_DEPTH } from '../../src/events/index.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
 import { envelope } from './envelope.js';
 import { askSynapse, type Difference, ourDifferingAnswer } from './oracle.js';

@@ -9,8 +9,8 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
+import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/events/index.js';
 import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
-import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/hashing/index.js';
 import {
   KEY_REFETCH_INTERVAL_MS,
   Keyring,

@@ -33,6 +33,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { authTypesForEvent, checkEventAuth } from '../../../src/auth/index.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/canonicaljson/value.js';
 import {
+  buildEvent,
+  checkIncomingPdu,
+  checkMembershipTemplate,
+  type MembershipRequest,
+  signEvent,
+  signMembershipTemplate,
+  verifyEvent,
+} from '../../../src/events/index.js';
+import {
   type DestinationResolver,
   FederationClient,
   FederationError,
@@ -41,18 +50,7 @@ import {
   signRequest,
   verifyRequest,
 } from '../../../src/federation/index.js';
-import {
-  buildEvent,
-  checkIncomingPdu,
-  checkMembershipTemplate,
-  eventId,
-  type MembershipRequest,
-  redactEvent,
-  roomIdOfCreateEvent,
-  signEvent,
-  signMembershipTemplate,
-  verifyEvent,
-} from '../../../src/hashing/index.js';
+import { eventId, redactEvent, roomIdOfCreateEvent } from '../../../src/hashing/index.js';
 import {
   Keyring,
   type KeyTransport,

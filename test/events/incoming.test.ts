@@ -7,7 +7,8 @@ import {
   type JsonValue,
   parseJson,
 } from '../../src/canonicaljson/index.js';
-import { buildEvent, checkIncomingPdu, contentHash, eventId, referenceHash } from '../../src/hashing/index.js';
+import { buildEvent, checkIncomingPdu } from '../../src/events/index.js';
+import { contentHash, eventId, referenceHash } from '../../src/hashing/index.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
 import { SigningKey } from '../../src/signing/index.js';
 

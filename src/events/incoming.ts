@@ -10,10 +10,10 @@
 import type { ParseOptions } from '../canonicaljson/parse.js';
 import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
+import { PduEncoding } from '../hashing/encoding.js';
+import { eventIdOf } from '../hashing/ids.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { PduEncoding } from './encoding.js';
 import { checkFormatFor } from './format.js';
-import { eventIdOf } from './ids.js';
 import { checkSignaturesFor, type EventKeyLookup } from './signatures.js';
 
 /** The outcome of {@link checkIncomingPdu}. */

@@ -5,12 +5,10 @@ import {
   checkEventSignatures,
   checkMembershipTemplate,
   checkPduFormat,
-  eventId,
-  InvalidInputError,
   type MembershipRequest,
-  roomIdOfCreateEvent,
   signMembershipTemplate,
-} from '../../src/hashing/index.js';
+} from '../../src/events/index.js';
+import { eventId, InvalidInputError, roomIdOfCreateEvent } from '../../src/hashing/index.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
 import { SigningKey } from '../../src/signing/index.js';
 
@@ -148,7 +146,7 @@ describe('membership templates from make_join, make_leave and make_knock', () =>
 
 describe('verifyEvent with an async key lookup', () => {
   it('fetches the keys of each required server once, all at once, then checks', async () => {
-    const { verifyEvent } = await import('../../src/hashing/index.js');
+    const { verifyEvent } = await import('../../src/events/index.js');
     const rules = getRoomVersion('10');
     const { event } = buildEvent(proto('10'), rules, options);
     const asked: [string, readonly string[]][] = [];

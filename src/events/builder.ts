@@ -9,11 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { eventId } from '../hashing/ids.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { encodeBase64Url } from '../signing/base64.js';
 import type { SigningKey } from '../signing/ed25519.js';
 import { checkPduFormat } from './format.js';
-import { eventId } from './ids.js';
 import { signEvent } from './signatures.js';
 
 /** What the sending server supplies to {@link buildEvent}. */

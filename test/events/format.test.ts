@@ -11,11 +11,10 @@ import {
   assertEventNesting,
   checkEventSchema,
   checkPduFormat,
-  eventId,
   MAX_EVENT_DEPTH,
   MAX_PDU_BYTES,
-  PduEncoding,
-} from '../../src/hashing/index.js';
+} from '../../src/events/index.js';
+import { eventId, PduEncoding } from '../../src/hashing/index.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
 import { errcode } from '../helpers.js';
 

@@ -9,14 +9,14 @@
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { PduEncoding } from '../hashing/encoding.js';
+import { contentHash } from '../hashing/hashes.js';
+import { redactEvent } from '../hashing/redact.js';
+import { checkEventSchema } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import type { SigningKey, VerifyKey } from '../signing/ed25519.js';
 import { signJson } from '../signing/signedjson.js';
-import { PduEncoding } from './encoding.js';
-import { checkEventSchema } from './format.js';
-import { contentHash } from './hashes.js';
-import { redactEvent } from './redact.js';
 import { type RequiredSignature, requiredSignatures } from './signers.js';
 
 /**

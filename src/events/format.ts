@@ -14,10 +14,9 @@
  * @module
  */
 
-import type { DEFAULT_MAX_DEPTH } from '../canonicaljson/parse.js';
-import { type CanonicalSpans, recordedExtent } from '../canonicaljson/spans.js';
-import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { PduEncoding } from '../hashing/encoding.js';
+import { checkNestingAndSize, checkSchema, type FormatCheck, fail, isInteger } from '../hashing/schema.js';
 import {
   createEventIdOfRoom,
   domainOf,
@@ -26,36 +25,10 @@ import {
   isValidUserId,
 } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { PduEncoding } from './encoding.js';
 import { type RequiredSignature, requiredSignatures } from './signers.js';
-
-/** The outcome of {@link checkPduFormat}. */
-export type FormatCheck =
-  | {
-      /** The event is well-formed for its room version. */
-      readonly valid: true;
-    }
-  | {
-      /** The event is malformed and must be rejected. */
-      readonly valid: false;
-      /** What is wrong, naming the key. */
-      readonly reason: string;
-    };
 
 /** Largest event, as Canonical JSON bytes (spec: "Size limits"). */
 export const MAX_PDU_BYTES = 65_536;
-/**
- * Deepest nesting of arrays and objects in an event, the event object
- * itself being level 1. The spec sets no limit, but Synapse builds every
- * event it holds (received ones in `event_from_pdu_json`, after cutting
- * `unsigned` down; its own in the event builder) with
- * `make_event_from_dict`, which parses the event's Canonical JSON with its
- * Rust event parser (serde_json), whose recursion limit refuses 128 levels
- * and more wherever they are (checked against Synapse 1.163 by the oracle).
- * An event Synapse cannot build is one it rejects: accepting it splits the
- * room. Plain JSON keeps {@link DEFAULT_MAX_DEPTH}.
- */
-export const MAX_EVENT_DEPTH = 127;
 /** Largest `sender`, `room_id`, `state_key`, `type` and `event_id`. */
 export const MAX_IDENTIFIER_LENGTH = 255;
 /** Most `prev_events` an event may list. */
@@ -63,37 +36,6 @@ export const MAX_PREV_EVENTS = 20;
 /** Most `auth_events` an event may list. */
 export const MAX_AUTH_EVENTS = 10;
 const MAX_SAFE = 9007199254740991;
-const I64_MIN = -(2n ** 63n);
-const I64_MAX = 2n ** 63n - 1n;
-
-class Malformed extends Error {}
-
-function fail(reason: string): never {
-  throw new Malformed(reason);
-}
-
-const isInteger = (v: JsonValue | undefined): boolean =>
-  (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'bigint' && v >= I64_MIN && v <= I64_MAX);
-
-function checkStringMap(v: JsonValue | undefined, what: string): void {
-  if (!isJsonObject(v)) fail(`${what} must be an object`);
-  for (const key of Object.keys(v)) if (typeof v[key] !== 'string') fail(`${what} must map to strings`);
-}
-
-function checkEventRefs(v: JsonValue | undefined, key: string, rules: RoomVersionRules): void {
-  if (!Array.isArray(v)) fail(`${key} must be an array`);
-  for (const ref of v) {
-    if (rules.eventFormat.eventIdFormat === 'opaque') {
-      // v1–v2: [event_id, {algorithm: hash}] pairs.
-      if (!Array.isArray(ref) || ref.length !== 2 || typeof ref[0] !== 'string') {
-        fail(`${key} must hold [event_id, hashes] pairs in room version ${rules.id}`);
-      }
-      checkStringMap(ref[1], `the hashes in ${key}`);
-    } else if (typeof ref !== 'string') {
-      fail(`${key} must hold event ID strings in room version ${rules.id}`);
-    }
-  }
-}
 
 function checkLength(value: JsonValue | undefined, key: string): void {
   // A UTF-16 unit is at most three UTF-8 bytes and at least part of a code
@@ -105,59 +47,6 @@ function checkLength(value: JsonValue | undefined, key: string): void {
   if (codePoints > MAX_IDENTIFIER_LENGTH) fail(`${key} is longer than ${MAX_IDENTIFIER_LENGTH} characters`);
   if (Buffer.byteLength(value, 'utf8') > MAX_IDENTIFIER_LENGTH)
     fail(`${key} is longer than ${MAX_IDENTIFIER_LENGTH} bytes`);
-}
-
-/** Types Synapse's event parser requires of the `unsigned` keys it knows. */
-function checkUnsignedTypes(unsigned: JsonValue | undefined): void {
-  if (unsigned === undefined) return;
-  if (!isJsonObject(unsigned)) fail('unsigned must be an object');
-  const { age_ts, replaces_state, prev_sender } = unsigned;
-  if (age_ts !== undefined && typeof age_ts !== 'number' && typeof age_ts !== 'bigint') {
-    fail('unsigned.age_ts must be a number');
-  }
-  if (replaces_state !== undefined && typeof replaces_state !== 'string')
-    fail('unsigned.replaces_state must be a string');
-  if (prev_sender !== undefined && typeof prev_sender !== 'string') fail('unsigned.prev_sender must be a string');
-  for (const key of ['invite_room_state', 'knock_room_state']) {
-    const v = unsigned[key];
-    if (v !== undefined && v !== null && !Array.isArray(v)) fail(`unsigned.${key} must be an array`);
-  }
-}
-
-/**
- * The keys and types every event of the version must have to be an event at
- * all (what Synapse's event parser requires before it computes an event ID).
- */
-function checkSchema(event: JsonObject, rules: RoomVersionRules, unsigned: JsonValue | undefined): void {
-  if (!isJsonObject(event.content)) fail('content must be an object');
-  if (!isInteger(event.depth)) fail('depth must be an integer');
-  checkStringMap(event.hashes, 'hashes');
-  if (!isInteger(event.origin_server_ts)) fail('origin_server_ts must be an integer');
-  if (typeof event.sender !== 'string') fail('sender must be a string');
-  if (typeof event.type !== 'string') fail('type must be a string');
-  if (event.state_key !== undefined && typeof event.state_key !== 'string') fail('state_key must be a string');
-  if (event.signatures !== undefined) {
-    if (!isJsonObject(event.signatures)) fail('signatures must be an object');
-    for (const server of Object.keys(event.signatures)) {
-      checkStringMap(event.signatures[server], `signatures of ${server}`);
-    }
-  }
-  checkUnsignedTypes(unsigned);
-  if (rules.eventFormat.eventIdFormat === 'opaque') {
-    if (typeof event.event_id !== 'string') fail(`event_id must be a string in room version ${rules.id}`);
-  } else if (event.event_id !== undefined) {
-    fail(`events of room version ${rules.id} must not carry an event_id`);
-  }
-  const isCreate = event.type === 'm.room.create' && event.state_key === '';
-  if (!rules.eventFormat.roomIdIsCreateEventHash) {
-    if (typeof event.room_id !== 'string') fail('room_id must be a string');
-  } else if (isCreate) {
-    if (event.room_id !== undefined) fail(`create events of room version ${rules.id} must not have a room_id`);
-  } else if (typeof event.room_id !== 'string' || !event.room_id.startsWith('!')) {
-    fail('room_id must be a string starting with "!"');
-  }
-  checkEventRefs(event.prev_events, 'prev_events', rules);
-  checkEventRefs(event.auth_events, 'auth_events', rules);
 }
 
 /**
@@ -178,69 +67,6 @@ function unsignedAsSynapseKeepsIt(event: JsonObject, receivedTs: number | undefi
   const age = received.age;
   if (receivedTs !== undefined && typeof age === 'number' && Number.isInteger(age)) unsigned.age_ts = receivedTs - age;
   return unsigned;
-}
-
-/**
- * Walks `event`, with `unsigned` in place of its own `unsigned` member
- * (none if undefined), iteratively: fails if it nests deeper than
- * {@link MAX_EVENT_DEPTH} levels, or if its Canonical JSON is certainly
- * more than `maxBytes` bytes. That lower bound counts each string's quotes
- * and UTF-16 length (a unit is at least a byte of UTF-8, an escape more),
- * each member's key, quotes and colon, each container's brackets and
- * commas, and a byte for any other value: so it passes `maxBytes` before
- * `maxBytes` values are visited, and a body far too large is refused after
- * that much work, before anything is encoded. A part recorded in `spans`
- * counts its recorded length and height, unwalked.
- */
-function checkNestingAndSize(
-  event: JsonObject,
-  unsigned: JsonValue | undefined,
-  maxBytes: number,
-  spans: CanonicalSpans | undefined,
-): void {
-  const containers: object[] = [event];
-  const levels: number[] = [1];
-  let bytes = 0;
-  const tooDeep = () => fail(`the event nests deeper than ${MAX_EVENT_DEPTH} levels`);
-  // A value's share of the bound; containers not recorded are counted when
-  // popped.
-  const measure = (v: unknown, level: number): number => {
-    if (typeof v === 'string') return v.length + 2;
-    if (typeof v !== 'object' || v === null || v instanceof JsonFloat) return 1;
-    const recorded = spans === undefined ? undefined : recordedExtent(spans, v);
-    if (recorded === undefined) {
-      containers.push(v);
-      levels.push(level + 1);
-      return 0;
-    }
-    if (level + recorded.height > MAX_EVENT_DEPTH) tooDeep();
-    return recorded.length;
-  };
-  for (;;) {
-    const container = containers.pop();
-    if (container === undefined) return;
-    const level = levels.pop() as number;
-    if (level > MAX_EVENT_DEPTH) tooDeep();
-    let members = 0;
-    if (Array.isArray(container)) {
-      for (const v of container) bytes += measure(v, level);
-      members = container.length;
-    } else {
-      const object = container as Record<string, unknown>;
-      for (const key of Object.keys(object)) {
-        let v = object[key];
-        if (level === 1 && key === 'unsigned') {
-          if (unsigned === undefined) continue;
-          v = unsigned;
-        }
-        bytes += key.length + 3 + measure(v, level);
-        members++;
-        if (bytes > maxBytes) break;
-      }
-    }
-    bytes += 2 + Math.max(members - 1, 0);
-    if (bytes > maxBytes) fail(`the event is more than ${maxBytes} bytes`);
-  }
 }
 
 /** The spec's identifier grammars, for {@link FormatOptions.identifiers} `spec`. */
@@ -274,7 +100,7 @@ function checkIdentifiers(event: JsonObject, rules: RoomVersionRules): void {
   }
 }
 
-/** Throws {@link Malformed}; returns the signatures the event needs. */
+/** Fails with the reason (see {@link fail}); returns the signatures the event needs. */
 function check(
   event: JsonObject,
   rules: RoomVersionRules,
@@ -347,55 +173,6 @@ function check(
     if (signatures[serverName] === undefined) fail(`the event is not signed by ${serverName}`);
   }
   return needs;
-}
-
-/**
- * Checks that an event has the keys and types its room version requires of
- * every event: what must hold before an event ID can be computed at all
- * (the parser's part of {@link checkPduFormat}, without limits).
- *
- * @param event - the event.
- * @param rules - the room version's rules.
- * @returns `{ valid: true }`, or `{ valid: false, reason }`. Never throws.
- */
-export function checkEventSchema(event: JsonObject, rules: RoomVersionRules): FormatCheck {
-  try {
-    checkNestingAndSize(event, event.unsigned, Number.POSITIVE_INFINITY, undefined);
-    checkSchema(event, rules, event.unsigned);
-    return { valid: true };
-  } catch (e) {
-    return { valid: false, reason: e instanceof Error ? e.message : String(e) };
-  }
-}
-
-/**
- * Refuses an event that nests deeper than {@link MAX_EVENT_DEPTH} levels,
- * one Synapse cannot build, whatever else is right or wrong with it: for
- * code that takes events as values (its `unsigned` as given) and must not
- * answer about one Synapse could never hold. Iterative.
- *
- * @param event - the event.
- * @throws {@link InvalidInputError} `M_BAD_JSON`.
- */
-export function assertEventNesting(event: JsonObject): void {
-  try {
-    checkNestingAndSize(event, event.unsigned, Number.POSITIVE_INFINITY, undefined);
-  } catch (e) {
-    throw e instanceof Malformed ? new InvalidInputError('M_BAD_JSON', e.message) : e;
-  }
-}
-
-/**
- * {@link checkEventSchema} for code that cannot go on without an event.
- *
- * @param event - the event.
- * @param rules - the room version's rules.
- * @throws {@link InvalidInputError} `M_BAD_JSON` with the reason.
- */
-export function assertEventSchema(event: JsonObject, rules: RoomVersionRules): void {
-  const schema = checkEventSchema(event, rules);
-  if (!schema.valid)
-    throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);
 }
 
 /** Options for {@link checkPduFormat}. */

@@ -1,0 +1,56 @@
+/**
+ * Events: the PDU of every room version, 1–12. Format checks, building and
+ * signing events, checking their signatures and content hashes, membership
+ * templates, and the one-call check of a PDU received over federation
+ * (spec: server-server API, "Checks performed on receipt of a PDU"). The
+ * hashes, redaction and IDs these build on are in `matrix-serverlib/hashing`.
+ *
+ * @example
+ * ```ts
+ * import { checkPduFormat, verifyEvent } from 'matrix-serverlib/events';
+ * import { getRoomVersion } from 'matrix-serverlib/roomversions';
+ * const rules = getRoomVersion('10');
+ * const format = checkPduFormat(pdu, rules);
+ * if (!format.valid) throw new Error(format.reason);
+ * const check = await verifyEvent(pdu, rules, keyring.lookup);
+ * if (check.result === 'valid') console.log('genuine');
+ * ```
+ *
+ * @module events
+ */
+
+export { InvalidInputError } from '../errors.js';
+export {
+  assertEventNesting,
+  assertEventSchema,
+  checkEventSchema,
+  type FormatCheck,
+  MAX_EVENT_DEPTH,
+} from '../hashing/schema.js';
+export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
+export {
+  checkPduFormat,
+  type FormatOptions,
+  MAX_AUTH_EVENTS,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_PDU_BYTES,
+  MAX_PREV_EVENTS,
+} from './format.js';
+export { checkIncomingPdu, type IncomingCheck } from './incoming.js';
+export {
+  type AsyncEventKeyLookup,
+  checkEventSignatures,
+  type EventCheck,
+  type EventKeyLookup,
+  type EventVerifyKey,
+  signEvent,
+  verifyEvent,
+} from './signatures.js';
+export { type RequiredSignature, requiredSignatures } from './signers.js';
+export {
+  checkMembershipTemplate,
+  type MembershipRequest,
+  type SignedTemplate,
+  signMembershipTemplate,
+  type TemplateCheck,
+} from './templates.js';
