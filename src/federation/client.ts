@@ -24,7 +24,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/
 import { InvalidInputError } from '../errors.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
-import { type BackoffPolicy, Failures } from './backoff.js';
+import { type BackoffPolicy, Failures } from '../util/backoff.js';
 import { AddressPolicy } from './discovery/addresses.js';
 import { ServerResolver } from './discovery/resolve.js';
 import { printable } from './text.js';

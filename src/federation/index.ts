@@ -18,7 +18,7 @@
  */
 
 export { InvalidInputError } from '../errors.js';
-export { type BackoffPolicy, Failures } from './backoff.js';
+export { type BackoffPolicy, Failures } from '../util/backoff.js';
 export {
   DEFAULT_MAX_RESPONSE_BYTES,
   DENSEST_EVENT_VALUES,

@@ -32,10 +32,10 @@
 import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import type { EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
-import { type BackoffPolicy, Failures } from '../federation/backoff.js';
-import { BoundedMap } from '../federation/discovery/cache.js';
 import { isValidServerName } from '../identifiers/identifiers.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
+import { type BackoffPolicy, Failures } from '../util/backoff.js';
+import { BoundedMap } from '../util/bounded.js';
 // biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
 import type { checkServerKeys, ParseKeysBodyOptions, TrustedNotary } from './check.js';
 import {

@@ -1,8 +1,7 @@
 /**
  * How long discovery results are kept: the well-known cache periods (the
  * spec's recommendations, and Synapse's numbers where the spec is silent),
- * reading `Cache-Control` and `Expires` as Synapse does, and a size-bounded
- * map for the caches.
+ * reading `Cache-Control` and `Expires` as Synapse does.
  *
  * @module
  */
@@ -188,49 +187,4 @@ function parseHttpDateParts(parts: readonly string[]): number | undefined {
   let days = 365n * (year - 1970n) + leapYearsBefore(year - 1n) - leapYearsBefore(1969n);
   days += BigInt(DAYS_BEFORE_MONTH[m] as number) + (m >= 2 && isLeap ? 1n : 0n) + d - 1n;
   return Number(((days * 24n + hour) * 60n + minute) * 60n + second);
-}
-
-/**
- * A `Map` holding at most `maxEntries` entries: setting a key moves it to
- * the end, and past the limit the oldest entries are dropped.
- */
-export class BoundedMap<K, V> {
-  readonly #map = new Map<K, V>();
-  readonly #max: number;
-
-  /** @param maxEntries - the most entries kept (at least 1). */
-  constructor(maxEntries: number) {
-    this.#max = Math.max(1, Math.floor(maxEntries));
-  }
-
-  /** The value of `key`, if held. */
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-
-  /** Sets `key`, making it the newest entry, and drops the oldest past the limit. */
-  set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    while (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done === true) break;
-      this.#map.delete(oldest.value);
-    }
-  }
-
-  /** Removes `key`. */
-  delete(key: K): void {
-    this.#map.delete(key);
-  }
-
-  /** Removes everything. */
-  clear(): void {
-    this.#map.clear();
-  }
-
-  /** How many entries are held. */
-  get size(): number {
-    return this.#map.size;
-  }
 }

@@ -8,8 +8,9 @@
 
 import { isIP } from 'node:net';
 import { parseServerName, type ServerName } from '../../identifiers/identifiers.js';
+import { BoundedMap } from '../../util/bounded.js';
 import { AddressPolicy, canonicalIpAddress, isAmbiguousIPv4Literal } from './addresses.js';
-import { BoundedMap, cachePeriodFromHeaders, WELL_KNOWN_CACHE } from './cache.js';
+import { cachePeriodFromHeaders, WELL_KNOWN_CACHE } from './cache.js';
 import { createDnsResolver, type DnsResolver, resolveAddresses, resolveSrvRecords } from './dns.js';
 import { DiscoveryError } from './errors.js';
 import { createUndiciTransport, type HttpTransport } from './http.js';

@@ -13,7 +13,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  BoundedMap,
   cachePeriodFromHeaders,
   type HeaderMap,
   parseHttpDate,
@@ -113,20 +112,6 @@ describe('cachePeriodFromHeaders', () => {
         },
       ),
     );
-  });
-});
-
-describe('BoundedMap', () => {
-  it('drops the oldest entries past its limit; setting a key renews it', () => {
-    const m = new BoundedMap<string, number>(2);
-    m.set('a', 1);
-    m.set('b', 2);
-    m.set('a', 3);
-    m.set('c', 4);
-    expect([m.get('a'), m.get('b'), m.get('c'), m.size]).toEqual([3, undefined, 4, 2]);
-    m.delete('a');
-    m.clear();
-    expect(m.size).toBe(0);
   });
 });
 

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { BoundedMap } from './bounded.js';
+
 /** How long to wait after failures. */
 export interface BackoffPolicy {
   /** The first wait, in milliseconds; default 1 minute. */
@@ -23,11 +25,10 @@ interface Failing {
 
 /** Failures by name, each with its wait; at most `limit` remembered. */
 export class Failures {
-  readonly #failing = new Map<string, Failing>();
+  readonly #failing: BoundedMap<string, Failing>;
   readonly #initialMs: number;
   readonly #multiplier: number;
   readonly #maxMs: number;
-  readonly #limit: number;
 
   /**
    * @param policy - the waits.
@@ -38,7 +39,9 @@ export class Failures {
     this.#initialMs = policy.initialMs ?? 60_000;
     this.#multiplier = policy.multiplier ?? 2;
     this.#maxMs = policy.maxMs ?? 3_600_000;
-    this.#limit = limit;
+    // Past the limit the oldest failure is forgotten: at worst it is tried
+    // once more.
+    this.#failing = new BoundedMap(limit);
   }
 
   /** Whether `name` failed and its wait has not passed at `now`. */
@@ -56,12 +59,6 @@ export class Failures {
   failed(name: string, now: number): void {
     const previous = this.#failing.get(name);
     const waitMs = previous === undefined ? this.#initialMs : Math.min(this.#maxMs, previous.waitMs * this.#multiplier);
-    this.#failing.delete(name);
-    if (this.#failing.size >= this.#limit) {
-      // The oldest failure is forgotten: at worst it is tried once more.
-      const oldest = this.#failing.keys().next().value;
-      if (oldest !== undefined) this.#failing.delete(oldest);
-    }
     this.#failing.set(name, { retryAt: now + waitMs, waitMs });
   }
 
