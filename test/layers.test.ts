@@ -1,9 +1,10 @@
 /**
  * The layers of the library (DESIGN.md, "Library layout"): each area of
  * src/ imports only areas below it in {@link LAYERS}, so there are no
- * cycles between areas and a lower area never depends on a higher one.
- * Read from the import and export statements of the source, type-only ones
- * included (a type is a dependency too).
+ * cycles between areas and a lower area never depends on a higher one; and
+ * the conformance runner, a user of the library, imports only its public
+ * exports. Read from the import and export statements of the source,
+ * type-only ones included (a type is a dependency too).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -13,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'src');
+const conformance = join(root, 'conformance', 'src');
 
 /**
  * The areas, lowest first. `errors` (the error class every area throws) and
@@ -20,8 +22,8 @@ const src = join(root, 'src');
  * `identifiers` and `canonicaljson` are the bottom of the protocol;
  * `events` builds on the hashes; `auth` on events; `keys` hands verify keys
  * to events (its lookups are the events' lookup types); `federation` is the
- * network, which serves keys a transport; `cli` (the conformance runner)
- * uses them all; `index` (the package root) re-exports them all.
+ * network, which serves keys a transport; `index` (the package root)
+ * re-exports them all.
  */
 const LAYERS = [
   'errors',
@@ -35,7 +37,6 @@ const LAYERS = [
   'auth',
   'keys',
   'federation',
-  'cli',
   'index',
 ] as const;
 
@@ -196,5 +197,31 @@ describe('the layers of src/', () => {
 
   it('reaches other areas only by relative imports inside src/', () => {
     expect(escapes).toEqual([]);
+  });
+});
+
+describe('the conformance runner', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const publicSpecifiers = new Set(
+    Object.keys(pkg.exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => (key === '.' ? 'matrix-serverlib' : `matrix-serverlib/${key.slice(2)}`)),
+  );
+
+  it('imports only public exports of the library, Node modules and its own files', () => {
+    const files = sourceFiles(conformance);
+    expect(files.length).toBeGreaterThan(0);
+    const wrong: string[] = [];
+    for (const file of files) {
+      for (const { specifier, line } of specifiers(readFileSync(file, 'utf8'))) {
+        const where = `${relative(root, file)}:${line} imports ${specifier}`;
+        if (specifier.startsWith('.')) {
+          if (relative(conformance, resolve(dirname(file), specifier)).startsWith('..')) wrong.push(where);
+        } else if (!specifier.startsWith('node:') && !publicSpecifiers.has(specifier)) {
+          wrong.push(where);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });

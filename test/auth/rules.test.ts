@@ -5,9 +5,9 @@
  * also put to the Synapse oracle, which must give the same verdicts.
  */
 import { describe, expect, it } from 'vitest';
+import { answerLine } from '../../conformance/src/runner.js';
 import { type AuthRule, checkEventAuth } from '../../src/auth/index.js';
 import { type JsonObject, parseJson } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
 import { askSynapse } from '../interop/oracle.js';

@@ -14,10 +14,10 @@
  * with the hand-written verdict.
  */
 import { describe, expect, it } from 'vitest';
+import { answerLine } from '../../conformance/src/runner.js';
 import { checkSoftFail } from '../../src/auth/check.js';
 import { type AuthRule, StateMap } from '../../src/auth/index.js';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
 import { askSynapse } from '../interop/oracle.js';
 import { Room } from './room.js';

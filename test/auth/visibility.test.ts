@@ -10,6 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { answerLine } from '../../conformance/src/runner.js';
 import { StateMap } from '../../src/auth/state.js';
 import {
   historyVisibility,
@@ -19,7 +20,6 @@ import {
   visibleToUser,
 } from '../../src/auth/visibility.js';
 import type { JsonObject, JsonValue } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
 import { envelope } from '../interop/envelope.js';

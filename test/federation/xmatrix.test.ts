@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { answerLine } from '../../src/cli/runner.js';
+import { answerLine } from '../../conformance/src/runner.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { EventVerifyKey } from '../../src/events/signatures.js';
 import {

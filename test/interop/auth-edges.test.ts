@@ -10,6 +10,7 @@
  * KNOWN with a diagnosis, and the tests pin exactly that list.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { answerLine } from '../../conformance/src/runner.js';
 import {
   encodeCanonicalJson,
   JsonFloat,
@@ -17,7 +18,6 @@ import {
   type JsonValue,
   setOwn,
 } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
 import { Room } from '../auth/room.js';
 import { askSynapse, compareWithOurs, type Difference } from './oracle.js';

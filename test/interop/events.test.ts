@@ -11,6 +11,7 @@
 import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { answerLine } from '../../conformance/src/runner.js';
 import {
   encodeCanonicalJson,
   isJsonObject,
@@ -18,7 +19,6 @@ import {
   type JsonValue,
   parseJson,
 } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
 import { knob } from './knobs.js';
 import { askSynapse, type Difference, ourDifferingAnswer } from './oracle.js';

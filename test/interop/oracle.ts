@@ -8,9 +8,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
+import { operations } from '../../conformance/src/ops.js';
+import { answerLine } from '../../conformance/src/runner.js';
 import { encodeCanonicalJson, parseJson } from '../../src/canonicaljson/index.js';
-import { operations } from '../../src/cli/ops.js';
-import { answerLine } from '../../src/cli/runner.js';
 
 const dir = fileURLToPath(new URL('./oracle/', import.meta.url));
 const python = `${dir}.venv/bin/python`;

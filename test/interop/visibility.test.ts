@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { answerLine } from '../../src/cli/runner.js';
+import { answerLine } from '../../conformance/src/runner.js';
 import { envelope } from './envelope.js';
 import { knob } from './knobs.js';
 import { askSynapse, comparable } from './oracle.js';

@@ -17,7 +17,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../bench/corpus.ts';
-import { answerLine } from '../../src/cli/runner.js';
+import { answerLine } from '../../conformance/src/runner.js';
 import { isValidServerName } from '../../src/identifiers/identifiers.js';
 import { encodeBase64, SigningKey } from '../../src/signing/index.js';
 import { knob } from './knobs.js';

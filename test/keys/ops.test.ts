@@ -4,8 +4,8 @@
  * values: the spec's example key, and libsodium over RFC 8785 text.
  */
 import { describe, expect, it } from 'vitest';
+import { answerLine } from '../../conformance/src/runner.js';
 import { parseJson } from '../../src/canonicaljson/index.js';
-import { answerLine } from '../../src/cli/runner.js';
 import { key, pub, response, sodiumVerify } from './helpers.js';
 
 const SPEC_SEED = 'YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1';

@@ -5,11 +5,10 @@
  * @module
  */
 
-import type { JsonValue } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
-import { checkRequestSignature, parseXMatrix, signRequest } from '../federation/xmatrix.js';
-import { parseServerName } from '../identifiers/identifiers.js';
-import { SEED_LENGTH, SigningKey } from '../signing/ed25519.js';
+import { InvalidInputError, type JsonValue } from 'matrix-serverlib/canonicaljson';
+import { checkRequestSignature, parseXMatrix, signRequest } from 'matrix-serverlib/federation';
+import { parseServerName } from 'matrix-serverlib/identifiers';
+import { SEED_LENGTH, SigningKey } from 'matrix-serverlib/signing';
 import type { Operation } from './ops.js';
 import { bytesField, keysField, objectField, type Request, stringField } from './request.js';
 

@@ -4,11 +4,10 @@
  * @module
  */
 
-import { visibleToServer, visibleToUser } from '../auth/visibility.js';
-import type { JsonObject } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
-import { assertEventSchema } from '../hashing/schema.js';
-import type { RoomVersionRules } from '../roomversions/rules.js';
+import { visibleToServer, visibleToUser } from 'matrix-serverlib/auth';
+import { InvalidInputError, type JsonObject } from 'matrix-serverlib/canonicaljson';
+import { assertEventSchema } from 'matrix-serverlib/events';
+import type { RoomVersionRules } from 'matrix-serverlib/roomversions';
 import type { Operation } from './ops.js';
 import { eventField, type Request, roomVersionField, stateField, stringField } from './request.js';
 

@@ -1,17 +1,21 @@
 /**
  * The server key conformance operations: `server_keys` and
- * `check_server_keys` (CONFORMANCE.md).
+ * `check_server_keys` (PROTOCOL.md).
  *
  * @module
  */
 
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
-import { checkServerKeys } from '../keys/check.js';
-import { type OldVerifyKey, serverKeysResponse } from '../keys/response.js';
-import { decodeBase64, encodeBase64 } from '../signing/base64.js';
-import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
-import { parseKeyId } from '../signing/keyid.js';
+import { InvalidInputError, isJsonObject, type JsonObject, type JsonValue } from 'matrix-serverlib/canonicaljson';
+import { checkServerKeys, type OldVerifyKey, serverKeysResponse } from 'matrix-serverlib/keys';
+import {
+  decodeBase64,
+  encodeBase64,
+  PUBLIC_KEY_LENGTH,
+  parseKeyId,
+  SEED_LENGTH,
+  SigningKey,
+  verifyKeyFromBytes,
+} from 'matrix-serverlib/signing';
 import type { Operation } from './ops.js';
 import { bytesField, objectField, type Request, stringField } from './request.js';
 

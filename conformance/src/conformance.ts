@@ -2,7 +2,7 @@
 /**
  * `npm run --silent conformance < cases.jsonl`: reads request lines from
  * standard input and writes one answer line per request, in order, as soon
- * as each is computed (CONFORMANCE.md). Exits 0 at end of input, and, with
+ * as each is computed (PROTOCOL.md). Exits 0 at end of input, and, with
  * nothing written, when standard output is closed (`… | head -1`).
  *
  * @module

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { answerBytes, answerLine, LINE_TOO_LONG, splitLines } from '../../conformance/src/runner.js';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
-import { answerBytes, answerLine, LINE_TOO_LONG, splitLines } from '../../src/cli/runner.js';
 import { Room } from '../auth/room.js';
 
 const answer = (req: unknown) => JSON.parse(answerLine(typeof req === 'string' ? req : JSON.stringify(req)));
@@ -249,7 +249,7 @@ describe('splitLines', () => {
 });
 
 describe('the conformance process', () => {
-  const script = fileURLToPath(new URL('../../dist/cli/conformance.js', import.meta.url));
+  const script = fileURLToPath(new URL('../../conformance/dist/conformance.js', import.meta.url));
   // The runner as `npm run conformance` starts it: the Node of the node
   // devDependency (its readline split lines at U+2028 too).
   const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));

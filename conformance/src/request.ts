@@ -1,19 +1,22 @@
 /**
  * Reading the fields of a conformance request, with the errcodes that
- * CONFORMANCE.md gives for missing and malformed fields.
+ * PROTOCOL.md gives for missing and malformed fields.
  *
  * @module
  */
 
-import { StateMap } from '../auth/state.js';
-import { encodeCanonicalJson } from '../canonicaljson/encode.js';
-import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
-import type { EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
-import { assertEventNesting } from '../hashing/schema.js';
-import { getRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
-import { decodeBase64 } from '../signing/base64.js';
-import { PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from '../signing/ed25519.js';
+import { StateMap } from 'matrix-serverlib/auth';
+import {
+  encodeCanonicalJson,
+  InvalidInputError,
+  isJsonObject,
+  JsonFloat,
+  type JsonObject,
+  type JsonValue,
+} from 'matrix-serverlib/canonicaljson';
+import { assertEventNesting, type EventKeyLookup, type EventVerifyKey } from 'matrix-serverlib/events';
+import { getRoomVersion, type RoomVersionRules } from 'matrix-serverlib/roomversions';
+import { decodeBase64, PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from 'matrix-serverlib/signing';
 
 /** A request line: an object with `op`, an optional `id` and op fields. */
 export type Request = JsonObject;

@@ -1,16 +1,20 @@
 /**
  * The conformance runner: answers one request line with one answer line
- * (CONFORMANCE.md). Pure and synchronous, so tests and other tools can drive
+ * (PROTOCOL.md). Pure and synchronous, so tests and other tools can drive
  * it without a process.
  *
  * @module
  */
 
-import { encodeCanonicalJson } from '../canonicaljson/encode.js';
-import { parseJson } from '../canonicaljson/parse.js';
-import { CanonicalSpans } from '../canonicaljson/spans.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
+import {
+  CanonicalSpans,
+  encodeCanonicalJson,
+  InvalidInputError,
+  isJsonObject,
+  type JsonObject,
+  type JsonValue,
+  parseJson,
+} from 'matrix-serverlib/canonicaljson';
 import { type Operation, operations } from './ops.js';
 
 /**
@@ -100,7 +104,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Answers one request line given as the bytes read: a line that is not
- * valid UTF-8 gets `M_NOT_JSON` with id null (CONFORMANCE.md); any other
+ * valid UTF-8 gets `M_NOT_JSON` with id null (PROTOCOL.md); any other
  * line is answered by {@link answerLine}.
  *
  * @param line - the request's bytes, without the `\n` that ended it.
@@ -127,7 +131,7 @@ export function answerBytes(
 
 /**
  * Splits a byte stream into request lines at `\n` bytes only
- * (CONFORMANCE.md). JSON text may hold U+2028 and U+2029 raw inside
+ * (PROTOCOL.md). JSON text may hold U+2028 and U+2029 raw inside
  * strings, and a lone `\r` is part of its line, so neither ends one (Node's
  * `readline` ends lines at all three); the `\r` of a `\r\n` stays at the
  * end of its line, where JSON reads it as whitespace. A last line without

@@ -1,30 +1,37 @@
 /**
- * The conformance operations (CONFORMANCE.md): each takes a request object
+ * The conformance operations (PROTOCOL.md): each takes a request object
  * and returns the result fields, or throws {@link InvalidInputError}.
  *
  * @module
  */
 
-import { checkEventAuth, checkSoftFail } from '../auth/check.js';
-import { withoutUnsigned } from '../auth/createid.js';
-import type { AuthResult } from '../auth/result.js';
-import { authTypesForEvent } from '../auth/selection.js';
-import { encodeCanonicalJson } from '../canonicaljson/encode.js';
-import { parseJson } from '../canonicaljson/parse.js';
-import type { CanonicalSpans } from '../canonicaljson/spans.js';
-import type { JsonObject } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
-import { checkPduFormat } from '../events/format.js';
-import { checkEventSignatures, signEvent } from '../events/signatures.js';
-import { PduEncoding } from '../hashing/encoding.js';
-import { contentHash, referenceHash } from '../hashing/hashes.js';
-import { eventId, roomIdOfCreateEvent } from '../hashing/ids.js';
-import { redactEvent } from '../hashing/redact.js';
-import { assertEventSchema } from '../hashing/schema.js';
-import type { RoomVersionRules } from '../roomversions/rules.js';
-import { encodeBase64 } from '../signing/base64.js';
-import { PUBLIC_KEY_LENGTH, SEED_LENGTH, SigningKey, verifyKeyFromBytes } from '../signing/ed25519.js';
-import { signJson, verifyJson } from '../signing/signedjson.js';
+import { type AuthResult, authTypesForEvent, checkEventAuth, checkSoftFail } from 'matrix-serverlib/auth';
+import {
+  type CanonicalSpans,
+  encodeCanonicalJson,
+  InvalidInputError,
+  type JsonObject,
+  parseJson,
+} from 'matrix-serverlib/canonicaljson';
+import { assertEventSchema, checkEventSignatures, checkPduFormat, signEvent } from 'matrix-serverlib/events';
+import {
+  contentHash,
+  eventId,
+  PduEncoding,
+  redactEvent,
+  referenceHash,
+  roomIdOfCreateEvent,
+} from 'matrix-serverlib/hashing';
+import type { RoomVersionRules } from 'matrix-serverlib/roomversions';
+import {
+  encodeBase64,
+  PUBLIC_KEY_LENGTH,
+  SEED_LENGTH,
+  SigningKey,
+  signJson,
+  verifyJson,
+  verifyKeyFromBytes,
+} from 'matrix-serverlib/signing';
 import { keyOperations } from './keyops.js';
 import {
   bytesField,
@@ -68,7 +75,8 @@ function eventOp(
  * auth rule reads it, and a received event's is rebuilt.
  */
 function assertAuthSchema(event: JsonObject, rules: RoomVersionRules): void {
-  assertEventSchema(withoutUnsigned(event), rules);
+  const { unsigned: _, ...withoutUnsigned } = event;
+  assertEventSchema(withoutUnsigned, rules);
 }
 
 /** How the auth ops answer an {@link AuthResult}: the rule leads the reason. */
@@ -143,7 +151,7 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     },
   ],
   [
-    // An extension of CONFORMANCE.md: the soft-fail check of an event
+    // An extension of PROTOCOL.md: the soft-fail check of an event
     // against the room's current state.
     'soft_fail',
     (req) => {
