@@ -10,10 +10,21 @@
  * verifyJson(signed, 'example.org', 'ed25519:1', key.verifyKey); // { valid: true }
  * ```
  *
+ * Verification runs on libsodium when the optional peer dependency
+ * `sodium-native` is installed, else on `node:crypto`, with the same
+ * verdicts: {@link verifyBackend} says which, {@link setVerifyBackend}
+ * chooses.
+ *
  * @module signing
  */
 
 export { InvalidInputError } from '../errors.js';
+export {
+  setVerifyBackend,
+  type VerifyBackend,
+  type VerifyBackendChoice,
+  verifyBackend,
+} from './backend.js';
 export { decodeBase64, encodeBase64, encodeBase64Url } from './base64.js';
 export {
   PUBLIC_KEY_LENGTH,

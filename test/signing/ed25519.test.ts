@@ -1,35 +1,17 @@
 import { Console } from 'node:console';
-import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { format, inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, SigningKey, VerifyKey, verifyKeyFromBytes } from '../../src/signing/index.js';
+import { BACKENDS, useBackend } from './backends.js';
+import { fromLE, L, sodium, toLE } from './forge.js';
 
 // libsodium (what Synapse verifies with, through PyNaCl) as the independent
 // judge of which signatures are valid.
-const sodium = createRequire(import.meta.url)('sodium-native') as {
-  crypto_sign_verify_detached(sig: Buffer, msg: Buffer, pk: Buffer): boolean;
-  crypto_sign_seed_keypair(pk: Buffer, sk: Buffer, seed: Buffer): void;
-  crypto_sign_detached(sig: Buffer, msg: Buffer, sk: Buffer): void;
-};
-
 function libsodiumVerify(pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
   if (sig.length !== 64 || pk.length !== 32) return false;
   return sodium.crypto_sign_verify_detached(Buffer.from(sig), Buffer.from(msg), Buffer.from(pk));
-}
-
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-
-function toLE(n: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
-  return out;
-}
-function fromLE(b: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(b[i] as number);
-  return n;
 }
 
 describe('Ed25519 keys', () => {
@@ -148,7 +130,8 @@ describe('the seed stays private', () => {
   });
 });
 
-describe('Ed25519 verification accepts exactly what libsodium accepts', () => {
+describe.each(BACKENDS)('Ed25519 verification accepts exactly what libsodium accepts, %s backend', (backend) => {
+  useBackend(backend);
   const key = new SigningKey(new Uint8Array(32).fill(7));
   const msg = Buffer.from('{"a":1}');
   const sig = key.sign(msg);
