@@ -26,7 +26,7 @@ export interface Candidate {
 /**
  * A target: `candidate`'s speed relative to `reference` (ops/s ÷ ops/s)
  * must satisfy `test`. Build them with {@link atMostTimes},
- * {@link fasterThan} and {@link atLeastFraction}.
+ * {@link fasterThan}, {@link atLeastTimesFaster} and {@link atLeastFraction}.
  */
 export interface Target {
   /** How the target reads, e.g. `ours ≤ 2.0x JSON.stringify's time`. */
