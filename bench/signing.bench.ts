@@ -28,7 +28,7 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const SEED = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex');
 
 function verifyBenchmark(label: string, event: JsonObject, key: SigningKey): TargetResult[] {
-  const msg = signedBytes(event);
+  const msg = Buffer.from(signedBytes(event));
   const sig = Buffer.from(key.sign(msg));
   const pk = Buffer.from(key.publicKey);
   const keyObject = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pk]), format: 'der', type: 'spki' });

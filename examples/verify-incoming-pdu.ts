@@ -3,7 +3,7 @@
  * docs/verifying-events.md, run by test/examples.test.ts.
  */
 import {
-  CanonicalSpans,
+  encodeCanonicalJsonBytes,
   InvalidInputError,
   isJsonObject,
   type JsonObject,
@@ -14,6 +14,8 @@ import {
   checkIncomingPdu,
   checkPduFormat,
   type EventKeyLookup,
+  parsePdu,
+  type ReceivedPdu,
   verifyEvent,
 } from 'matrix-serverlib/events';
 import { eventId } from 'matrix-serverlib/hashing';
@@ -64,23 +66,32 @@ export async function receivePdu(body: Uint8Array, roomVersion: string, keys: As
  * Checks every PDU of a received transaction body (`PUT /send`) in one room
  * of version `roomVersion`, with keys already held (`keys` is synchronous:
  * fetch what is missing first, for example with the keyring's `prepare`).
- * The parse records which parts arrived as Canonical JSON, and the checks
- * hash those parts as they arrived.
+ * Each PDU goes through `parsePdu` and `checkIncomingPdu`, which take the
+ * parts that arrived as Canonical JSON as they arrived.
  */
 export function receiveTransaction(body: Uint8Array, roomVersion: string, keys: EventKeyLookup): Received[] {
   const rules = getRoomVersion(roomVersion);
-  const spans = new CanonicalSpans();
+  const numbers = rules.json.numbers;
   let txn: unknown;
   try {
-    txn = parseJson(body, { numbers: rules.json.numbers, canonicalSpans: spans });
+    txn = parseJson(body, { numbers });
   } catch (e) {
     if (e instanceof InvalidInputError) return [{ accepted: false, reason: `${e.errcode}: ${e.message}` }];
     throw e;
   }
   if (!isJsonObject(txn) || !Array.isArray(txn.pdus)) return [{ accepted: false, reason: 'not a transaction' }];
-  return txn.pdus.map((pdu): Received => {
-    if (!isJsonObject(pdu)) return { accepted: false, reason: 'not a JSON object' };
-    const check = checkIncomingPdu(pdu, rules, keys, { canonicalSpans: spans, receivedTs: Date.now() });
+  return txn.pdus.map((value): Received => {
+    // A PDU of the transaction is a value of its parse: its Canonical JSON
+    // is the bytes parsePdu takes (one encoding, which the check then never
+    // repeats).
+    let pdu: ReceivedPdu;
+    try {
+      pdu = parsePdu(encodeCanonicalJsonBytes(value, { numbers }), rules);
+    } catch (e) {
+      if (e instanceof InvalidInputError) return { accepted: false, reason: `${e.errcode}: ${e.message}` };
+      throw e;
+    }
+    const check = checkIncomingPdu(pdu, keys, { receivedTs: Date.now() });
     if (check.result === 'invalid') return { accepted: false, reason: check.reason };
     return { accepted: true, eventId: check.eventId, event: check.event, redacted: check.result === 'redacted' };
   });

@@ -6,22 +6,9 @@
  */
 
 import { type AuthResult, authTypesForEvent, checkEventAuth, checkSoftFail } from 'matrix-serverlib/auth';
-import {
-  type CanonicalSpans,
-  encodeCanonicalJson,
-  InvalidInputError,
-  type JsonObject,
-  parseJson,
-} from 'matrix-serverlib/canonicaljson';
+import { encodeCanonicalJson, InvalidInputError, type JsonObject, parseJson } from 'matrix-serverlib/canonicaljson';
 import { assertEventSchema, checkEventSignatures, checkPduFormat, signEvent } from 'matrix-serverlib/events';
-import {
-  contentHash,
-  eventId,
-  PduEncoding,
-  redactEvent,
-  referenceHash,
-  roomIdOfCreateEvent,
-} from 'matrix-serverlib/hashing';
+import { contentHash, eventId, redactEvent, referenceHash, roomIdOfCreateEvent } from 'matrix-serverlib/hashing';
 import type { RoomVersionRules } from 'matrix-serverlib/roomversions';
 import {
   encodeBase64,
@@ -48,25 +35,18 @@ import {
 import { visibilityOperations } from './visibilityops.js';
 import { xMatrixOperations } from './xmatrixops.js';
 
-/**
- * An operation: request in, result fields out. `spans` records the parts of
- * the request line that were written as Canonical JSON, for the ops that
- * hash events (as a server checks a received event).
- */
-export type Operation = (req: Request, spans?: CanonicalSpans) => JsonObject;
+/** An operation: request in, result fields out. */
+export type Operation = (req: Request) => JsonObject;
 
 // Signed JSON is room-version agnostic in the spec and in Synapse's
 // signedjson, which encodes whatever numbers the object holds: so do we.
 const SIGNED_JSON = { numbers: 'legacy' } as const;
 
 /** An op over one event field, held to its room version's JSON rules. */
-function eventOp(
-  field: string,
-  op: (event: JsonObject, rules: RoomVersionRules, spans: CanonicalSpans | undefined) => JsonObject,
-): Operation {
-  return (req, spans) => {
+function eventOp(field: string, op: (event: JsonObject, rules: RoomVersionRules) => JsonObject): Operation {
+  return (req) => {
     const rules = roomVersionField(req);
-    return op(eventField(req, field, rules), rules, spans);
+    return op(eventField(req, field, rules), rules);
   };
 }
 
@@ -162,15 +142,9 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     },
   ],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],
-  [
-    'content_hash',
-    eventOp('event', (event, rules, spans) => ({ hash: encodeBase64(contentHash(event, rules, spans)) })),
-  ],
-  [
-    'reference_hash',
-    eventOp('event', (event, rules, spans) => ({ hash: encodeBase64(referenceHash(event, rules, spans)) })),
-  ],
-  ['event_id', eventOp('event', (event, rules, spans) => ({ event_id: eventId(event, rules, spans) }))],
+  ['content_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(contentHash(event, rules)) }))],
+  ['reference_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(referenceHash(event, rules)) }))],
+  ['event_id', eventOp('event', (event, rules) => ({ event_id: eventId(event, rules) }))],
   ['room_id', eventOp('create_event', (event, rules) => ({ room_id: roomIdOfCreateEvent(event, rules) }))],
   [
     'sign_event',
@@ -183,16 +157,16 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
   ],
   [
     'check_pdu_format',
-    (req, spans) => {
+    (req) => {
       const event = objectField(req, 'event');
       const rules = roomVersionField(req);
-      const check = checkPduFormat(event, rules, { encoding: new PduEncoding(event, rules, spans) });
+      const check = checkPduFormat(event, rules);
       return check.valid ? { valid: true, reason: '' } : { valid: false, reason: check.reason };
     },
   ],
   [
     'verify_event',
-    (req, spans) => {
+    (req) => {
       const rules = roomVersionField(req);
       // `keys` must be an object before anything else is read, as in the oracle.
       objectField(req, 'keys');
@@ -206,7 +180,7 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
         throw e;
       }
       const lookup = keysField(req);
-      const check = checkEventSignatures(event, rules, lookup, new PduEncoding(event, rules, spans));
+      const check = checkEventSignatures(event, rules, lookup);
       return check.result === 'valid'
         ? { result: 'valid', reason: '' }
         : { result: check.result, reason: check.reason };

@@ -7,7 +7,6 @@
  */
 
 import {
-  CanonicalSpans,
   encodeCanonicalJson,
   InvalidInputError,
   isJsonObject,
@@ -44,35 +43,18 @@ function errorAnswer(id: JsonValue, code: string, message: string): JsonObject {
   return { id, ok: false, error: { code, message } };
 }
 
-/** Options for {@link answerLine}. */
-export interface AnswerOptions {
-  /**
-   * Record which parts of the line are written as Canonical JSON, and let
-   * the ops that hash events take those parts as written (as a server does
-   * with a received event); default true. False encodes every value again:
-   * both must give the same answers.
-   */
-  readonly canonicalSpans?: boolean;
-}
-
 /**
  * Answers one request line.
  *
  * @param line - the request, JSON text.
  * @param ops - the operations to dispatch to (the library's by default).
- * @param options - see {@link AnswerOptions}.
  * @returns the answer as one line of JSON text, without a newline.
  */
-export function answerLine(
-  line: string,
-  ops: ReadonlyMap<string, Operation> = operations,
-  options: AnswerOptions = {},
-): string {
+export function answerLine(line: string, ops: ReadonlyMap<string, Operation> = operations): string {
   let answer: JsonObject;
   let request: JsonValue;
-  const spans = options.canonicalSpans === false ? undefined : new CanonicalSpans();
   try {
-    request = parseJson(line, spans === undefined ? LINE_OPTIONS : { ...LINE_OPTIONS, canonicalSpans: spans });
+    request = parseJson(line, LINE_OPTIONS);
   } catch (e) {
     // Not JSON (M_NOT_JSON), or JSON beyond the parser's limits.
     const code = e instanceof InvalidInputError ? e.errcode : 'M_NOT_JSON';
@@ -85,7 +67,7 @@ export function answerLine(
     if (typeof opName !== 'string') throw new InvalidInputError('M_MISSING_PARAM', 'Missing string field "op"');
     const op = ops.get(opName);
     if (op === undefined) throw new InvalidInputError('M_UNRECOGNIZED', `Unknown op ${JSON.stringify(opName)}`);
-    answer = { id, ok: true, ...op(request, spans) };
+    answer = { id, ok: true, ...op(request) };
   } catch (e) {
     if (e instanceof InvalidInputError) answer = errorAnswer(id, e.errcode, e.message);
     // Anything else is our bug; it is reported, not fatal.
@@ -109,13 +91,11 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  *
  * @param line - the request's bytes, without the `\n` that ended it.
  * @param ops - the operations to dispatch to (the library's by default).
- * @param options - see {@link AnswerOptions}.
  * @returns the answer as one line of JSON text, without a newline.
  */
 export function answerBytes(
   line: Uint8Array | typeof LINE_TOO_LONG,
   ops: ReadonlyMap<string, Operation> = operations,
-  options: AnswerOptions = {},
 ): string {
   if (line === LINE_TOO_LONG) {
     return serialise(errorAnswer(null, 'M_TOO_LARGE', 'The line is longer than the runner reads'));
@@ -126,7 +106,7 @@ export function answerBytes(
   } catch {
     return serialise(errorAnswer(null, 'M_NOT_JSON', 'The line is not valid UTF-8'));
   }
-  return answerLine(text, ops, options);
+  return answerLine(text, ops);
 }
 
 /**

@@ -13,7 +13,7 @@
 
 import { InvalidInputError } from '../errors.js';
 import { sortByCodePoint } from './keyorder.js';
-import { DEFAULT_MAX_DEPTH, type NumberRules, type ParseOptions } from './parse.js';
+import { DEFAULT_MAX_DEPTH, type NumberRules } from './parse.js';
 import { pythonFloatRepr } from './pyfloat.js';
 import { needsCare } from './scan.js';
 import type { CanonicalSpans } from './spans.js';
@@ -41,13 +41,6 @@ export interface EncodeOptions {
    * hashing or signing.
    */
   allowUnpairedSurrogates?: boolean;
-  /**
-   * The objects and arrays parsed from their Canonical JSON text
-   * ({@link ParseOptions.canonicalSpans}): a value found here is written as
-   * that text, not encoded again. Only for values not changed since they
-   * were parsed.
-   */
-  canonicalSpans?: CanonicalSpans;
 }
 
 /**
@@ -78,11 +71,11 @@ class Encoder {
    */
   private deepOpen: Set<object> | undefined;
 
-  constructor(options: EncodeOptions) {
+  constructor(options: EncodeOptions, canonicalSpans: CanonicalSpans | undefined) {
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.allowLone = options.allowUnpairedSurrogates === true;
-    this.canonicalSpans = options.canonicalSpans;
+    this.canonicalSpans = canonicalSpans;
   }
 
   /** An error naming the path from the root to the value being written. */
@@ -239,7 +232,16 @@ class Encoder {
  *   value that cannot be encoded under the rules.
  */
 export function encodeCanonicalJson(value: unknown, options: EncodeOptions = {}): string {
-  return new Encoder(options).encode(value);
+  return new Encoder(options, undefined).encode(value);
+}
+
+/**
+ * {@link encodeCanonicalJson} writing the objects and arrays recorded in
+ * `spans` as the text they were parsed from, not encoded again: for the
+ * received-PDU checks, whose values are frozen and whose records stay true.
+ */
+export function encodeWithSpans(value: unknown, options: EncodeOptions, spans: CanonicalSpans): string {
+  return new Encoder(options, spans).encode(value);
 }
 
 /**
@@ -250,6 +252,6 @@ export function encodeCanonicalJson(value: unknown, options: EncodeOptions = {})
  * @param options - as for {@link encodeCanonicalJson}.
  * @throws {@link InvalidInputError} as {@link encodeCanonicalJson} does.
  */
-export function encodeCanonicalJsonBytes(value: unknown, options: EncodeOptions = {}): Buffer {
+export function encodeCanonicalJsonBytes(value: unknown, options: EncodeOptions = {}): Uint8Array {
   return Buffer.from(encodeCanonicalJson(value, options), 'utf8');
 }

@@ -23,5 +23,4 @@ export {
   parseJson,
 } from './parse.js';
 export { pythonFloatRepr } from './pyfloat.js';
-export { CanonicalSpans } from './spans.js';
 export { isJsonObject, JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';

@@ -14,7 +14,7 @@
 import { InvalidInputError } from '../errors.js';
 import { compareCodePoints } from './keyorder.js';
 import { scanUtf8 } from './scan.js';
-import { type CanonicalSpans, type SpanRecorder, spanRecorder } from './spans.js';
+import { CanonicalSpans, type SpanRecorder, spanRecorder } from './spans.js';
 import { JsonFloat, type JsonObject, type JsonValue, setOwn } from './value.js';
 
 /**
@@ -68,21 +68,11 @@ export interface ParseOptions {
    * must carry them to a later check (the encoder refuses them).
    */
   allowInfiniteFloats?: boolean;
-  /**
-   * Where to record the objects and arrays of the result whose input text
-   * already was their Canonical JSON: no whitespace, keys in code point
-   * order without duplicates, strings escaped only as Canonical JSON escapes
-   * them, integers only, none outside [-(2^53)+1, 2^53-1] or written `-0`.
-   * The encoder and the event checks given the same {@link CanonicalSpans}
-   * use that text instead of encoding those values again. Small containers
-   * are not recorded.
-   */
-  canonicalSpans?: CanonicalSpans;
 }
 
 /**
- * Containers whose text is shorter than this are not recorded in
- * {@link ParseOptions.canonicalSpans}: encoding them is as cheap as a lookup.
+ * Containers whose text is shorter than this are not recorded by
+ * {@link parseReceived}: encoding them is as cheap as a lookup.
  */
 const MIN_RECORDED_LENGTH = 48;
 
@@ -133,6 +123,45 @@ function tooManyValues(max: number, pos: number): InvalidInputError {
  *   beyond `maxLength` or holding more than `maxValues` values.
  */
 export function parseJson(input: string | Uint8Array, options: ParseOptions = {}): JsonValue {
+  return parse(input, options, undefined);
+}
+
+/**
+ * What {@link parseReceived} gives: the value, deeply frozen, and where its
+ * parts were written as their Canonical JSON in the bytes, which it owns.
+ */
+export interface Received {
+  readonly value: JsonValue;
+  readonly spans: CanonicalSpans;
+}
+
+/**
+ * {@link parseJson} of received bytes for the checks that take parts of an
+ * event as they arrived instead of encoding them again (the received-PDU
+ * entry of `matrix-serverlib/events`, and only it): records the objects and
+ * arrays whose text already was their Canonical JSON (no whitespace, keys in
+ * code point order without duplicates, strings escaped only as Canonical
+ * JSON escapes them, integers only, none outside [-(2^53)+1, 2^53-1] or
+ * written `-0`).
+ *
+ * The records are only true of the value as parsed and of the bytes as they
+ * were: so the bytes are copied first (a caller changing its buffer changes
+ * nothing here) and every object and array of the value is frozen (a caller
+ * cannot change what the records describe). Small containers are not
+ * recorded.
+ *
+ * @throws {@link InvalidInputError} as {@link parseJson} does.
+ */
+export function parseReceived(bytes: Uint8Array, options: ParseOptions): Received {
+  checkLength(bytes, options);
+  const owned = new Uint8Array(bytes.length);
+  owned.set(bytes);
+  const spans = new CanonicalSpans();
+  return { value: parse(owned, options, spans), spans };
+}
+
+/** Refuses input beyond {@link ParseOptions.maxLength} before any work. */
+function checkLength(input: string | Uint8Array, options: ParseOptions): void {
   const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
   if (input.length > maxLength) {
     throw new InvalidInputError(
@@ -140,6 +169,14 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
       `JSON input of ${input.length} ${typeof input === 'string' ? 'code units' : 'bytes'} exceeds the limit of ${maxLength}`,
     );
   }
+}
+
+/**
+ * The parse: with `spans`, recording canonical parts there and freezing
+ * every container (see {@link parseReceived}).
+ */
+function parse(input: string | Uint8Array, options: ParseOptions, spans: CanonicalSpans | undefined): JsonValue {
+  checkLength(input, options);
   let text: string;
   let wellFormed = true;
   let bytes: Uint8Array | undefined;
@@ -158,10 +195,10 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
   // Text with unpaired surrogates is never canonical (it is refused, or kept
   // only for tools).
   const record =
-    options.canonicalSpans !== undefined && wellFormed
-      ? spanRecorder(options.canonicalSpans, text, bytes, scan)
+    spans !== undefined && bytes !== undefined && scan !== undefined && wellFormed
+      ? spanRecorder(spans, text, bytes, scan)
       : undefined;
-  const parser = new Parser(text, options, record);
+  const parser = new Parser(text, options, record, spans !== undefined);
   // UTF-8 bytes without one below 0x20 hold no control character at all:
   // strings need no search for them (the text search is the costlier).
   if (scan !== undefined && !scan.control) parser.noControlCharacters();
@@ -257,8 +294,12 @@ class Parser {
   private keyHits = 0;
   private keyMisses = 0;
 
-  constructor(text: string, options: ParseOptions, record: SpanRecorder | undefined) {
+  /** Whether every container is frozen once complete (see {@link parseReceived}). */
+  private readonly freeze: boolean;
+
+  constructor(text: string, options: ParseOptions, record: SpanRecorder | undefined, freeze: boolean) {
     this.text = text;
+    this.freeze = freeze;
     this.legacy = options.numbers === 'legacy';
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.maxValues = options.maxValues ?? Number.POSITIVE_INFINITY;
@@ -299,6 +340,7 @@ class Parser {
         if (text.charCodeAt(this.pos) === 0x7d /* } */) {
           this.pos++;
           value = {};
+          if (this.freeze) Object.freeze(value);
           if (stack.length >= deepest) deepest = stack.length + 1;
         } else {
           stack.push({});
@@ -319,6 +361,7 @@ class Parser {
         if (text.charCodeAt(this.pos) === 0x5d /* ] */) {
           this.pos++;
           value = [];
+          if (this.freeze) Object.freeze(value);
           if (stack.length >= deepest) deepest = stack.length + 1;
         } else {
           stack.push([]);
@@ -369,6 +412,7 @@ class Parser {
         }
         this.pos++;
         value = stack.pop() as JsonValue;
+        if (this.freeze) Object.freeze(value);
         if (record !== undefined) {
           const height = deepest - stack.length;
           const start = starts.pop() as number;

@@ -18,10 +18,10 @@
 import { sortedKeys } from './keyorder.js';
 import type { ByteScan } from './scan.js';
 
-/** One parsed input: its decoded text and, for byte input, the bytes. */
+/** One parsed input: its bytes and their decoded text. */
 interface Source {
   readonly text: string;
-  readonly bytes: Uint8Array | undefined;
+  readonly bytes: Uint8Array;
   /**
    * How many bytes at the start, and how many at the end, are ASCII: text
    * positions there map to offsets by arithmetic.
@@ -89,46 +89,24 @@ class Records {
 let spansOf: (spans: CanonicalSpans) => Records;
 
 /**
- * Starts recording one parse of `text` (decoded from `bytes`, if the input
- * was bytes, which `scan` describes) into `spans`; returns the recorder.
+ * Starts recording one parse of `text`, decoded from `bytes`, which `scan`
+ * describes, into `spans`; returns the recorder.
  */
-export function spanRecorder(
-  spans: CanonicalSpans,
-  text: string,
-  bytes: Uint8Array | undefined,
-  scan: ByteScan | undefined,
-): SpanRecorder {
+export function spanRecorder(spans: CanonicalSpans, text: string, bytes: Uint8Array, scan: ByteScan): SpanRecorder {
   const records = spansOf(spans);
-  const source: Source = {
-    text,
-    bytes,
-    asciiHead: scan?.asciiHead ?? text.length,
-    asciiTail: scan?.asciiTail ?? text.length,
-    anchors: [],
-  };
+  const source: Source = { text, bytes, asciiHead: scan.asciiHead, asciiTail: scan.asciiTail, anchors: [] };
   return (value, start, end, height) => {
     records.set(value, { source, start, end, height });
   };
 }
 
 /**
- * Records, while parsing, the objects and arrays whose input text is their
- * Canonical JSON; give it to `parseJson` as
- * {@link ParseOptions.canonicalSpans}, then to the encoder and the event
- * checks, which use the recorded text instead of encoding those values
- * again.
- *
- * The records describe the values as parsed: a value changed afterwards must
- * not be encoded or checked with this object. They keep the parsed input in
- * memory as long as the values live, and the first few values as long as
- * this object lives.
- *
- * @example
- * ```ts
- * const spans = new CanonicalSpans();
- * const pdu = parseJson(body, { numbers: rules.json.numbers, canonicalSpans: spans });
- * checkIncomingPdu(pdu as JsonObject, rules, lookup, { canonicalSpans: spans });
- * ```
+ * The objects and arrays of one received value whose bytes were their
+ * Canonical JSON, recorded by `parseReceived` (the parser's entry for the
+ * received-PDU checks, which freezes the value and owns the bytes, so that
+ * the records stay true): the encoder and the event hashes take those bytes
+ * instead of encoding the values again. Internal: never given out, so no
+ * caller can pair the records with another value.
  */
 export class CanonicalSpans {
   readonly #spans = new Records();
@@ -151,14 +129,13 @@ export class CanonicalSpans {
    * The UTF-8 bytes of the Canonical JSON of `value`, if it was parsed from
    * exactly those bytes (a view of the input, not a copy).
    *
-   * @param value - an object or array from a parse of bytes that recorded
-   *   here.
+   * @param value - an object or array from a parse that recorded here.
    */
   bytes(value: object): Uint8Array | undefined {
     const span = this.#spans.get(value);
-    if (span === undefined || span.source.bytes === undefined) return undefined;
+    if (span === undefined) return undefined;
     const { source } = span;
-    return (source.bytes as Uint8Array).subarray(byteOffset(source, span.start), byteOffset(source, span.end));
+    return source.bytes.subarray(byteOffset(source, span.start), byteOffset(source, span.end));
   }
 }
 
@@ -196,7 +173,7 @@ function firstAnchor(source: Source): number {
  */
 function byteOffset(source: Source, pos: number): number {
   const { text, anchors } = source;
-  const total = source.bytes === undefined ? text.length : source.bytes.length;
+  const total = source.bytes.length;
   // All ASCII: offsets are positions.
   if (total === text.length) return pos;
   // Text outside the first and last non-ASCII characters (in an event, all
@@ -256,7 +233,8 @@ export interface CanonicalMembers {
  * @param spans - the record of the parse.
  * @param value - the object.
  * @returns the members, or `undefined` if `value` was not recorded or its
- *   bytes do not hold as many members as it has keys (a changed object).
+ *   bytes do not hold as many members as it has keys (an object other than
+ *   the one recorded: the records key on identity).
  */
 export function canonicalMembers(
   spans: CanonicalSpans,
@@ -264,8 +242,8 @@ export function canonicalMembers(
 ): CanonicalMembers | undefined {
   const records = spansOf(spans);
   const span = records.get(value);
-  const source = span?.source;
-  if (span === undefined || source?.bytes === undefined) return undefined;
+  if (span === undefined) return undefined;
+  const source = span.source;
   const base = byteOffset(source, span.start);
   const bytes = source.bytes.subarray(base, byteOffset(source, span.end));
   // The parser added the keys in the order of the text, which was code

@@ -21,9 +21,13 @@ export class JsonFloat {
   /** The IEEE 754 double the text rounds to. Always finite. */
   readonly value: number;
 
-  /** @param value - a finite double. */
+  /**
+   * @param value - a finite double. The instance is frozen: a value of a
+   *   tree, like the tree's strings and numbers, never changes.
+   */
   constructor(value: number) {
     this.value = value;
+    Object.freeze(this);
   }
 }
 
@@ -61,4 +65,20 @@ export function setOwn(target: JsonObject, key: string, value: JsonValue): void 
   } else {
     target[key] = value;
   }
+}
+
+/**
+ * Freezes every object and array of a tree that is not frozen yet, leaving
+ * alone any part already frozen (a part of a received value: frozen whole
+ * when parsed). Iterative. Returns the tree.
+ */
+export function freezeTree<T extends JsonValue>(tree: T): T {
+  const open: JsonValue[] = [tree];
+  for (let v = open.pop(); v !== undefined; v = open.pop()) {
+    if (typeof v !== 'object' || v === null || Object.isFrozen(v)) continue;
+    Object.freeze(v);
+    if (Array.isArray(v)) for (const item of v) open.push(item);
+    else for (const key of Object.keys(v)) open.push((v as JsonObject)[key] as JsonValue);
+  }
+  return tree;
 }

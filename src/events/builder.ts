@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { eventId } from '../hashing/ids.js';
+import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { encodeBase64Url } from '../signing/base64.js';
 import type { SigningKey } from '../signing/ed25519.js';
@@ -31,7 +32,7 @@ export interface BuildOptions {
 /** A finished event and its ID. */
 export interface BuiltEvent {
   /** The signed PDU, ready to send. */
-  readonly event: JsonObject;
+  readonly event: Pdu;
   /** Its event ID. */
   readonly eventId: string;
 }
@@ -70,5 +71,5 @@ export function buildEvent(proto: JsonObject, rules: RoomVersionRules, options: 
   if (!format.valid) {
     throw new InvalidInputError('M_BAD_JSON', `The built event is not a valid PDU: ${format.reason}`);
   }
-  return { event, eventId: eventId(event, rules) };
+  return { event: format.pdu, eventId: eventId(event, rules) };
 }

@@ -14,9 +14,10 @@
  * @module
  */
 
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { PduEncoding } from '../hashing/encoding.js';
-import { checkNestingAndSize, checkSchema, type FormatCheck, fail, isInteger } from '../hashing/schema.js';
+import { encodeCanonicalJsonBytes } from '../canonicaljson/encode.js';
+import type { CanonicalSpans } from '../canonicaljson/spans.js';
+import { isJsonObject, type JsonObject, type JsonValue, setOwn } from '../canonicaljson/value.js';
+import { checkNestingAndSize, checkSchema, type FormatCheck, fail, isInteger, type Pdu } from '../hashing/schema.js';
 import {
   createEventIdOfRoom,
   domainOf,
@@ -100,11 +101,42 @@ function checkIdentifiers(event: JsonObject, rules: RoomVersionRules): void {
   }
 }
 
+/**
+ * How the format check measures an event: a received PDU's encoding (its
+ * parts received as Canonical JSON measured as received), or
+ * {@link plainMeasure}.
+ */
+export interface Measure {
+  /** The record of the parse, whose parts the nesting bound takes unwalked. */
+  readonly canonicalSpans: CanonicalSpans | undefined;
+  /**
+   * The size in bytes of the Canonical JSON of the event as Synapse stores
+   * (and measures) it: `signatures` always present, `unsigned` replaced by
+   * `unsigned`.
+   */
+  storedSize(unsigned: JsonObject): number;
+}
+
+/** The {@link Measure} of an event given as a value: its definition, encoded whole. */
+function plainMeasure(event: JsonObject, rules: RoomVersionRules): Measure {
+  return {
+    canonicalSpans: undefined,
+    storedSize(unsigned) {
+      const stored: JsonObject = {};
+      for (const key of Object.keys(event)) if (key !== 'unsigned') setOwn(stored, key, event[key] as JsonValue);
+      // `null` is kept: only a missing member is stored as `{}`.
+      if (stored.signatures === undefined) stored.signatures = {};
+      stored.unsigned = unsigned;
+      return encodeCanonicalJsonBytes(stored, { numbers: rules.json.numbers }).length;
+    },
+  };
+}
+
 /** Fails with the reason (see {@link fail}); returns the signatures the event needs. */
 function check(
   event: JsonObject,
   rules: RoomVersionRules,
-  encoding: PduEncoding,
+  measure: Measure,
   options: FormatOptions,
 ): RequiredSignature[] {
   const receivedTs = options.receivedTs;
@@ -117,13 +149,13 @@ function check(
   if (depth > MAX_SAFE) fail('depth must not exceed 2^53 - 1');
   // Before anything is encoded: nesting Synapse cannot build, and a body
   // too large by a bound that costs at most the limit's worth of values.
-  checkNestingAndSize(event, unsigned, MAX_PDU_BYTES, encoding.canonicalSpans);
+  checkNestingAndSize(event, unsigned, MAX_PDU_BYTES, measure.canonicalSpans);
 
   // Encoding under the version's number rules refuses floats and integers
   // outside the safe range from v6, and unpaired surrogates in any version.
   let size: number;
   try {
-    size = encoding.storedSize(unsigned);
+    size = measure.storedSize(unsigned);
   } catch (e) {
     // An event received as Canonical JSON is measured through its redaction,
     // which cannot be made without `type` or `content`: name the missing
@@ -184,8 +216,6 @@ export interface FormatOptions {
    * events it fetched itself.
    */
   readonly receivedTs?: number;
-  /** The event's encoding, to share with other checks of the same event. */
-  readonly encoding?: PduEncoding;
   /**
    * `synapse` (the default) checks identifiers only as far as Synapse does
    * (a server part where a signature depends on it), so that we accept what
@@ -205,28 +235,31 @@ export interface FormatOptions {
  * @param event - the event as received (parsed with the version's number
  *   rules, or with legacy rules: strict versions are re-checked here).
  * @param rules - the room version's rules.
- * @param options - the receive time, and an encoding to share.
- * @returns `{ valid: true }`, or `{ valid: false, reason }` naming the
- *   first problem found. Never throws.
+ * @param options - the receive time, and which identifier grammars apply.
+ * @returns `{ valid: true, pdu }` (`pdu` is `event`, typed as a
+ *   {@link Pdu}), or `{ valid: false, reason }` naming the first problem
+ *   found. Never throws.
  */
 export function checkPduFormat(event: JsonObject, rules: RoomVersionRules, options: FormatOptions = {}): FormatCheck {
-  const checked = checkFormatFor(event, rules, options.encoding ?? new PduEncoding(event, rules), options);
-  return typeof checked === 'string' ? { valid: false, reason: checked } : { valid: true };
+  const checked = checkFormatFor(event, rules, plainMeasure(event, rules), options);
+  return typeof checked === 'string' ? { valid: false, reason: checked } : { valid: true, pdu: checked.pdu };
 }
 
 /**
- * {@link checkPduFormat} for {@link checkIncomingPdu}: the reason, or the
- * signatures the event needs (the schema is checked, so the signature check
- * need not do it again).
+ * {@link checkPduFormat} measuring with `measure`: the reason, or the event
+ * as a {@link Pdu} and the signatures it needs (the schema is checked, so
+ * the signature check need not do it again).
  */
 export function checkFormatFor(
   event: JsonObject,
   rules: RoomVersionRules,
-  encoding: PduEncoding,
+  measure: Measure,
   options: FormatOptions,
-): RequiredSignature[] | string {
+): { readonly pdu: Pdu; readonly needs: RequiredSignature[] } | string {
   try {
-    return check(event, rules, encoding, options);
+    const needs = check(event, rules, measure, options);
+    // The checks above hold the event to the schema.
+    return { pdu: event as Pdu, needs };
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }

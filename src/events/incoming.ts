@@ -7,13 +7,9 @@
  * @module
  */
 
-import type { ParseOptions } from '../canonicaljson/parse.js';
-import type { CanonicalSpans } from '../canonicaljson/spans.js';
-import type { JsonObject } from '../canonicaljson/value.js';
-import { PduEncoding } from '../hashing/encoding.js';
-import { eventIdOf } from '../hashing/ids.js';
-import type { RoomVersionRules } from '../roomversions/rules.js';
-import { checkFormatFor } from './format.js';
+import type { Pdu } from '../hashing/schema.js';
+import { checkFormatFor, type FormatOptions } from './format.js';
+import { checkedEventId, type ReceivedPdu, receivedEncoding } from './received.js';
 import { checkSignaturesFor, type EventKeyLookup } from './signatures.js';
 
 /** The outcome of {@link checkIncomingPdu}. */
@@ -23,16 +19,16 @@ export type IncomingCheck =
       readonly result: 'valid';
       /** The event ID. */
       readonly eventId: string;
-      /** The event to use. */
-      readonly event: JsonObject;
+      /** The event to use: the received one, frozen. */
+      readonly event: Pdu;
     }
   | {
       /** Format and signatures are good, the content hash is not. */
       readonly result: 'redacted';
       /** The event ID (the same as the original's: redaction keeps it). */
       readonly eventId: string;
-      /** The redacted event to use instead of the received one. */
-      readonly event: JsonObject;
+      /** The redacted event to use instead of the received one, frozen. */
+      readonly event: Pdu;
       /** Why. */
       readonly reason: string;
     }
@@ -45,33 +41,27 @@ export type IncomingCheck =
 
 /**
  * Checks a received PDU's format, signatures and content hash, and computes
- * its event ID, encoding each part of the event once for all of them.
+ * its event ID, encoding each part of the event once for all of them and
+ * taking the parts received as Canonical JSON as they arrived.
  *
- * @param event - the event as received (parsed once, with the version's
- *   number rules).
- * @param rules - the room version's rules.
+ * @param pdu - the PDU, from `parsePdu`: its room version's rules apply.
  * @param lookup - finds the public keys of the signing servers.
- * @param options - `receivedTs`, the receive time (see {@link FormatOptions});
- *   `canonicalSpans`, the record made when the event was parsed
- *   ({@link ParseOptions.canonicalSpans}): with it, the parts of an event
- *   received as Canonical JSON are hashed and measured as received, not
- *   encoded again.
+ * @param options - `receivedTs`, the receive time (see {@link FormatOptions}).
  * @returns `valid` or `redacted` with the event to use and its ID, or
  *   `invalid` with the reason. Never throws.
  */
 export function checkIncomingPdu(
-  event: JsonObject,
-  rules: RoomVersionRules,
+  pdu: ReceivedPdu,
   lookup: EventKeyLookup,
-  options: { readonly receivedTs?: number; readonly canonicalSpans?: CanonicalSpans } = {},
+  options: { readonly receivedTs?: number } = {},
 ): IncomingCheck {
-  const encoding = new PduEncoding(event, rules, options.canonicalSpans);
-  const needs = checkFormatFor(event, rules, encoding, options);
-  if (typeof needs === 'string') return { result: 'invalid', reason: needs };
-  const check = checkSignaturesFor(event, lookup, encoding, needs);
+  const encoding = receivedEncoding(pdu);
+  const format = checkFormatFor(pdu.event, pdu.rules, encoding, options);
+  if (typeof format === 'string') return { result: 'invalid', reason: format };
+  const check = checkSignaturesFor(format.pdu, lookup, encoding, format.needs);
   if (check.result === 'invalid') return check;
-  const id = eventIdOf(encoding);
+  const id = checkedEventId(pdu);
   if (check.result === 'redacted')
     return { result: 'redacted', eventId: id, event: check.redacted, reason: check.reason };
-  return { result: 'valid', eventId: id, event };
+  return { result: 'valid', eventId: id, event: format.pdu };
 }

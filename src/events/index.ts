@@ -7,13 +7,11 @@
  *
  * @example
  * ```ts
- * import { checkPduFormat, verifyEvent } from 'matrix-serverlib/events';
+ * import { checkIncomingPdu, parsePdu } from 'matrix-serverlib/events';
  * import { getRoomVersion } from 'matrix-serverlib/roomversions';
- * const rules = getRoomVersion('10');
- * const format = checkPduFormat(pdu, rules);
- * if (!format.valid) throw new Error(format.reason);
- * const check = await verifyEvent(pdu, rules, keyring.lookup);
- * if (check.result === 'valid') console.log('genuine');
+ * const pdu = parsePdu(body, getRoomVersion('10')); // throws InvalidInputError if not JSON
+ * const check = checkIncomingPdu(pdu, keys); // keys: a lookup of the keys you hold
+ * if (check.result !== 'invalid') console.log(check.eventId, check.event);
  * ```
  *
  * @module events
@@ -24,8 +22,10 @@ export {
   assertEventNesting,
   assertEventSchema,
   checkEventSchema,
+  type EventReference,
   type FormatCheck,
   MAX_EVENT_DEPTH,
+  type Pdu,
 } from '../hashing/schema.js';
 export { type BuildOptions, type BuiltEvent, buildEvent } from './builder.js';
 export {
@@ -37,6 +37,7 @@ export {
   MAX_PREV_EVENTS,
 } from './format.js';
 export { checkIncomingPdu, type IncomingCheck } from './incoming.js';
+export { type PduParseOptions, parsePdu, ReceivedPdu } from './received.js';
 export {
   type AsyncEventKeyLookup,
   checkEventSignatures,

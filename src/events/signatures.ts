@@ -9,14 +9,13 @@
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import { PduEncoding } from '../hashing/encoding.js';
 import { contentHash } from '../hashing/hashes.js';
 import { redactEvent } from '../hashing/redact.js';
-import { checkEventSchema } from '../hashing/schema.js';
+import { checkEventSchema, type Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import type { SigningKey, VerifyKey } from '../signing/ed25519.js';
-import { signJson } from '../signing/signedjson.js';
+import { signedBytes, signJson } from '../signing/signedjson.js';
 import { type RequiredSignature, requiredSignatures } from './signers.js';
 
 /**
@@ -85,7 +84,7 @@ export type EventCheck =
       /** Why. */
       readonly reason: string;
       /** The redacted event to use instead. */
-      readonly redacted: JsonObject;
+      readonly redacted: Pdu;
     }
   | {
       /** A required signature is missing or wrong: reject the event. */
@@ -103,7 +102,7 @@ function checkServer(
   redacted: JsonObject,
   need: RequiredSignature,
   lookup: EventKeyLookup,
-  signed: () => Buffer,
+  signed: () => Uint8Array,
 ): string | undefined {
   const signatures = redacted.signatures;
   const mine = isJsonObject(signatures) ? signatures[need.serverName] : undefined;
@@ -132,6 +131,44 @@ function checkServer(
 }
 
 /**
+ * What the signature check reads of an event: a received PDU's encoding, or
+ * the plain definitions ({@link plainSignedForm}).
+ */
+export interface SignedForm {
+  /** The redacted event. */
+  redacted(): JsonObject;
+  /** The bytes signatures cover: the redacted event's signed bytes. */
+  signingBytes(): Uint8Array;
+  /**
+   * Whether `claimed` (Base64) is the content hash.
+   *
+   * @throws {@link InvalidInputError} if `claimed` cannot be decoded.
+   */
+  contentHashIs(claimed: string): boolean;
+}
+
+/** The {@link SignedForm} of an event given as a value, from the definitions. */
+function plainSignedForm(event: JsonObject, rules: RoomVersionRules): SignedForm {
+  let redacted: JsonObject | undefined;
+  let signed: Uint8Array | undefined;
+  return {
+    redacted: () => {
+      redacted ??= redactEvent(event, rules);
+      return redacted;
+    },
+    signingBytes() {
+      signed ??= signedBytes(this.redacted(), { numbers: rules.json.numbers });
+      return signed;
+    },
+    contentHashIs(claimed) {
+      const expected = decodeBase64(claimed);
+      const actual = contentHash(event, rules);
+      return expected.length === actual.length && expected.every((b, i) => b === actual[i]);
+    },
+  };
+}
+
+/**
  * Checks an event's signatures and content hash as a receiving server must
  * before using it: every server in {@link requiredSignatures} must have
  * signed its redacted form; then the content hash decides between `valid`
@@ -140,16 +177,23 @@ function checkServer(
  * @param event - the event as received.
  * @param rules - the room version's rules.
  * @param lookup - finds the public keys of the signing servers.
- * @param encoding - the event's encoding, to share with other checks of the
- *   same event (see {@link checkIncomingPdu}); made here if not given.
  * @returns `valid`, `redacted` (with the redacted event to use) or
  *   `invalid`, with a reason. Never throws.
  */
-export function checkEventSignatures(
+export function checkEventSignatures(event: JsonObject, rules: RoomVersionRules, lookup: EventKeyLookup): EventCheck {
+  return checkEventSignaturesOf(event, rules, lookup, plainSignedForm(event, rules));
+}
+
+/**
+ * {@link checkEventSignatures} reading the signed bytes, the redacted event
+ * and the content hash from `form`: the plain definitions, or a received
+ * PDU's encoding (which the tests hold to the same answers).
+ */
+export function checkEventSignaturesOf(
   event: JsonObject,
   rules: RoomVersionRules,
   lookup: EventKeyLookup,
-  encoding: PduEncoding = new PduEncoding(event, rules),
+  form: SignedForm,
 ): EventCheck {
   // Synapse cannot even build an event that fails the schema: such an event
   // is never valid, whatever its signatures.
@@ -161,24 +205,24 @@ export function checkEventSignatures(
   } catch (e) {
     return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
   }
-  return checkSignaturesFor(event, lookup, encoding, needs);
+  return checkSignaturesFor(schema.pdu, lookup, form, needs);
 }
 
 /**
  * {@link checkEventSignatures} of an event whose schema was checked, given
- * the signatures it needs (for {@link checkIncomingPdu}, whose format check
- * found them).
+ * the signatures it needs and what they cover (for the check of a received
+ * PDU, whose format check found them).
  */
 export function checkSignaturesFor(
-  event: JsonObject,
+  event: Pdu,
   lookup: EventKeyLookup,
-  encoding: PduEncoding,
+  form: SignedForm,
   needs: readonly RequiredSignature[],
 ): EventCheck {
   let redacted: JsonObject;
-  const signed = () => encoding.signingBytes();
+  const signed = () => form.signingBytes();
   try {
-    redacted = encoding.redacted();
+    redacted = form.redacted();
     for (const need of needs) {
       const problem = checkServer(redacted, need, lookup, signed);
       if (problem !== undefined) return { result: 'invalid', reason: problem };
@@ -186,17 +230,18 @@ export function checkSignaturesFor(
   } catch (e) {
     return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
   }
-  const hashes = event.hashes;
-  if (!isJsonObject(hashes)) return { result: 'invalid', reason: 'The event has no "hashes" object' };
-  if (typeof hashes.sha256 !== 'string') return { result: 'invalid', reason: 'The event has no sha256 content hash' };
+  const claimed = event.hashes.sha256;
+  if (claimed === undefined) return { result: 'invalid', reason: 'The event has no sha256 content hash' };
   let matches: boolean;
   try {
-    matches = encoding.contentHashIs(hashes.sha256);
+    matches = form.contentHashIs(claimed);
   } catch (e) {
     return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
   }
   if (matches) return { result: 'valid' };
-  return { result: 'redacted', reason: 'The content hash does not match: use the redacted event', redacted };
+  // Redaction keeps every member the schema requires, with its type.
+  const use = redacted as Pdu;
+  return { result: 'redacted', reason: 'The content hash does not match: use the redacted event', redacted: use };
 }
 
 /**

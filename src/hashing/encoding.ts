@@ -1,6 +1,8 @@
 /**
- * The byte strings an incoming PDU is checked against, built from one
- * encoding of each of its members.
+ * The byte strings a received PDU is checked against, built from one
+ * encoding of each of its members: the fast path behind `parsePdu`
+ * (`matrix-serverlib/events`), which owns the event (frozen) and its bytes,
+ * and which tests hold equal to the plain definitions of `hashes.ts`.
  *
  * Receiving an event needs the Canonical JSON of several variants of it: the
  * whole event (size limit), the event without `unsigned`, `signatures` and
@@ -14,23 +16,14 @@
  */
 
 import { createHash, type Hash, hash } from 'node:crypto';
-import { type EncodeOptions, encodeCanonicalJson } from '../canonicaljson/encode.js';
+import { type EncodeOptions, encodeWithSpans } from '../canonicaljson/encode.js';
 import { sortedKeys } from '../canonicaljson/keyorder.js';
-import type { ParseOptions } from '../canonicaljson/parse.js';
 import { type CanonicalMembers, type CanonicalSpans, canonicalMembers } from '../canonicaljson/spans.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { freezeTree, isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64 } from '../signing/base64.js';
+import { NOT_IN_CONTENT_HASH } from './hashes.js';
 import { redactEvent } from './redact.js';
-
-/**
- * Top-level keys left out of the content hash. The spec names `unsigned`,
- * `signatures` and `hashes`; Synapse also drops `age_ts`, `outlier` and
- * `destinations` (old internal fields), and events whose hash Synapse accepts
- * must hash the same here, or a room splits over them. None of the three
- * survives redaction, so the signatures and event ID never cover them.
- */
-const NOT_IN_CONTENT_HASH = new Set(['unsigned', 'signatures', 'hashes', 'age_ts', 'outlier', 'destinations']);
 
 /** Keys a signature (and the reference hash) never covers. */
 const NOT_SIGNED = new Set(['signatures', 'unsigned']);
@@ -158,8 +151,9 @@ interface Layout {
 
 /**
  * Canonical JSON pieces of one event, encoded on first use and shared by
- * the variants built from them. The event must not change while this is in
- * use (the pieces would describe the old event).
+ * the variants built from them. The event must never change while this
+ * lives (the pieces would describe the old event), nor the bytes the spans
+ * describe: only a received PDU, which owns both, makes one.
  */
 export class PduEncoding {
   /** The event encoded. */
@@ -181,10 +175,10 @@ export class PduEncoding {
   private reference: Buffer | undefined;
   private readonly options: EncodeOptions;
   /**
-   * The record made when the event was parsed, if one was given: the parts
-   * of the event it holds are taken as received.
+   * The record made when the event was parsed: the parts of the event it
+   * holds are taken as received.
    */
-  readonly canonicalSpans: CanonicalSpans | undefined;
+  readonly canonicalSpans: CanonicalSpans;
   /**
    * The event's keys in code point order and, when the whole event arrived
    * as Canonical JSON, where its members lie in its received bytes (every
@@ -196,18 +190,17 @@ export class PduEncoding {
   private layout: Layout | undefined;
 
   /**
-   * @param event - the event; not modified.
+   * @param event - the event, frozen; not modified.
    * @param rules - its room version's rules (they decide the number rules).
-   * @param canonicalSpans - the record made when the event was parsed
-   *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical
-   *   JSON are then taken as received instead of being encoded again.
+   * @param canonicalSpans - the record made when the event was parsed:
+   *   parts received as Canonical JSON are taken as received instead of
+   *   being encoded again.
    */
-  constructor(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans) {
+  constructor(event: JsonObject, rules: RoomVersionRules, canonicalSpans: CanonicalSpans) {
     this.event = event;
     this.rules = rules;
     this.canonicalSpans = canonicalSpans;
-    this.options =
-      canonicalSpans === undefined ? { numbers: rules.json.numbers } : { numbers: rules.json.numbers, canonicalSpans };
+    this.options = { numbers: rules.json.numbers };
   }
 
   /** The event's keys in code point order. */
@@ -222,21 +215,23 @@ export class PduEncoding {
 
   private members(): Layout {
     if (this.layout === undefined) {
-      const spans = this.canonicalSpans;
-      const received = spans === undefined ? undefined : canonicalMembers(spans, this.event);
+      const received = canonicalMembers(this.canonicalSpans, this.event);
       this.layout = { keys: received?.keys ?? sortedKeys(this.event), received };
     }
     return this.layout;
   }
 
-  /** Canonical JSON of any value under the version's number rules. */
+  /**
+   * Canonical JSON of any value under the version's number rules, parts
+   * recorded in the spans written as received.
+   */
   encode(value: unknown): string {
-    return encodeCanonicalJson(value, this.options);
+    return encodeWithSpans(value, this.options, this.canonicalSpans);
   }
 
   /** A value's encoding: its received bytes if they are canonical, else encoded. */
   private piece(value: JsonValue | undefined): Piece {
-    if (this.canonicalSpans !== undefined && typeof value === 'object' && value !== null) {
+    if (typeof value === 'object' && value !== null) {
       const bytes = this.canonicalSpans.bytes(value);
       if (bytes !== undefined) return bytes;
     }
@@ -423,7 +418,14 @@ export class PduEncoding {
    * a subset of the event's members, in the same order).
    */
   private sharedLength(received: CanonicalMembers): number {
-    const redacted = this.redacted();
+    let redacted: JsonObject;
+    try {
+      redacted = this.redacted();
+    } catch {
+      // No redaction without a string type and a content: no signed bytes
+      // either, but the content hash is still defined.
+      return 0;
+    }
     const keys = this.keys;
     let end = 0;
     for (let i = 0; i < keys.length; i++) {
@@ -456,9 +458,12 @@ export class PduEncoding {
     return this.contentHash().equals(decodeBase64(claimed));
   }
 
-  /** The redacted event (members shared with the event, not copied). */
+  /**
+   * The redacted event (members shared with the event, not copied), frozen
+   * as the event is.
+   */
   redacted(): JsonObject {
-    this.redactedEvent ??= redactEvent(this.event, this.rules);
+    this.redactedEvent ??= freezeTree(redactEvent(this.event, this.rules));
     return this.redactedEvent;
   }
 

@@ -1,17 +1,42 @@
 /**
  * Content hashes and reference hashes (spec: server-server API, "Calculating
  * the content hash for an event" and "Calculating the reference hash for an
- * event").
+ * event"), as their definitions say: SHA-256 of the Canonical JSON of the
+ * event less some keys. These are the plain definitions, used for every
+ * event given as a value; the checks of a received PDU take a faster path
+ * held equal to them (`parsePdu` in `matrix-serverlib/events`).
  *
  * @module
  */
 
-import type { ParseOptions } from '../canonicaljson/parse.js';
-import type { CanonicalSpans } from '../canonicaljson/spans.js';
-import type { JsonObject } from '../canonicaljson/value.js';
+import { hash } from 'node:crypto';
+import { encodeCanonicalJsonBytes } from '../canonicaljson/encode.js';
+import { type JsonObject, type JsonValue, setOwn } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { PduEncoding } from './encoding.js';
+import { signedBytes } from '../signing/signedjson.js';
+import { redactEvent } from './redact.js';
 import { assertEventSchema } from './schema.js';
+
+/**
+ * Top-level keys left out of the content hash. The spec names `unsigned`,
+ * `signatures` and `hashes`; Synapse also drops `age_ts`, `outlier` and
+ * `destinations` (old internal fields), and events whose hash Synapse accepts
+ * must hash the same here, or a room splits over them. None of the three
+ * survives redaction, so the signatures and event ID never cover them.
+ */
+export const NOT_IN_CONTENT_HASH: ReadonlySet<string> = new Set([
+  'unsigned',
+  'signatures',
+  'hashes',
+  'age_ts',
+  'outlier',
+  'destinations',
+]);
+
+/** SHA-256. */
+function sha256(bytes: Uint8Array): Uint8Array {
+  return hash('sha256', bytes, 'buffer');
+}
 
 /**
  * The SHA-256 content hash of an event: the hash of its Canonical JSON
@@ -20,33 +45,31 @@ import { assertEventSchema } from './schema.js';
  *
  * @param event - the event.
  * @param rules - the room version's rules (they decide the number rules).
- * @param canonicalSpans - the record made when the event was parsed, if any
- *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical JSON
- *   are hashed as received.
  * @returns the 32-byte digest; `hashes.sha256` holds it in unpadded Base64.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the event cannot be
  *   encoded as Canonical JSON under the version's rules.
  */
-export function contentHash(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans): Buffer {
-  return new PduEncoding(event, rules, canonicalSpans).contentHash();
+export function contentHash(event: JsonObject, rules: RoomVersionRules): Uint8Array {
+  const covered: JsonObject = {};
+  for (const key of Object.keys(event)) {
+    if (!NOT_IN_CONTENT_HASH.has(key)) setOwn(covered, key, event[key] as JsonValue);
+  }
+  return sha256(encodeCanonicalJsonBytes(covered, { numbers: rules.json.numbers }));
 }
 
 /**
  * The SHA-256 reference hash of an event: the hash of the Canonical JSON of
- * its redacted form without `signatures` and `unsigned`. Event IDs from v3
- * and v12 room IDs are made from it.
+ * its redacted form without `signatures` and `unsigned` (the bytes its
+ * signatures cover). Event IDs from v3 and v12 room IDs are made from it.
  *
  * @param event - the event.
  * @param rules - the room version's rules.
- * @param canonicalSpans - the record made when the event was parsed, if any
- *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical JSON
- *   are hashed as received.
  * @returns the 32-byte digest.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the event lacks the keys
  *   and types every event of the version has (see {@link assertEventSchema}),
  *   or cannot be encoded as Canonical JSON under the version's rules.
  */
-export function referenceHash(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans): Buffer {
+export function referenceHash(event: JsonObject, rules: RoomVersionRules): Uint8Array {
   assertEventSchema(event, rules);
-  return new PduEncoding(event, rules, canonicalSpans).referenceHash();
+  return sha256(signedBytes(redactEvent(event, rules), { numbers: rules.json.numbers }));
 }

@@ -5,13 +5,10 @@
  * @module
  */
 
-import type { ParseOptions } from '../canonicaljson/parse.js';
-import type { CanonicalSpans } from '../canonicaljson/spans.js';
 import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { encodeBase64Url } from '../signing/base64.js';
-import { PduEncoding } from './encoding.js';
+import { encodeBase64, encodeBase64Url } from '../signing/base64.js';
 import { referenceHash } from './hashes.js';
 import { assertEventSchema } from './schema.js';
 
@@ -24,32 +21,20 @@ import { assertEventSchema } from './schema.js';
  *
  * @param event - the event.
  * @param rules - the room version's rules.
- * @param canonicalSpans - the record made when the event was parsed, if any
- *   ({@link ParseOptions.canonicalSpans}): parts received as Canonical JSON
- *   are hashed as received.
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the event lacks the keys
  *   and types every event of the version has (a v1–v2 event its string
  *   `event_id`), or cannot be encoded as Canonical JSON.
  */
-export function eventId(event: JsonObject, rules: RoomVersionRules, canonicalSpans?: CanonicalSpans): string {
-  assertEventSchema(event, rules);
-  return eventIdOf(new PduEncoding(event, rules, canonicalSpans));
-}
-
-/**
- * {@link eventId} from an event's encoding, for an event whose schema was
- * already checked (as {@link checkPduFormat} does).
- *
- * @param encoding - the event's encoding.
- */
-export function eventIdOf(encoding: PduEncoding): string {
-  switch (encoding.rules.eventFormat.eventIdFormat) {
+export function eventId(event: JsonObject, rules: RoomVersionRules): string {
+  switch (rules.eventFormat.eventIdFormat) {
     case 'opaque':
-      return encoding.event.event_id as string;
+      assertEventSchema(event, rules);
+      // The schema requires a string event_id in these versions.
+      return event.event_id as string;
     case 'base64':
-      return `$${encoding.referenceHashBase64(false)}`;
+      return `$${encodeBase64(referenceHash(event, rules))}`;
     case 'url-safe-base64':
-      return `$${encoding.referenceHashBase64(true)}`;
+      return `$${encodeBase64Url(referenceHash(event, rules))}`;
   }
 }
 

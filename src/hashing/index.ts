@@ -19,7 +19,6 @@
  */
 
 export { InvalidInputError } from '../errors.js';
-export { PduEncoding } from './encoding.js';
 export { contentHash, referenceHash } from './hashes.js';
-export { eventId, eventIdOf, roomIdOfCreateEvent } from './ids.js';
+export { eventId, roomIdOfCreateEvent } from './ids.js';
 export { redactEvent } from './redact.js';

@@ -14,11 +14,66 @@ import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../can
 import { InvalidInputError } from '../errors.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 
+/**
+ * Marks a {@link Pdu}: a type of its own, which a JSON object does not have
+ * until a check gives it. It exists only in the types.
+ */
+declare const PDU: unique symbol;
+
+/**
+ * An event of the keys and types its room version requires of every event,
+ * as the schema check found it (the checks that produce one:
+ * {@link checkEventSchema} and {@link assertEventSchema}, and from
+ * `matrix-serverlib/events` the PDU format check, the check of a received
+ * PDU, and the event builder): what the auth rules, signing and state
+ * resolution take, so that they read its members without casting. The
+ * object is the event itself, not a copy: change it and it is no longer
+ * what was checked.
+ */
+export interface Pdu extends JsonObject {
+  /** The mark of a checked event: no such member exists. */
+  readonly [PDU]: true;
+  /** The event type. */
+  readonly type: string;
+  /** The user who sent it. */
+  readonly sender: string;
+  /** The content. */
+  readonly content: JsonObject;
+  /** The room; absent only from v12 create events (MSC4291). */
+  readonly room_id?: string;
+  /** The state key, for state events. */
+  readonly state_key?: string;
+  /** The depth: a 64-bit integer (a `bigint` only beyond 2^53 - 1 in v1–v5). */
+  readonly depth: number | bigint;
+  /** The sender's timestamp: a 64-bit integer. */
+  readonly origin_server_ts: number | bigint;
+  /** The events it follows: IDs, or in v1–v2 `[event ID, hashes]` pairs. */
+  readonly prev_events: EventReference[];
+  /** The events that authorise it, as {@link Pdu.prev_events}. */
+  readonly auth_events: EventReference[];
+  /** Its hashes by algorithm, in unpadded Base64. */
+  readonly hashes: { [algorithm: string]: string };
+  /** Its signatures by server and key ID. */
+  readonly signatures?: { [serverName: string]: { [keyId: string]: string } };
+  /** Data that is not signed: an object when present. */
+  readonly unsigned?: JsonObject;
+  /** The event ID, carried in the event in v1–v2 only. */
+  readonly event_id?: string;
+}
+
+/**
+ * An entry of `prev_events` or `auth_events`: an event ID, or in room
+ * versions 1 and 2 an event ID and the event's hashes by algorithm.
+ */
+export type EventReference = string | [eventId: string, hashes: { [algorithm: string]: string }];
+
 /** The outcome of {@link checkEventSchema} and of the PDU format check. */
 export type FormatCheck =
   | {
       /** The event is well-formed for its room version. */
       readonly valid: true;
+      /** The event, as a {@link Pdu}. */
+      readonly pdu: Pdu;
     }
   | {
       /** The event is malformed and must be rejected. */
@@ -198,13 +253,14 @@ export function checkNestingAndSize(
  *
  * @param event - the event.
  * @param rules - the room version's rules.
- * @returns `{ valid: true }`, or `{ valid: false, reason }`. Never throws.
+ * @returns `{ valid: true, pdu }` (`pdu` is `event`), or
+ *   `{ valid: false, reason }`. Never throws.
  */
 export function checkEventSchema(event: JsonObject, rules: RoomVersionRules): FormatCheck {
   try {
     checkNestingAndSize(event, event.unsigned, Number.POSITIVE_INFINITY, undefined);
     checkSchema(event, rules, event.unsigned);
-    return { valid: true };
+    return { valid: true, pdu: event as Pdu };
   } catch (e) {
     return { valid: false, reason: e instanceof Error ? e.message : String(e) };
   }
@@ -228,13 +284,14 @@ export function assertEventNesting(event: JsonObject): void {
 }
 
 /**
- * {@link checkEventSchema} for code that cannot go on without an event.
+ * {@link checkEventSchema} for code that cannot go on without an event:
+ * afterwards `event` is a {@link Pdu}.
  *
  * @param event - the event.
  * @param rules - the room version's rules.
  * @throws {@link InvalidInputError} `M_BAD_JSON` with the reason.
  */
-export function assertEventSchema(event: JsonObject, rules: RoomVersionRules): void {
+export function assertEventSchema(event: JsonObject, rules: RoomVersionRules): asserts event is Pdu {
   const schema = checkEventSchema(event, rules);
   if (!schema.valid)
     throw new InvalidInputError('M_BAD_JSON', `Not an event of room version ${rules.id}: ${schema.reason}`);

@@ -34,7 +34,7 @@ export interface SignedJsonOptions {
  * @throws {@link InvalidInputError} `M_BAD_JSON` if the object cannot be
  *   encoded under the rules.
  */
-export function signedBytes(object: JsonObject, options: SignedJsonOptions = {}): Buffer {
+export function signedBytes(object: JsonObject, options: SignedJsonOptions = {}): Uint8Array {
   const rest: JsonObject = {};
   for (const key of Object.keys(object)) {
     if (key !== 'signatures' && key !== 'unsigned') setOwn(rest, key, object[key] as JsonValue);
@@ -128,7 +128,7 @@ export function verifyJson(
   }
   if (typeof encoded !== 'string') return { valid: false, reason: `The signature from ${entity} is not a string` };
   let signature: Uint8Array;
-  let message: Buffer;
+  let message: Uint8Array;
   try {
     signature = decodeBase64(encoded);
     message = signedBytes(object, options);

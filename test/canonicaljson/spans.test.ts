@@ -2,14 +2,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../bench/corpus.ts';
 import {
-  CanonicalSpans,
   encodeCanonicalJson,
   encodeCanonicalJsonBytes,
   type JsonValue,
+  type ParseOptions,
   parseJson,
   sortedKeys,
 } from '../../src/canonicaljson/index.js';
-import { canonicalMembers, recordedExtent } from '../../src/canonicaljson/spans.js';
+import { parseReceived } from '../../src/canonicaljson/parse.js';
+import { CanonicalSpans, canonicalMembers, recordedExtent } from '../../src/canonicaljson/spans.js';
+
+/** The parse that records canonical spans, of text as its UTF-8 bytes. */
+function recordedParse(input: string | Uint8Array, options: ParseOptions = {}) {
+  return parseReceived(typeof input === 'string' ? Buffer.from(input, 'utf8') : input, options);
+}
 
 /** Every object and array in a parsed tree, outermost first. */
 function containers(root: JsonValue): object[] {
@@ -119,24 +125,23 @@ describe('CanonicalSpans', () => {
     fc.assert(
       fc.property(documentValue, fc.integer(), fc.constantFrom(0.01, 0.05, 0.2), (v, seed, p) => {
         const text = write(v, p, prng(seed));
-        for (const input of [text, Buffer.from(text, 'utf8')]) {
-          const spans = new CanonicalSpans();
-          let tree: JsonValue;
-          try {
-            tree = parseJson(input, { numbers: 'legacy', canonicalSpans: spans });
-          } catch {
-            return; // e.g. a duplicate key at the top of a non-object
-          }
-          for (const c of containers(tree)) {
-            const t = spans.text(c);
-            if (t !== undefined) {
-              checked++;
-              expect(t).toBe(encodeCanonicalJson(c, { numbers: 'legacy' }));
-              expect(t).toBe(encodeCanonicalJson(c, { numbers: 'strict' }));
-            }
-            const b = spans.bytes(c);
-            if (typeof input === 'string') expect(b).toBeUndefined();
-            else if (b !== undefined) expect(Buffer.from(b).equals(encodeCanonicalJsonBytes(c))).toBe(true);
+        let parsed: ReturnType<typeof recordedParse>;
+        try {
+          parsed = recordedParse(text, { numbers: 'legacy' });
+        } catch {
+          return; // e.g. a duplicate key at the top of a non-object
+        }
+        const { value: tree, spans } = parsed;
+        expect(tree).toEqual(parseJson(text, { numbers: 'legacy' }));
+        for (const c of containers(tree)) {
+          const t = spans.text(c);
+          const b = spans.bytes(c);
+          expect(b === undefined).toBe(t === undefined);
+          if (t !== undefined) {
+            checked++;
+            expect(t).toBe(encodeCanonicalJson(c, { numbers: 'legacy' }));
+            expect(t).toBe(encodeCanonicalJson(c, { numbers: 'strict' }));
+            expect(Buffer.from(b as Uint8Array).equals(encodeCanonicalJsonBytes(c))).toBe(true);
           }
         }
       }),
@@ -151,8 +156,7 @@ describe('CanonicalSpans', () => {
       fc.property(documentValue, (v) => {
         const text = write(v, 0, () => 0);
         expect(text).toBe(encodeCanonicalJson(v));
-        const spans = new CanonicalSpans();
-        const tree = parseJson(Buffer.from(text, 'utf8'), { canonicalSpans: spans });
+        const { value: tree, spans } = recordedParse(text);
         for (const c of containers(tree)) {
           const canonical = encodeCanonicalJson(c);
           if (canonical.length < 48) continue;
@@ -166,8 +170,7 @@ describe('CanonicalSpans', () => {
 
   const long = 'x'.repeat(60);
   const recorded = (text: string, pick: (tree: JsonValue) => object = (t) => t as object) => {
-    const spans = new CanonicalSpans();
-    const tree = parseJson(text, { numbers: 'legacy', canonicalSpans: spans });
+    const { value: tree, spans } = recordedParse(text, { numbers: 'legacy' });
     return spans.text(pick(tree)) !== undefined;
   };
 
@@ -195,29 +198,47 @@ describe('CanonicalSpans', () => {
   });
 
   it('records the canonical members of a non-canonical container', () => {
-    const spans = new CanonicalSpans();
-    const tree = parseJson(`{ "content": {"body":"${long}"} }`, { canonicalSpans: spans }) as Record<string, object>;
+    const { value, spans } = recordedParse(`{ "content": {"body":"${long}"} }`);
+    const tree = value as Record<string, object>;
     expect(spans.text(tree)).toBeUndefined();
     expect(spans.text(tree.content as object)).toBe(`{"body":"${long}"}`);
   });
 
-  it('records nothing from text with unpaired surrogates', () => {
-    const spans = new CanonicalSpans();
-    const tree = parseJson(`{"a":"\ud800${long}"}`, { canonicalSpans: spans, allowUnpairedSurrogates: true });
+  it('records nothing holding an unpaired surrogate', () => {
+    const { value: tree, spans } = recordedParse(`{"a":"\\ud800${long}"}`, { allowUnpairedSurrogates: true });
+    expect((tree as Record<string, string>).a).toBe(`\ud800${long}`);
     expect(spans.text(tree as object)).toBeUndefined();
+  });
+
+  it('owns the bytes it recorded and freezes the value they describe', () => {
+    const bytes = Buffer.from(`{"a":{"b":"${long}"},"c":[{"d":"${long}"}]}`, 'utf8');
+    const { value, spans } = recordedParse(bytes);
+    const tree = value as Record<string, Record<string, JsonValue>>;
+    const before = spans.text(tree);
+    bytes.fill(0x20);
+    expect(Buffer.from(spans.bytes(tree) as Uint8Array).toString('utf8')).toBe(before);
+    for (const c of containers(value)) expect(Object.isFrozen(c)).toBe(true);
+    expect(() => {
+      (tree.a as Record<string, JsonValue>).b = 'EDITED';
+    }).toThrow(TypeError);
+    expect(() => (tree.c as unknown as JsonValue[]).push(1)).toThrow(TypeError);
+    expect(spans.text(tree)).toBe(before);
   });
 
   it('gives byte views for non-ASCII input, asked for in any order', () => {
     const parts = Array.from({ length: 40 }, (_, i) => `{"k":"${'😀é日'.repeat(i)}${long}"}`);
     const text = `[${parts.join(',')}]`;
     const bytes = Buffer.from(text, 'utf8');
-    const spans = new CanonicalSpans();
-    const tree = parseJson(bytes, { canonicalSpans: spans }) as object[];
+    const { value, spans } = recordedParse(bytes);
+    const tree = value as object[];
+    const whole = spans.bytes(tree) as Uint8Array;
+    // Views of one copy of the input, not the input.
+    expect(whole.buffer).not.toBe(bytes.buffer);
     // Ask in a scrambled order: the offsets must not depend on it.
     for (const i of [17, 3, 39, 0, 25, 8, 31]) {
       const view = spans.bytes(tree[i] as object) as Uint8Array;
       expect(Buffer.from(view).toString('utf8')).toBe(parts[i]);
-      expect(view.buffer).toBe(bytes.buffer);
+      expect(view.buffer).toBe(whole.buffer);
     }
     expect(Buffer.from(spans.bytes(tree) as Uint8Array).equals(bytes)).toBe(true);
   });
@@ -233,8 +254,8 @@ describe('CanonicalSpans', () => {
       [6, 5, 4, 3, 2, 1, 0],
       [3, 6, 0, 4, 1, 5, 2],
     ]) {
-      const spans = new CanonicalSpans();
-      const tree = parseJson(bytes, { canonicalSpans: spans }) as object[];
+      const { value, spans } = recordedParse(bytes);
+      const tree = value as object[];
       for (const i of order) {
         const view = spans.bytes(tree[i] as object) as Uint8Array;
         expect(Buffer.from(view).toString('utf8'), `${order} ${i}`).toBe(parts[i]);
@@ -256,9 +277,8 @@ describe('CanonicalSpans', () => {
       parts.push(`{"k":"${s}"}`);
     }
     const text = `[${parts.join(',')}]`;
-    const bytes = Buffer.from(text, 'utf8');
-    const spans = new CanonicalSpans();
-    const tree = parseJson(bytes, { canonicalSpans: spans }) as object[];
+    const { value, spans } = recordedParse(text);
+    const tree = value as object[];
     const order = parts.map((_, i) => i).sort(() => rand() - 0.5);
     for (const i of order) {
       const view = spans.bytes(tree[i] as object) as Uint8Array;
@@ -279,9 +299,9 @@ describe('CanonicalSpans', () => {
     let parse = Number.POSITIVE_INFINITY;
     let ask = Number.POSITIVE_INFINITY;
     for (let run = 0; run < 5; run++) {
-      const spans = new CanonicalSpans();
       let start = performance.now();
-      const values = parseJson(bytes, { canonicalSpans: spans }) as object[];
+      const { value, spans } = recordedParse(bytes);
+      const values = value as object[];
       parse = Math.min(parse, performance.now() - start);
       start = performance.now();
       for (let i = n - 1; i >= 0; i--) spans.bytes(values[i] as object);
@@ -308,11 +328,7 @@ describe('recordedExtent', () => {
         // containers open and close at several levels around it.
         let doc: JsonValue = v;
         for (let i = 0; i < wrap; i++) doc = i % 2 === 0 ? [doc, []] : { a: {}, b: doc };
-        const spans = new CanonicalSpans();
-        const tree = parseJson(
-          write(doc, 0, () => 0),
-          { canonicalSpans: spans },
-        );
+        const { value: tree, spans } = recordedParse(write(doc, 0, () => 0));
         for (const c of containers(tree)) {
           const text = spans.text(c);
           if (text === undefined) {
@@ -338,8 +354,7 @@ describe('canonicalMembers', () => {
           write(v, 0, () => 0),
           'utf8',
         );
-        const spans = new CanonicalSpans();
-        const tree = parseJson(bytes, { canonicalSpans: spans });
+        const { value: tree, spans } = recordedParse(bytes);
         for (const c of containers(tree)) {
           if (Array.isArray(c)) continue;
           const object = c as Record<string, JsonValue>;
@@ -372,25 +387,21 @@ describe('canonicalMembers', () => {
     expect(checked).toBeGreaterThan(300);
   });
 
-  it('scans small containers and escaped strings, and gives nothing for an object not recorded or given other keys', () => {
+  it('scans small containers and escaped strings, and gives nothing for an object not recorded', () => {
     const long = 'x'.repeat(60);
     // A small object (not recorded, so scanned) holding a brace in a string,
     // and a string ending in an escaped backslash and quote.
     const text = `{"a":"${long}","b":{"c":[1,{"d":"}"}]},"e":"\\""}`;
-    const spans = new CanonicalSpans();
-    const tree = parseJson(Buffer.from(text), { canonicalSpans: spans }) as Record<string, JsonValue>;
+    const { value, spans } = recordedParse(text);
+    const tree = value as Record<string, JsonValue>;
     const members = canonicalMembers(spans, tree);
     const b = text.indexOf('"b"');
     const e = text.indexOf('"e"');
     expect(members?.keys).toEqual(['a', 'b', 'e']);
     expect(members?.starts).toEqual([1, b, e]);
     expect(members?.ends).toEqual([b - 1, e - 1, text.length - 1]);
-    // A key added after the parse: the bytes no longer describe the object.
-    tree.f = 1;
-    expect(canonicalMembers(spans, tree)).toBeUndefined();
-    delete tree.f;
-    delete tree.e;
-    expect(canonicalMembers(spans, tree)).toBeUndefined();
+    // A copy with other keys is not what was recorded.
+    expect(canonicalMembers(spans, { ...tree, f: 1 })).toBeUndefined();
     expect(canonicalMembers(spans, { a: 1 })).toBeUndefined();
     expect(canonicalMembers(new CanonicalSpans(), tree)).toBeUndefined();
   });

@@ -35,7 +35,7 @@ describe('buildEvent', () => {
   it.each(SPEC_ROOM_VERSIONS)('builds a valid, verifiable PDU in v%s', (id) => {
     const rules = getRoomVersion(id);
     const { event, eventId: built } = buildEvent(proto(id), rules, options);
-    expect(checkPduFormat(event, rules)).toEqual({ valid: true });
+    expect(checkPduFormat(event, rules)).toEqual({ valid: true, pdu: event });
     expect(checkEventSignatures(event, rules, lookup)).toEqual({ result: 'valid' });
     expect(built).toBe(eventId(event, rules));
     expect(event.origin_server_ts).toBe(1_700_000_000_000);

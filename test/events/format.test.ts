@@ -1,20 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CanonicalSpans,
-  encodeCanonicalJsonBytes,
-  JsonFloat,
-  type JsonObject,
-  type JsonValue,
-  parseJson,
-} from '../../src/canonicaljson/index.js';
+import { encodeCanonicalJsonBytes, JsonFloat, type JsonObject, type JsonValue } from '../../src/canonicaljson/index.js';
+import { checkFormatFor } from '../../src/events/format.js';
 import {
   assertEventNesting,
   checkEventSchema,
   checkPduFormat,
   MAX_EVENT_DEPTH,
   MAX_PDU_BYTES,
+  parsePdu,
 } from '../../src/events/index.js';
-import { eventId, PduEncoding } from '../../src/hashing/index.js';
+import { receivedEncoding } from '../../src/events/received.js';
+import { eventId } from '../../src/hashing/index.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
 import { errcode } from '../helpers.js';
 
@@ -49,7 +45,11 @@ function invalid(event: JsonObject, id: string, reason: RegExp): void {
 
 describe('checkPduFormat', () => {
   it.each(SPEC_ROOM_VERSIONS)('accepts a well-formed event in v%s', (id) => {
-    expect(checkPduFormat(good(id), rv(id))).toEqual({ valid: true });
+    const event = good(id);
+    const format = checkPduFormat(event, rv(id));
+    expect(format).toEqual({ valid: true, pdu: event });
+    // The event itself, typed as a checked PDU: not a copy.
+    if (format.valid) expect(format.pdu).toBe(event);
   });
 
   it.each(SPEC_ROOM_VERSIONS)('refuses missing or ill-typed keys in v%s', (id) => {
@@ -188,7 +188,7 @@ describe('checkPduFormat', () => {
     expect(size(exact)).toBe(MAX_PDU_BYTES);
     // No unsigned on the wire, but Synapse always writes "unsigned":{}: it counts.
     expect(exact.unsigned).toBeUndefined();
-    expect(checkPduFormat(exact, rv('10'))).toEqual({ valid: true });
+    expect(checkPduFormat(exact, rv('10')).valid).toBe(true);
     invalid(good('10', { content: { body: 'x'.repeat(pad + 1) } }), '10', /65536/);
     // unsigned.age only counts when the receive time is known (age_ts = received - age).
     const aged = good('10', { content: { body: 'x'.repeat(pad - 20) }, unsigned: { age: 5 } });
@@ -218,15 +218,14 @@ describe('checkPduFormat', () => {
         }),
     };
     for (const [where, event] of Object.entries(placements)) {
-      expect(checkPduFormat(event(127), rv('10')), where).toEqual({ valid: true });
+      expect(checkPduFormat(event(127), rv('10')).valid, where).toBe(true);
       invalid(event(128), '10', /nests deeper than 127 levels/);
-      // Parsed from its Canonical JSON with spans (deep parts are recorded
-      // and measured by their recorded height, not walked).
+      // Received as its Canonical JSON (deep parts are recorded and
+      // measured by their recorded height, not walked).
       for (const levels of [127, 128]) {
-        const spans = new CanonicalSpans();
-        const parsed = parseJson(encodeCanonicalJsonBytes(event(levels)), { canonicalSpans: spans }) as JsonObject;
-        const encoding = new PduEncoding(parsed, rv('10'), spans);
-        expect(checkPduFormat(parsed, rv('10'), { encoding }).valid, `${where} ${levels}`).toBe(levels === 127);
+        const pdu = parsePdu(encodeCanonicalJsonBytes(event(levels)), rv('10'));
+        const format = checkFormatFor(pdu.event, pdu.rules, receivedEncoding(pdu), {});
+        expect(typeof format !== 'string', `${where} ${levels}`).toBe(levels === 127);
       }
       // The schema (what Synapse's event parser needs) and what depends on it.
       expect(checkEventSchema(event(127), rv('10')).valid).toBe(true);
@@ -238,7 +237,7 @@ describe('checkPduFormat', () => {
     // Synapse keeps only the invite and knock room state of unsigned (of
     // member events), and builds the received event from what it kept.
     const junk = good('10', { unsigned: { junk: nested(200) } });
-    expect(checkPduFormat(junk, rv('10'))).toEqual({ valid: true });
+    expect(checkPduFormat(junk, rv('10')).valid).toBe(true);
     expect(errcode(() => assertEventNesting(junk))).toBe('M_BAD_JSON');
     // Nesting far past the parser's own limit, given as a value: refused
     // without a stack overflow.
@@ -280,9 +279,9 @@ describe('checkPduFormat with identifiers: spec', () => {
   const id43 = (c: string) => `$${c.repeat(43)}`;
   const v10 = (extra: JsonObject = {}) => good('10', { prev_events: [id43('P')], auth_events: [id43('A')], ...extra });
   it('accepts events whose identifiers follow the grammars', () => {
-    expect(checkPduFormat(v10(), rv('10'), spec)).toEqual({ valid: true });
+    expect(checkPduFormat(v10(), rv('10'), spec).valid).toBe(true);
     const v1 = good('1', { prev_events: [['$p:x', { sha256: 'h' }]], auth_events: [] });
-    expect(checkPduFormat(v1, rv('1'), spec)).toEqual({ valid: true });
+    expect(checkPduFormat(v1, rv('1'), spec).valid).toBe(true);
   });
   it.each([
     ['sender', { sender: '@u:x y', signatures: { 'x y': { k: 's' } } }, /sender/],

@@ -5,14 +5,14 @@
  * an exception other than `InvalidInputError` escaped, a function
  * documented as never throwing threw, or two paths that must agree did not
  * (the parser's result re-encoded and parsed again; the check of a received
- * PDU with and without the record of its canonical spans).
+ * PDU through `parsePdu`, which takes the parts received as Canonical JSON
+ * as received, and through the plain definitions).
  */
 
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { checkEventAuth, checkSoftFail } from '../../src/auth/index.js';
 import {
-  CanonicalSpans,
   encodeCanonicalJson,
   isJsonObject,
   type JsonObject,
@@ -20,10 +20,13 @@ import {
   type NumberRules,
   parseJson,
 } from '../../src/canonicaljson/index.js';
-import { checkIncomingPdu, checkPduFormat, type IncomingCheck } from '../../src/events/index.js';
+import { checkIncomingPdu, checkPduFormat, parsePdu, type ReceivedPdu } from '../../src/events/index.js';
 import { checkRequestSignature, parseXMatrix } from '../../src/federation/index.js';
+import { contentHash, eventId, referenceHash } from '../../src/hashing/index.js';
 import { checkNotaryResponse, checkServerKeys, parseKeysBody } from '../../src/keys/index.js';
 import { getRoomVersion, type RoomVersionRules } from '../../src/roomversions/index.js';
+import { encodeBase64 } from '../../src/signing/index.js';
+import { outcome, plainIncomingCheck } from '../events/plain.js';
 import { keyring } from './keyring.js';
 import { hostileDocuments, mutatedBytes } from './mutate.js';
 import {
@@ -84,16 +87,6 @@ const json: Target<Uint8Array> = {
 const pduLookup = (server: string, keyId: string) =>
   server === ORIGIN && keyId === KEY_ID ? { key: KEY.verifyKey, validUntilTs: Number.POSITIVE_INFINITY } : undefined;
 
-/** What must agree between two checks of the same PDU. */
-function summary(check: IncomingCheck): JsonValue {
-  if (check.result === 'invalid') return { result: check.result, reason: check.reason };
-  return {
-    result: check.result,
-    eventId: check.eventId,
-    event: encodeCanonicalJson(check.event, { numbers: 'legacy' }),
-  };
-}
-
 /** One received PDU: its room version and its bytes. */
 export interface PduInput {
   readonly version: string;
@@ -102,8 +95,10 @@ export interface PduInput {
 
 /**
  * The check of a received PDU (format, signatures, hashes, event ID), once
- * with the record of the canonical spans of its bytes and once without:
- * the fast path must give the plain path's answer for every input.
+ * through `parsePdu` (the parts received as Canonical JSON taken as
+ * received) and once through the plain definitions: the fast path must give
+ * the plain path's answer for every input, and its hashes and ID those of
+ * the definitions over its event.
  */
 const pdu: Target<PduInput> = {
   name: 'pdu',
@@ -113,33 +108,51 @@ const pdu: Target<PduInput> = {
   size: (i) => i.bytes.length,
   run({ version, bytes }) {
     const rules = getRoomVersion(version);
-    const spans = new CanonicalSpans();
-    const fast = typed(() => parseJson(bytes, { numbers: rules.json.numbers, canonicalSpans: spans }), 'parseJson');
-    const plain = typed(() => parseJson(bytes, { numbers: rules.json.numbers }), 'parseJson');
-    if (typeof fast === 'string' || typeof plain === 'string') {
-      if (fast !== plain) throw new Broken(`Parsing with spans gives ${String(fast)}, without ${String(plain)}`);
-      if (typeof fast === 'string' && fast.startsWith('M_')) return fast;
+    const fast = typed(() => parsePdu(bytes, rules), 'parsePdu');
+    // Boxed: a JSON string is a value, not an errcode.
+    const parsed = typed(() => ({ value: parseJson(bytes, { numbers: rules.json.numbers }) }), 'parseJson');
+    if (typeof parsed === 'string') {
+      if (fast !== parsed) throw new Broken(`parsePdu gives ${String(fast)}, parseJson ${parsed}`);
+      return parsed;
     }
-    if (!isJsonObject(fast as JsonValue)) return 'not an object';
-    const a = total(
-      () => checkIncomingPdu(fast as JsonObject, rules, pduLookup, { canonicalSpans: spans, receivedTs: NOW }),
-      'checkIncomingPdu with spans',
-    );
-    const b = total(
-      () => checkIncomingPdu(plain as JsonObject, rules, pduLookup, { receivedTs: NOW }),
-      'checkIncomingPdu',
-    );
-    if (!isDeepStrictEqual(summary(a), summary(b))) {
-      throw new Broken(`With spans: ${JSON.stringify(summary(a))}; without: ${JSON.stringify(summary(b))}`);
+    const plain = parsed.value;
+    if (!isJsonObject(plain)) {
+      if (fast !== 'M_BAD_JSON') throw new Broken(`parsePdu takes a JSON ${typeof plain} as a PDU`);
+      return 'not an object';
     }
+    if (typeof fast === 'string') throw new Broken(`parsePdu refuses (${fast}) what parseJson takes`);
+    const a = total(() => checkIncomingPdu(fast, pduLookup, { receivedTs: NOW }), 'checkIncomingPdu');
+    const b = total(() => plainIncomingCheck(plain, rules, pduLookup, { receivedTs: NOW }), 'the plain check');
+    if (!isDeepStrictEqual(outcome(a), outcome(b))) {
+      throw new Broken(`Through parsePdu: ${JSON.stringify(outcome(a))}; plain: ${JSON.stringify(outcome(b))}`);
+    }
+    sameHashes(fast, plain);
     // The format check alone must agree: an event the full check takes is well formed.
-    const format = total(() => checkPduFormat(plain as JsonObject, rules, { receivedTs: NOW }), 'checkPduFormat');
+    const format = total(() => checkPduFormat(plain, rules, { receivedTs: NOW }), 'checkPduFormat');
     if (a.result !== 'invalid' && !format.valid) {
       throw new Broken(`The full check takes an event the format check refuses: ${format.reason}`);
     }
     return a.result;
   },
 };
+
+/**
+ * The hashes and ID of a received PDU are those of the definitions over its
+ * event (or both throw the same error).
+ */
+function sameHashes(received: ReceivedPdu, event: JsonObject): void {
+  const { rules } = received;
+  const pairs: [string, () => string, () => string][] = [
+    ['contentHash', () => encodeBase64(received.contentHash()), () => encodeBase64(contentHash(event, rules))],
+    ['referenceHash', () => encodeBase64(received.referenceHash()), () => encodeBase64(referenceHash(event, rules))],
+    ['eventId', () => received.eventId(), () => eventId(event, rules)],
+  ];
+  for (const [name, fast, plain] of pairs) {
+    const a = typed(fast, `ReceivedPdu.${name}`);
+    const b = typed(plain, name);
+    if (a !== b) throw new Broken(`ReceivedPdu.${name} gives ${a}, ${name} ${b}`);
+  }
+}
 
 /** An event against a small room: its version, the candidate, and whether the power levels are hostile too. */
 export interface AuthInput {

@@ -8,9 +8,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
-import { operations } from '../../conformance/src/ops.js';
 import { answerLine } from '../../conformance/src/runner.js';
 import { encodeCanonicalJson, parseJson } from '../../src/canonicaljson/index.js';
+import { answerReceived } from './received.js';
 
 const dir = fileURLToPath(new URL('./oracle/', import.meta.url));
 const python = `${dir}.venv/bin/python`;
@@ -84,21 +84,23 @@ function canonicalLine(request: string): string | undefined {
 /**
  * Our answer to `request` where it differs from Synapse's answer `synapse`
  * (as {@link comparable} compares them), or undefined if it does not. We
- * answer each request two ways, and each must agree: taking the parts
- * written as Canonical JSON as written (as a server checks a received
- * event), and encoding every value again. With `rewritten`, also the first
- * way on the request re-written as Canonical JSON, so that every part of
- * its events is taken as written: only for ops whose answer cannot depend
- * on the order of keys (Synapse checks a key response's signatures in the
- * order they come, so reordering them may change its answer).
+ * answer each request as the conformance runner does (the plain
+ * definitions), and the event ops also through the received-PDU path
+ * (`parsePdu` of the event's bytes as written: the parts written as
+ * Canonical JSON taken as written), and each answer must agree. With
+ * `rewritten`, also the second way on the request re-written as Canonical
+ * JSON, so that every part of its events is taken as written: only for ops
+ * whose answer cannot depend on the order of keys (Synapse checks a key
+ * response's signatures in the order they come, so reordering them may
+ * change its answer).
  */
 export function ourDifferingAnswer(request: string, synapse: string, rewritten = false): string | undefined {
   const want = comparable(synapse);
   const canonical = rewritten ? canonicalLine(request) : undefined;
   const answers = [
     () => answerLine(request),
-    () => answerLine(request, operations, { canonicalSpans: false }),
-    () => (canonical === undefined ? undefined : answerLine(canonical)),
+    () => answerReceived(request),
+    () => (canonical === undefined ? undefined : answerReceived(canonical)),
   ];
   for (const answer of answers) {
     const ours = answer();

@@ -31,12 +31,14 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { authTypesForEvent, checkEventAuth } from '../../../src/auth/index.js';
+import { encodeCanonicalJsonBytes } from '../../../src/canonicaljson/encode.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/canonicaljson/value.js';
 import {
   buildEvent,
   checkIncomingPdu,
   checkMembershipTemplate,
   type MembershipRequest,
+  parsePdu,
   signEvent,
   signMembershipTemplate,
   verifyEvent,
@@ -500,7 +502,9 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
           minimumValidUntilTs: pdu.origin_server_ts as number,
         },
       ]);
-      expect(checkIncomingPdu(pdu, rules, lookup)).toMatchObject({ result: 'valid', eventId: sent.event_id });
+      // A PDU of the transaction, as its own bytes.
+      const received = parsePdu(encodeCanonicalJsonBytes(pdu, { numbers: rules.json.numbers }), rules);
+      expect(checkIncomingPdu(received, lookup)).toMatchObject({ result: 'valid', eventId: sent.event_id });
       expect(checkEventAuth(pdu, [...all, joined.event], rules)).toEqual({ allowed: true });
 
       // A transaction of ours (PUT /send/{txnId}): a message of our user after
