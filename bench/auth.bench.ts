@@ -8,6 +8,7 @@
 
 import { authTypesForEvent, checkAuthRules, checkEventAuth, StateMap, userPowerLevel } from 'matrix-serverlib/auth';
 import { encodeCanonicalJson, type JsonObject } from 'matrix-serverlib/canonicaljson';
+import { assertEventSchema, type Pdu } from 'matrix-serverlib/events';
 import { eventId } from 'matrix-serverlib/hashing';
 import { getRoomVersion } from 'matrix-serverlib/roomversions';
 import { fasterThan, runBenchmark, section, type TargetResult } from './harness.ts';
@@ -17,8 +18,8 @@ const ROOM = '!bench:bench.example';
 const USERS = 10_000;
 
 /** A placeholder-signed event of the bench room (the auth rules read neither hashes nor signatures). */
-function event(type: string, stateKey: string, sender: string, content: JsonObject, auth: string[], n: number) {
-  return {
+function event(type: string, stateKey: string, sender: string, content: JsonObject, auth: string[], n: number): Pdu {
+  const e: JsonObject = {
     type,
     state_key: stateKey,
     sender,
@@ -30,7 +31,9 @@ function event(type: string, stateKey: string, sender: string, content: JsonObje
     auth_events: auth,
     hashes: { sha256: 'aGFzaA' },
     signatures: { 'bench.example': { 'ed25519:b': 'c2ln' } },
-  } satisfies JsonObject;
+  };
+  assertEventSchema(e, rules);
+  return e;
 }
 
 /** The room: create, power levels naming 10,000 users, the moderator and the target joined. */
@@ -46,14 +49,15 @@ function room() {
   const modJoin = event('m.room.member', mod, mod, { membership: 'join' }, [createId], 3);
   const targetJoin = event('m.room.member', target, target, { membership: 'join' }, [createId, levelsId], 4);
   const all = [create, levels, modJoin, targetJoin];
-  const byId = new Map(all.map((e) => [eventId(e, rules), e as JsonObject]));
+  const byId = new Map(all.map((e) => [eventId(e, rules), e]));
   const kick = event('m.room.member', target, mod, { membership: 'leave' }, [...byId.keys()], 5);
   return { kick, byId, texts: all.map((e) => encodeCanonicalJson(e)) };
 }
 
 /** Parses the auth events' JSON afresh and applies the rules: the naive approach. */
-function naiveCheck(kick: JsonObject, texts: readonly string[]): boolean {
-  const parsed = texts.map((t) => JSON.parse(t) as JsonObject);
+function naiveCheck(kick: Pdu, texts: readonly string[]): boolean {
+  // Naive: no check that what JSON.parse gives is an event.
+  const parsed = texts.map((t) => JSON.parse(t) as Pdu);
   const wanted = new Set(authTypesForEvent(kick, rules).map(([t, k]) => `${t}\u0000${k}`));
   const state = new StateMap(
     parsed.filter((e) => wanted.has(`${e.type}\u0000${e.state_key}`) || e.type === 'm.room.create'),

@@ -5,7 +5,7 @@
  */
 
 import { checkEventAuth, checkSoftFail, type StateLookup } from 'matrix-serverlib/auth';
-import type { JsonObject } from 'matrix-serverlib/canonicaljson';
+import type { Pdu } from 'matrix-serverlib/events';
 import type { RoomVersionRules } from 'matrix-serverlib/roomversions';
 
 /** What to do with the event. */
@@ -18,7 +18,8 @@ export type Verdict =
  * Decides an event's fate from its own auth events and the room's current
  * state.
  *
- * @param event - the PDU, already checked for format, signatures and hashes.
+ * @param event - the PDU, already checked for format, signatures and hashes
+ *   (the `event` of `checkIncomingPdu`'s answer, or `checkPduFormat`'s `pdu`).
  * @param authEvents - the events it cites in `auth_events` by event ID (in
  *   room version 12 also the room's create event), with those that were
  *   themselves rejected listed in `rejected`.
@@ -26,8 +27,8 @@ export type Verdict =
  * @param rules - the room version's rules.
  */
 export function authorise(
-  event: JsonObject,
-  authEvents: ReadonlyMap<string, JsonObject>,
+  event: Pdu,
+  authEvents: ReadonlyMap<string, Pdu>,
   rejected: ReadonlySet<string>,
   currentState: StateLookup,
   rules: RoomVersionRules,

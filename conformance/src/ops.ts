@@ -7,7 +7,7 @@
 
 import { type AuthResult, authTypesForEvent, checkEventAuth, checkSoftFail } from 'matrix-serverlib/auth';
 import { encodeCanonicalJson, InvalidInputError, type JsonObject, parseJson } from 'matrix-serverlib/canonicaljson';
-import { assertEventSchema, checkEventSignatures, checkPduFormat, signEvent } from 'matrix-serverlib/events';
+import { assertEventSchema, checkEventSignatures, checkPduFormat, type Pdu, signEvent } from 'matrix-serverlib/events';
 import { contentHash, eventId, redactEvent, referenceHash, roomIdOfCreateEvent } from 'matrix-serverlib/hashing';
 import type { RoomVersionRules } from 'matrix-serverlib/roomversions';
 import {
@@ -51,12 +51,14 @@ function eventOp(field: string, op: (event: JsonObject, rules: RoomVersionRules)
 }
 
 /**
- * Holds an event to its room version's event format, less `unsigned`: no
- * auth rule reads it, and a received event's is rebuilt.
+ * The event without `unsigned`, held to its room version's event format:
+ * no auth rule reads `unsigned` (nor does an event ID), and a received
+ * event's is rebuilt.
  */
-function assertAuthSchema(event: JsonObject, rules: RoomVersionRules): void {
+function authPdu(event: JsonObject, rules: RoomVersionRules): Pdu {
   const { unsigned: _, ...withoutUnsigned } = event;
   assertEventSchema(withoutUnsigned, rules);
+  return withoutUnsigned;
 }
 
 /** How the auth ops answer an {@link AuthResult}: the rule leads the reason. */
@@ -122,10 +124,8 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     'check_auth',
     (req) => {
       const rules = roomVersionField(req);
-      const event = eventField(req, 'event', rules);
-      assertAuthSchema(event, rules);
-      const authEvents = eventListField(req, 'auth_events', rules);
-      for (const e of authEvents) assertAuthSchema(e, rules);
+      const event = authPdu(eventField(req, 'event', rules), rules);
+      const authEvents = eventListField(req, 'auth_events', rules).map((e) => authPdu(e, rules));
       const rejected = new Set(stringListField(req, 'rejected_auth_events'));
       return authAnswer(checkEventAuth(event, authEvents, rules, { rejected }));
     },
@@ -136,9 +136,8 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
     'soft_fail',
     (req) => {
       const rules = roomVersionField(req);
-      const event = eventField(req, 'event', rules);
-      assertAuthSchema(event, rules);
-      return authAnswer(checkSoftFail(event, stateField(req, 'current_state', rules, assertAuthSchema), rules));
+      const event = authPdu(eventField(req, 'event', rules), rules);
+      return authAnswer(checkSoftFail(event, stateField(req, 'current_state', rules, authPdu), rules));
     },
   ],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],

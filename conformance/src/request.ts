@@ -14,7 +14,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from 'matrix-serverlib/canonicaljson';
-import { assertEventNesting, type EventKeyLookup, type EventVerifyKey } from 'matrix-serverlib/events';
+import { assertEventNesting, type EventKeyLookup, type EventVerifyKey, type Pdu } from 'matrix-serverlib/events';
 import { getRoomVersion, type RoomVersionRules } from 'matrix-serverlib/roomversions';
 import { decodeBase64, PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from 'matrix-serverlib/signing';
 
@@ -101,7 +101,7 @@ export function eventListField(req: Request, name: string, rules: RoomVersionRul
 /**
  * A required list of state events, as a state map: each element held to
  * the room version's JSON rules as {@link eventField} holds one, then to
- * `schema`, one element after the other (the first bad one decides the
+ * `schema` (which gives the event to keep), one element after the other (the first bad one decides the
  * error); then each must be a state event and no two may share a type and
  * state key (`M_INVALID_PARAM`).
  */
@@ -109,13 +109,11 @@ export function stateField(
   req: Request,
   name: string,
   rules: RoomVersionRules,
-  schema: (event: JsonObject, rules: RoomVersionRules) => void,
+  schema: (event: JsonObject, rules: RoomVersionRules) => Pdu,
 ): StateMap {
-  const events = listField(req, name).map((event, i) => {
-    const checked = eventField({ [name]: event }, name, rules, `${name}[${i}]`);
-    schema(checked, rules);
-    return checked;
-  });
+  const events = listField(req, name).map((event, i) =>
+    schema(eventField({ [name]: event }, name, rules, `${name}[${i}]`), rules),
+  );
   return new StateMap(events);
 }
 

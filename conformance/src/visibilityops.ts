@@ -6,14 +6,20 @@
 
 import { visibleToServer, visibleToUser } from 'matrix-serverlib/auth';
 import { InvalidInputError, type JsonObject } from 'matrix-serverlib/canonicaljson';
-import { assertEventSchema } from 'matrix-serverlib/events';
+import { assertEventSchema, type Pdu } from 'matrix-serverlib/events';
 import type { RoomVersionRules } from 'matrix-serverlib/roomversions';
 import type { Operation } from './ops.js';
 import { eventField, type Request, roomVersionField, stateField, stringField } from './request.js';
 
 /** The request's `event`, held to its room version's JSON rules and event format. */
-function event(req: Request, rules: RoomVersionRules): JsonObject {
+function event(req: Request, rules: RoomVersionRules): Pdu {
   const e = eventField(req, 'event', rules);
+  assertEventSchema(e, rules);
+  return e;
+}
+
+/** `e`, held to its room version's event format. */
+function checkedEvent(e: JsonObject, rules: RoomVersionRules): Pdu {
   assertEventSchema(e, rules);
   return e;
 }
@@ -39,7 +45,7 @@ export const visibilityOperations: ReadonlyArray<readonly [string, Operation]> =
     (req) => {
       const rules = roomVersionField(req);
       const e = event(req, rules);
-      const s = stateField(req, 'state', rules, assertEventSchema);
+      const s = stateField(req, 'state', rules, checkedEvent);
       const r = visibleToUser(e, s, stringField(req, 'user_id'), booleanField(req, 'joined_after'), rules);
       return { visible: r.visible, reason: r.reason };
     },
@@ -49,7 +55,7 @@ export const visibilityOperations: ReadonlyArray<readonly [string, Operation]> =
     (req) => {
       const rules = roomVersionField(req);
       const e = event(req, rules);
-      const s = stateField(req, 'state', rules, assertEventSchema);
+      const s = stateField(req, 'state', rules, checkedEvent);
       const r = visibleToServer(e, s, unicodeField(req, 'server_name'), rules);
       return { visible: r.visible, reason: r.reason };
     },

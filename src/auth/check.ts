@@ -7,9 +7,10 @@
  * @module
  */
 
-import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
+import type { JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { eventId } from '../hashing/ids.js';
+import type { Pdu } from '../hashing/schema.js';
 import { createEventIdOfRoom, roomIdOfCreateEventId } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { checkCreate } from './create.js';
@@ -30,12 +31,12 @@ export interface EventAuthOptions {
 }
 
 /** The event IDs an event cites in `auth_events` (v1–v2: `[id, hashes]` pairs). */
-function citedAuthEvents(event: JsonObject): string[] {
-  return (event.auth_events as JsonValue[]).map((ref) => (Array.isArray(ref) ? ref[0] : ref) as string);
+function citedAuthEvents(event: Pdu): string[] {
+  return event.auth_events.map((ref) => (typeof ref === 'string' ? ref : ref[0]));
 }
 
 /** The room an auth event belongs to: from v12 the create event's is its own hash. */
-function roomOf(authEvent: JsonObject, rules: RoomVersionRules): JsonValue | undefined {
+function roomOf(authEvent: Pdu, rules: RoomVersionRules): JsonValue | undefined {
   if (rules.eventFormat.roomIdIsCreateEventHash && authEvent.type === 'm.room.create' && authEvent.state_key === '') {
     return roomIdOfCreateEventId(eventIdOfCreate(authEvent, rules));
   }
@@ -43,10 +44,10 @@ function roomOf(authEvent: JsonObject, rules: RoomVersionRules): JsonValue | und
 }
 
 /** Indexes the supplied auth events by event ID. */
-function byId(authEvents: Iterable<JsonObject> | ReadonlyMap<string, JsonObject>, rules: RoomVersionRules) {
-  if (authEvents instanceof Map) return authEvents as ReadonlyMap<string, JsonObject>;
-  const index = new Map<string, JsonObject>();
-  for (const e of authEvents as Iterable<JsonObject>) {
+function byId(authEvents: Iterable<Pdu> | ReadonlyMap<string, Pdu>, rules: RoomVersionRules) {
+  if (authEvents instanceof Map) return authEvents as ReadonlyMap<string, Pdu>;
+  const index = new Map<string, Pdu>();
+  for (const e of authEvents as Iterable<Pdu>) {
     index.set(e.type === 'm.room.create' ? eventIdOfCreate(e, rules) : eventId(withoutUnsigned(e), rules), e);
   }
   return index;
@@ -61,8 +62,8 @@ function byId(authEvents: Iterable<JsonObject> | ReadonlyMap<string, JsonObject>
  * never cited). Returns the auth events as a state map.
  */
 function checkAuthEventList(
-  event: JsonObject,
-  authEvents: readonly (readonly [string, JsonObject])[],
+  event: Pdu,
+  authEvents: readonly (readonly [string, Pdu])[],
   rules: RoomVersionRules,
   rejected: ReadonlySet<string> | undefined,
 ): StateMap {
@@ -73,7 +74,7 @@ function checkAuthEventList(
   const state = new StateMap();
   for (const [id, e] of authEvents) {
     if (roomOf(e, rules) !== event.room_id) reject('auth_events', `The auth event ${id} is from another room`);
-    const type = e.type as string;
+    const type = e.type;
     const stateKey = e.state_key;
     if (typeof stateKey === 'string' && state.get(type, stateKey) !== undefined) {
       reject('auth_events', `Two auth events for (${type}, ${show(stateKey)})`);
@@ -115,8 +116,8 @@ function checkAuthEventList(
  *   supplied event's ID cannot be computed.
  */
 export function checkEventAuth(
-  event: JsonObject,
-  authEvents: Iterable<JsonObject> | ReadonlyMap<string, JsonObject>,
+  event: Pdu,
+  authEvents: Iterable<Pdu> | ReadonlyMap<string, Pdu>,
   rules: RoomVersionRules,
   options: EventAuthOptions = {},
 ): AuthResult {
@@ -153,7 +154,7 @@ export function checkEventAuth(
  * @returns allowed, or rejected with the rule and why (the event should be
  *   soft-failed).
  */
-export function checkSoftFail(event: JsonObject, currentState: StateLookup, rules: RoomVersionRules): AuthResult {
+export function checkSoftFail(event: Pdu, currentState: StateLookup, rules: RoomVersionRules): AuthResult {
   if (event.type === 'm.room.create') return ALLOWED;
   let state: StateMap | undefined;
   const selected = judge(rules, () => {

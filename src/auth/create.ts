@@ -6,7 +6,8 @@
  */
 
 import { isIPv6 } from 'node:net';
-import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
+import type { JsonValue } from '../canonicaljson/value.js';
+import type { Pdu } from '../hashing/schema.js';
 import { domainOf, serverNameOf } from '../identifiers/identifiers.js';
 import { isKnownRoomVersion, type RoomVersionRules } from '../roomversions/rules.js';
 import { own, pyInt, show } from './pyvalue.js';
@@ -70,7 +71,7 @@ function isCreatorId(id: JsonValue | undefined): boolean {
  *
  * @throws {@link Rejection} under rule `create`.
  */
-export function checkCreate(event: JsonObject, rules: RoomVersionRules): void {
+export function checkCreate(event: Pdu, rules: RoomVersionRules): void {
   const prev = event.prev_events;
   if (Array.isArray(prev) && prev.length > 0) reject('create', 'The create event has prev_events');
   if (rules.eventFormat.roomIdIsCreateEventHash) {
@@ -79,7 +80,7 @@ export function checkCreate(event: JsonObject, rules: RoomVersionRules): void {
   } else if (domainOf(event.room_id, 'room_id') !== domainOf(event.sender, 'sender')) {
     reject('create', "The room ID's server is not the sender's");
   }
-  const content = event.content as JsonObject;
+  const content = event.content;
   const version = Object.hasOwn(content, 'room_version') ? content.room_version : '1';
   if (typeof version !== 'string' || !isKnownRoomVersion(version)) {
     reject('create', `content.room_version ${show(version)} is not a known room version`);

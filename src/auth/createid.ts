@@ -8,6 +8,7 @@
 
 import type { JsonObject } from '../canonicaljson/value.js';
 import { eventId } from '../hashing/ids.js';
+import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 
 /**
@@ -29,7 +30,7 @@ const ids = new WeakMap<JsonObject, Map<string, string>>();
  * @throws {@link InvalidInputError} `M_BAD_JSON` if it is not an event of
  *   the room version.
  */
-export function eventIdOfCreate(create: JsonObject, rules: RoomVersionRules): string {
+export function eventIdOfCreate(create: Pdu, rules: RoomVersionRules): string {
   let byVersion = ids.get(create);
   if (byVersion === undefined) {
     byVersion = new Map();

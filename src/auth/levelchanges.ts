@@ -6,7 +6,8 @@
  * @module
  */
 
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { isJsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { Pdu } from '../hashing/schema.js';
 import { serverNameOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { type PowerLevel, userPowerLevel } from './powerlevels.js';
@@ -41,8 +42,8 @@ function isInt(v: JsonValue | undefined): boolean {
  * (`@`, then a `:` somewhere) and every value readable as an integer; from
  * v12 no creator among the `users`; from v10 every level an integer.
  */
-function checkContent(event: JsonObject, state: StateLookup, rules: RoomVersionRules): void {
-  const content = event.content as JsonObject;
+function checkContent(event: Pdu, state: StateLookup, rules: RoomVersionRules): void {
+  const content = event.content;
   const users = pyGet(content, 'users', {});
   if (!isJsonObject(users)) throw new PythonError(`'${pyTypeName(users)}' object has no attribute 'items'`);
   for (const [userId, level] of Object.entries(users)) {
@@ -107,17 +108,17 @@ function levelsIn(container: JsonValue | undefined): (key: JsonValue) => PowerLe
  * @throws {@link Rejection} under rule `power_levels`; {@link PythonError}
  *   where content cannot be read.
  */
-export function checkPowerLevels(event: JsonObject, state: StateLookup, rules: RoomVersionRules): void {
+export function checkPowerLevels(event: Pdu, state: StateLookup, rules: RoomVersionRules): void {
   checkContent(event, state, rules);
   // Synapse reads the state key here; a power levels event without one
   // raises.
   if (typeof event.state_key !== 'string') throw new PythonError('A power levels event needs a state key');
-  const current = state.get(event.type as string, event.state_key);
+  const current = state.get(event.type, event.state_key);
   if (current === undefined) return;
-  const sender = event.sender as string;
+  const sender = event.sender;
   const senderLevel = userPowerLevel(state, sender, rules);
-  const oldContent = current.content as JsonObject;
-  const newContent = event.content as JsonObject;
+  const oldContent = current.content;
+  const newContent = event.content;
 
   // Every key to check is collected before any is checked, as Synapse
   // collects levels_to_check: a map that cannot be listed raises first.

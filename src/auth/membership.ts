@@ -7,7 +7,8 @@
  * @module
  */
 
-import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { isJsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { Pdu } from '../hashing/schema.js';
 import { domainOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { eventIdOfCreate } from './createid.js';
@@ -40,12 +41,12 @@ export function membershipOf(state: StateLookup, userId: string): JsonValue | un
 export function canFederate(state: StateLookup): boolean {
   const create = state.get('m.room.create', '');
   if (create === undefined) return false;
-  const content = create.content as JsonObject;
+  const content = create.content;
   return !Object.hasOwn(content, 'm.federate') || isPyTrue(content['m.federate']);
 }
 
 /** The first previous event's ID, when the event has exactly one. */
-function onlyPrevEvent(event: JsonObject): JsonValue | undefined {
+function onlyPrevEvent(event: Pdu): JsonValue | undefined {
   const prev = event.prev_events;
   if (!Array.isArray(prev) || prev.length !== 1) return undefined;
   const ref = prev[0];
@@ -61,11 +62,11 @@ function onlyPrevEvent(event: JsonObject): JsonValue | undefined {
  * @throws {@link Rejection} under rule `membership`, `federate` or
  *   `third_party_invite`; {@link PythonError} where content cannot be read.
  */
-export function checkMembership(event: JsonObject, state: StateLookup, rules: RoomVersionRules): void {
-  const content = event.content as JsonObject;
+export function checkMembership(event: Pdu, state: StateLookup, rules: RoomVersionRules): void {
+  const content = event.content;
   if (!Object.hasOwn(content, 'membership')) throw new PythonError("KeyError: 'membership'");
   const membership = content.membership;
-  const sender = event.sender as string;
+  const sender = event.sender;
   const target = event.state_key as string;
   const create = state.get('m.room.create', '');
 
@@ -152,8 +153,8 @@ interface JoinContext {
 }
 
 /** The join rules: public, invite (and knock), restricted from v8, knock_restricted from v10. */
-function checkJoin(event: JsonObject, state: StateLookup, c: JoinContext, rules: RoomVersionRules): void {
-  const sender = event.sender as string;
+function checkJoin(event: Pdu, state: StateLookup, c: JoinContext, rules: RoomVersionRules): void {
+  const sender = event.sender;
   if (sender !== event.state_key) reject('membership', 'Users may only join for themselves');
   if (c.targetBanned) reject('membership', `${sender} is banned from the room`);
   const joinRule = c.joinRule;
@@ -165,7 +166,7 @@ function checkJoin(event: JsonObject, state: StateLookup, c: JoinContext, rules:
     // Members and invitees join as in an invite-only room; anyone else needs
     // a member of the room with the invite level to vouch for the join.
     if (c.callerJoined || c.callerInvited) return;
-    const content = event.content as JsonObject;
+    const content = event.content;
     const via = own(content, 'join_authorised_via_users_server');
     if (via === undefined || via === null) {
       reject('membership', 'A restricted join needs join_authorised_via_users_server');

@@ -13,6 +13,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { own, type PyInt, PythonError, pyGet, pyIn, pyInt, pySet } from './pyvalue.js';
 import type { StateLookup } from './state.js';
@@ -74,7 +75,7 @@ function contentOf(event: JsonObject | undefined): JsonObject | undefined {
  * @throws {@link PythonError} if `additional_creators` cannot be read as a
  *   set (not a list, or holding lists or objects).
  */
-export function isCreator(create: JsonObject, userId: string, rules: RoomVersionRules): boolean {
+export function isCreator(create: Pdu, userId: string, rules: RoomVersionRules): boolean {
   if (create.sender === userId) return true;
   if (!rules.auth.privilegedCreators) return false;
   const additional = pyGet(contentOf(create) ?? {}, 'additional_creators', []);
@@ -87,7 +88,7 @@ export function isCreator(create: JsonObject, userId: string, rules: RoomVersion
  *
  * @throws {@link PythonError} if a v1–v10 create event has no `creator`.
  */
-export function roomCreator(create: JsonObject, rules: RoomVersionRules): JsonValue | undefined {
+export function roomCreator(create: Pdu, rules: RoomVersionRules): JsonValue | undefined {
   if (rules.auth.implicitRoomCreator) return create.sender;
   const content = contentOf(create) ?? {};
   if (!Object.hasOwn(content, 'creator')) throw new PythonError("KeyError: 'creator'");

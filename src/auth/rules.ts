@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import type { Pdu } from '../hashing/schema.js';
 import { domainOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { checkCreate } from './create.js';
@@ -46,7 +46,7 @@ export function judge(rules: RoomVersionRules, check: () => void): AuthResult {
  * it (spec: "If the event has a state_key that starts with an @ and does not
  * match the sender, reject").
  */
-function checkStateKeyOwner(event: JsonObject): void {
+function checkStateKeyOwner(event: Pdu): void {
   const key = event.state_key;
   if (typeof key === 'string' && key.startsWith('@') && key !== event.sender) {
     reject('state_key', `Only ${key} may send state with that state key`);
@@ -59,8 +59,8 @@ function checkStateKeyOwner(event: JsonObject): void {
  * two event IDs); from v3 the check moves to the moment the redacted event
  * is known (Synapse rechecks then), so the auth rules allow it.
  */
-function checkRedaction(event: JsonObject, state: StateLookup, rules: RoomVersionRules): void {
-  const sender = event.sender as string;
+function checkRedaction(event: Pdu, state: StateLookup, rules: RoomVersionRules): void {
+  const sender = event.sender;
   if (userPowerLevel(state, sender, rules) >= namedPowerLevel(state, 'redact')) return;
   if (!rules.auth.redactionDomainCheck) return;
   const redacterServer = domainOf(event.event_id, 'event_id');
@@ -75,7 +75,7 @@ function checkRedaction(event: JsonObject, state: StateLookup, rules: RoomVersio
  * The rules against a state, in the spec's order, throwing
  * {@link Rejection} at the first that rejects.
  */
-function applyRules(event: JsonObject, state: StateLookup, rules: RoomVersionRules): void {
+function applyRules(event: Pdu, state: StateLookup, rules: RoomVersionRules): void {
   if (event.type === 'm.room.create') return;
   const create = state.get('m.room.create', '');
   if (create === undefined) reject('auth_events', 'There is no create event among the auth events');
@@ -95,9 +95,8 @@ function applyRules(event: JsonObject, state: StateLookup, rules: RoomVersionRul
     checkMembership(event, state, rules);
     return;
   }
-  if (membershipOf(state, event.sender as string) !== 'join')
-    reject('sender_not_joined', `${event.sender} is not in the room`);
-  const sender = event.sender as string;
+  const sender = event.sender;
+  if (membershipOf(state, sender) !== 'join') reject('sender_not_joined', `${sender} is not in the room`);
   if (event.type === 'm.room.third_party_invite') {
     // A third-party invite needs the invite level, not the send level.
     if (userPowerLevel(state, sender, rules) < namedPowerLevel(state, 'invite')) {
@@ -106,7 +105,7 @@ function applyRules(event: JsonObject, state: StateLookup, rules: RoomVersionRul
     return;
   }
   const isState = event.state_key !== undefined;
-  if (userPowerLevel(state, sender, rules) < sendPowerLevel(state, event.type as string, isState)) {
+  if (userPowerLevel(state, sender, rules) < sendPowerLevel(state, event.type, isState)) {
     reject('power_level', `${sender}'s power level is below the level needed to send ${event.type}`);
   }
   checkStateKeyOwner(event);
@@ -130,7 +129,7 @@ function applyRules(event: JsonObject, state: StateLookup, rules: RoomVersionRul
  * @returns allowed, or rejected with the rule and why. Never throws for
  *   content, however malformed.
  */
-export function checkAuthRules(event: JsonObject, state: StateLookup, rules: RoomVersionRules): AuthResult {
+export function checkAuthRules(event: Pdu, state: StateLookup, rules: RoomVersionRules): AuthResult {
   return judge(rules, () => {
     if (event.type === 'm.room.create') checkCreate(event, rules);
     else applyRules(event, state, rules);

@@ -5,8 +5,9 @@
  * @module
  */
 
-import { isJsonObject, type JsonObject } from '../canonicaljson/value.js';
+import { isJsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import type { Pdu } from '../hashing/schema.js';
 
 /**
  * Read access to room state: the state event for a type and state key. The
@@ -15,7 +16,7 @@ import { InvalidInputError } from '../errors.js';
  */
 export interface StateLookup {
   /** The state event for `type` and `stateKey`, if there is one. */
-  get(type: string, stateKey: string): JsonObject | undefined;
+  get(type: string, stateKey: string): Pdu | undefined;
 }
 
 /**
@@ -24,7 +25,7 @@ export interface StateLookup {
  * holds one event per key.
  */
 export class StateMap implements StateLookup {
-  readonly #byType = new Map<string, Map<string, JsonObject>>();
+  readonly #byType = new Map<string, Map<string, Pdu>>();
 
   /**
    * @param events - state events: objects with a string `type` and a string
@@ -32,7 +33,7 @@ export class StateMap implements StateLookup {
    * @throws {@link InvalidInputError} `M_INVALID_PARAM` if an event is not a
    *   state event or two events share a type and state key.
    */
-  constructor(events: Iterable<JsonObject> = []) {
+  constructor(events: Iterable<Pdu> = []) {
     for (const event of events) {
       if (!isJsonObject(event) || typeof event.type !== 'string' || typeof event.state_key !== 'string') {
         throw new InvalidInputError('M_INVALID_PARAM', 'A state event needs a string type and state_key');
@@ -48,12 +49,12 @@ export class StateMap implements StateLookup {
   }
 
   /** The event for `type` and `stateKey`, if the state has one. */
-  get(type: string, stateKey: string): JsonObject | undefined {
+  get(type: string, stateKey: string): Pdu | undefined {
     return this.#byType.get(type)?.get(stateKey);
   }
 
   /** Puts `event` in the state for `type` and `stateKey`, replacing any. */
-  set(type: string, stateKey: string, event: JsonObject): void {
+  set(type: string, stateKey: string, event: Pdu): void {
     let byKey = this.#byType.get(type);
     if (byKey === undefined) {
       byKey = new Map();
@@ -63,7 +64,7 @@ export class StateMap implements StateLookup {
   }
 
   /** Every state event of `type`, by state key. */
-  ofType(type: string): ReadonlyMap<string, JsonObject> {
+  ofType(type: string): ReadonlyMap<string, Pdu> {
     return this.#byType.get(type) ?? new Map();
   }
 }

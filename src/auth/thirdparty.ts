@@ -8,6 +8,7 @@
 
 import { sortedKeys } from '../canonicaljson/keyorder.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { Pdu } from '../hashing/schema.js';
 import { decodeBase64 } from '../signing/base64.js';
 import { PUBLIC_KEY_LENGTH, verifyKeyFromBytes } from '../signing/ed25519.js';
 import { verifyJson } from '../signing/signedjson.js';
@@ -66,8 +67,8 @@ function publicKeyBytes(publicKey: JsonValue): Uint8Array {
  *   public key or key list, `signatures` that is not an object), which also
  *   means the event is not allowed.
  */
-export function thirdPartyInviteProblem(event: JsonObject, state: StateLookup): string | undefined {
-  const content = event.content as JsonObject;
+export function thirdPartyInviteProblem(event: Pdu, state: StateLookup): string | undefined {
+  const content = event.content;
   const invite = content.third_party_invite;
   if (!isJsonObject(invite) || !Object.hasOwn(invite, 'signed')) return 'third_party_invite has no signed object';
   const signed = invite.signed;

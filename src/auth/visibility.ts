@@ -17,6 +17,7 @@
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import type { Pdu } from '../hashing/schema.js';
 import { assertEventSchema } from '../hashing/schema.js';
 import { serverNameOf } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
@@ -175,7 +176,7 @@ function rankedMembership(content: JsonObject | undefined): string {
  *   that is not an object.
  */
 export function visibleToUser(
-  event: JsonObject,
+  event: Pdu,
   state: StateLookup,
   userId: string,
   joinedAfter: boolean,
@@ -281,7 +282,7 @@ export function visibleToUser(
  *   that is not an object.
  */
 export function visibleToServer(
-  event: JsonObject,
+  event: Pdu,
   state: StateMap,
   serverName: string,
   rules: RoomVersionRules,

@@ -22,7 +22,9 @@ import {
   userPowerLevel,
 } from '../../src/auth/index.js';
 import { JsonFloat, type JsonObject, type JsonValue } from '../../src/canonicaljson/index.js';
+import type { Pdu } from '../../src/events/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
+import { partialPdu } from '../helpers.js';
 
 const ALL = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
 const range = (from: number, to = 12) => ALL.filter((v) => Number(v) >= from && Number(v) <= to);
@@ -32,13 +34,18 @@ const B = '@bob:b.org';
 const C = '@carol:c.org';
 
 /** A create event sent by alice; `creator` as the room version has it (v1–v10). */
-function create(v: string, content: JsonObject = {}, sender = A): JsonObject {
+function create(v: string, content: JsonObject = {}, sender = A): Pdu {
   const creator = Number(v) <= 10 ? { creator: sender } : {};
-  return { type: 'm.room.create', state_key: '', sender, content: { ...creator, room_version: v, ...content } };
+  return partialPdu({
+    type: 'm.room.create',
+    state_key: '',
+    sender,
+    content: { ...creator, room_version: v, ...content },
+  });
 }
 
-function powerLevels(content: JsonValue): JsonObject {
-  return { type: 'm.room.power_levels', state_key: '', sender: A, content };
+function powerLevels(content: JsonValue): Pdu {
+  return partialPdu({ type: 'm.room.power_levels', state_key: '', sender: A, content });
 }
 
 /** State with alice's create event and, if given, power levels content. */
@@ -303,7 +310,7 @@ describe('malformed content: PythonError, an InvalidInputError with errcode M_BA
   });
 
   it('a v1–v10 create event without creator, where the creator is needed (no power levels)', () => {
-    const c: JsonObject = { type: 'm.room.create', state_key: '', sender: A, content: { room_version: '9' } };
+    const c = partialPdu({ type: 'm.room.create', state_key: '', sender: A, content: { room_version: '9' } });
     expectMalformed(() => roomCreator(c, rules));
     expectMalformed(() => userPowerLevel(new StateMap([c]), A, rules));
     // With power levels the creator is not needed.

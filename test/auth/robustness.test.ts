@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkEventAuth, checkSoftFail, InvalidInputError } from '../../src/auth/index.js';
 import type { JsonObject, JsonValue } from '../../src/canonicaljson/index.js';
+import type { Pdu } from '../../src/events/index.js';
 import { Room } from './room.js';
 
 const ALL = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
@@ -68,7 +69,7 @@ function judgeAll(v: string, garbage: JsonObject[], candidate: JsonObject): void
     const made = room.make(type, stateKey, A, { membership: 'join', ...candidate });
     const req = room.request(made.event);
     try {
-      const result = checkEventAuth(made.event, req.auth_events as JsonObject[], room.rules);
+      const result = checkEventAuth(made.event, req.auth_events as Pdu[], room.rules);
       expect(typeof result.allowed).toBe('boolean');
       expect(typeof checkSoftFail(made.event, room.state, room.rules).allowed).toBe('boolean');
     } catch (e) {
@@ -99,7 +100,7 @@ describe('auth checks on malformed content', () => {
     room.member(A, 'join');
     room.add('m.room.power_levels', '', A, { users, events: { x: deep } });
     const change = room.make('m.room.power_levels', '', A, { users: { ...users, [B]: deep } });
-    const result = checkEventAuth(change.event, room.request(change.event).auth_events as JsonObject[], room.rules);
+    const result = checkEventAuth(change.event, room.request(change.event).auth_events as Pdu[], room.rules);
     expect(result).toMatchObject({ allowed: false, rule: 'power_levels' });
   });
 });
@@ -152,7 +153,7 @@ describe('the cost of a power levels change grows linearly with its content', ()
       room.member(A, 'join');
       room.add('m.room.power_levels', '', A, { users: { [A]: 100 }, ...(oldIsList ? { [map]: old.list } : {}) });
       const change = room.make('m.room.power_levels', '', A, { users: { [A]: 100 }, [map]: now.list });
-      const authEvents = room.request(change.event).auth_events as JsonObject[];
+      const authEvents = room.request(change.event).auth_events as Pdu[];
       old.reads.n = 0;
       now.reads.n = 0;
       expect(checkEventAuth(change.event, authEvents, room.rules)).toMatchObject({ allowed: true });
@@ -173,7 +174,7 @@ describe('the cost of a power levels change grows linearly with its content', ()
       const room = new Room('12', A, { additional_creators: creators });
       room.member(A, 'join');
       const change = room.make('m.room.power_levels', '', A, { users });
-      const authEvents = room.request(change.event).auth_events as JsonObject[];
+      const authEvents = room.request(change.event).auth_events as Pdu[];
       return () => expect(checkEventAuth(change.event, authEvents, room.rules)).toMatchObject({ allowed: true });
     };
     const small = judge(500);

@@ -9,6 +9,7 @@
 import { StateMap } from '../../src/auth/index.js';
 import { authTypesForEvent } from '../../src/auth/selection.js';
 import type { JsonObject, JsonValue } from '../../src/canonicaljson/index.js';
+import { assertEventSchema, type Pdu } from '../../src/events/index.js';
 import { eventId } from '../../src/hashing/index.js';
 import { getRoomVersion, type RoomVersionRules } from '../../src/roomversions/index.js';
 
@@ -27,7 +28,7 @@ export interface EventOptions {
 export class Room {
   readonly rules: RoomVersionRules;
   readonly state = new StateMap();
-  readonly events = new Map<string, JsonObject>();
+  readonly events = new Map<string, Pdu>();
   roomId = '';
   #last: string[] = [];
   #n = 0;
@@ -71,6 +72,7 @@ export class Room {
     if (this.opaque) draft.event_id = `$e${++this.#n}:${sender.slice(sender.indexOf(':') + 1)}`;
     else this.#n++;
     Object.assign(draft, o.extra ?? {});
+    assertEventSchema(draft, this.rules);
     const id = eventId(draft, this.rules);
     return { event: draft, id };
   }
@@ -113,9 +115,9 @@ export class Room {
   }
 
   /** The room's current state: the events of `state`, in the order they were added. */
-  currentState(): JsonObject[] {
+  currentState(): Pdu[] {
     return [...this.events.values()].filter(
-      (e) => typeof e.state_key === 'string' && this.state.get(e.type as string, e.state_key) === e,
+      (e) => typeof e.state_key === 'string' && this.state.get(e.type, e.state_key) === e,
     );
   }
 

@@ -18,6 +18,7 @@ import { answerLine } from '../../conformance/src/runner.js';
 import { checkSoftFail } from '../../src/auth/check.js';
 import { type AuthRule, StateMap } from '../../src/auth/index.js';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
+import type { Pdu } from '../../src/events/index.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
 import { askSynapse } from '../interop/oracle.js';
 import { Room } from './room.js';
@@ -51,7 +52,7 @@ const idKey = new SigningKey(new Uint8Array(32).fill(7));
 const idPublicKey = encodeBase64(idKey.publicKey);
 
 /** Alice's invite of bob made from a third-party invite with token "tok", signed by the identity server's key. */
-function thirdPartyInvite(room: Room): JsonObject {
+function thirdPartyInvite(room: Room): Pdu {
   const signed = signJson({ mxid: B, token: 'tok', sender: A }, 'id.org', 'ed25519:0', idKey);
   return room.make('m.room.member', B, A, {
     membership: 'invite',
@@ -62,7 +63,7 @@ function thirdPartyInvite(room: Room): JsonObject {
 type Verdict = { allowed: true } | { allowed: false; rule: AuthRule };
 
 /** Bob (50) sets the topic; then `change` happens before the topic is checked against the current state. */
-function topicThen(v: string, change: (room: Room) => void): { room: Room; event: JsonObject } {
+function topicThen(v: string, change: (room: Room) => void): { room: Room; event: Pdu } {
   const room = basic(v, { users: { [B]: 50 } });
   room.member(B, 'join');
   const event = room.make('m.room.topic', '', B, { topic: 'mine' }).event;
@@ -74,7 +75,7 @@ function topicThen(v: string, change: (room: Room) => void): { room: Room; event
  * Bob (50) kicks carol (10) with the kick level at 0, then is demoted to
  * `level` before the kick is checked against the current state.
  */
-function kickAfterDemotion(v: string, level: number): { room: Room; event: JsonObject } {
+function kickAfterDemotion(v: string, level: number): { room: Room; event: Pdu } {
   const room = basic(v, { users: { [B]: 50, [C]: 10 }, kick: 0 });
   room.member(B, 'join');
   room.member(C, 'join');
@@ -93,7 +94,7 @@ interface Case {
    * the room (now at its current state) and the event, and the current
    * state if it is not the room's.
    */
-  readonly build: (v: string) => { room: Room; event: JsonObject; currentState?: JsonObject[] };
+  readonly build: (v: string) => { room: Room; event: Pdu; currentState?: Pdu[] };
 }
 
 const CASES: Case[] = [
@@ -299,7 +300,7 @@ interface Line {
   readonly version: string;
   readonly expected: Verdict;
   readonly room: Room;
-  readonly event: JsonObject;
+  readonly event: Pdu;
   readonly currentState: StateMap;
   /** `check_auth` against the event's own auth events. */
   readonly checkAuth: string;

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkAuthRules, checkEventAuth } from '../../src/auth/index.js';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
+import type { Pdu } from '../../src/events/index.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
 import { Room } from './room.js';
 
@@ -26,7 +27,7 @@ function room(v: string): Room {
   return r;
 }
 
-function invite(r: Room, thirdPartyInvite: JsonObject, sender = A): JsonObject {
+function invite(r: Room, thirdPartyInvite: JsonObject, sender = A): Pdu {
   return r.make('m.room.member', B, sender, { membership: 'invite', third_party_invite: thirdPartyInvite }).event;
 }
 
@@ -34,7 +35,7 @@ const signed = (o: JsonObject = {}, signer = key) =>
   signJson({ mxid: B, token: 'tok', sender: A, ...o }, 'id.org', 'ed25519:0', signer);
 
 describe.each(['1', '8', '12'])('room version %s: the third-party invite step that failed is named', (v) => {
-  const judge = (r: Room, event: JsonObject) => checkEventAuth(event, r.events, r.rules);
+  const judge = (r: Room, event: Pdu) => checkEventAuth(event, r.events, r.rules);
 
   it('allows a valid one', () => {
     const r = room(v);

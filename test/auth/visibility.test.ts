@@ -22,6 +22,7 @@ import {
 import type { JsonObject, JsonValue } from '../../src/canonicaljson/index.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { getRoomVersion, SPEC_ROOM_VERSIONS } from '../../src/roomversions/index.js';
+import { partialPdu } from '../helpers.js';
 import { envelope } from '../interop/envelope.js';
 import { askSynapse } from '../interop/oracle.js';
 
@@ -537,8 +538,8 @@ const CASES = [...USER_CASES, ...SERVER_CASES];
 
 function check(c: Case, v = '10'): VisibilityResult {
   const rules = getRoomVersion(v);
-  const state = new StateMap(c.state.map((e) => envelope(v, e)));
-  const event = envelope(v, c.event);
+  const state = new StateMap(c.state.map((e) => partialPdu(envelope(v, e))));
+  const event = partialPdu(envelope(v, c.event));
   return 'server' in c.to
     ? visibleToServer(event, state, c.to.server, rules)
     : visibleToUser(event, state, c.to.user, c.to.joinedAfter, rules);
@@ -582,7 +583,7 @@ describe('room versions', () => {
 
 describe('historyVisibility', () => {
   it('reads the setting, shared when absent or not understood (spec: "Server behaviour")', () => {
-    const state = (e?: JsonObject) => new StateMap(e === undefined ? [] : [envelope('10', e)]);
+    const state = (e?: JsonObject) => new StateMap(e === undefined ? [] : [partialPdu(envelope('10', e))]);
     expect(historyVisibility(state())).toBe('shared');
     expect(historyVisibility(state(hv('invited')))).toBe('invited');
     expect(historyVisibility(state(hv('Joined')))).toBe('shared');
@@ -595,11 +596,17 @@ describe('the guide (docs/history-visibility.md)', () => {
     // The guide's example, as written there.
     const rules = getRoomVersion('11');
     const state = new StateMap([
-      envelope('11', { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }),
-      envelope('11', { type: 'm.room.member', state_key: '@alice:example.org', content: { membership: 'join' } }),
-      envelope('11', { type: 'm.room.member', state_key: '@bob:example.org', content: { membership: 'invite' } }),
+      partialPdu(
+        envelope('11', { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }),
+      ),
+      partialPdu(
+        envelope('11', { type: 'm.room.member', state_key: '@alice:example.org', content: { membership: 'join' } }),
+      ),
+      partialPdu(
+        envelope('11', { type: 'm.room.member', state_key: '@bob:example.org', content: { membership: 'invite' } }),
+      ),
     ]);
-    const event = envelope('11', { type: 'm.room.message', content: { body: 'hello' } });
+    const event = partialPdu(envelope('11', { type: 'm.room.message', content: { body: 'hello' } }));
     expect(visibleToUser(event, state, '@alice:example.org', false, rules)).toEqual({
       visible: true,
       rule: 'joined',
@@ -622,17 +629,21 @@ describe('the guide (docs/history-visibility.md)', () => {
 
 describe('malformed input', () => {
   const rules = getRoomVersion('10');
-  const ok = envelope('10', message);
+  const ok = partialPdu(envelope('10', message));
 
   it('refuses an event that is not an event of the room version (M_BAD_JSON)', () => {
     for (const bad of [{}, { ...ok, content: 5 }, { ...ok, type: 7 }, { ...ok, state_key: 1 }]) {
-      expect(() => visibleToUser(bad as JsonObject, new StateMap(), U, true, rules)).toThrow(InvalidInputError);
-      expect(() => visibleToServer(bad as JsonObject, new StateMap(), 'hs', rules)).toThrow(InvalidInputError);
+      expect(() => visibleToUser(partialPdu(bad as JsonObject), new StateMap(), U, true, rules)).toThrow(
+        InvalidInputError,
+      );
+      expect(() => visibleToServer(partialPdu(bad as JsonObject), new StateMap(), 'hs', rules)).toThrow(
+        InvalidInputError,
+      );
     }
   });
 
   it('refuses state it must read whose content is not an object (M_BAD_JSON)', () => {
-    const state = new StateMap([{ type: 'm.room.history_visibility', state_key: '', content: 'joined' }]);
+    const state = new StateMap([partialPdu({ type: 'm.room.history_visibility', state_key: '', content: 'joined' })]);
     expect(() => visibleToUser(ok, state, U, true, rules)).toThrow(InvalidInputError);
     expect(() => visibleToServer(ok, state, 'hs', rules)).toThrow(InvalidInputError);
   });
@@ -662,10 +673,11 @@ describe('malformed input', () => {
         fc.boolean(),
         fc.constantFrom(...SPEC_ROOM_VERSIONS),
         (e, s, who, joinedAfter, v) => {
-          const state = new StateMap(s as JsonObject[]);
+          const state = new StateMap((s as JsonObject[]).map(partialPdu));
           for (const run of [
-            () => visibleToUser(e as JsonObject, state, who, joinedAfter, getRoomVersion(v)),
-            () => visibleToServer(e as JsonObject, state, who.slice(who.indexOf(':') + 1), getRoomVersion(v)),
+            () => visibleToUser(partialPdu(e as JsonObject), state, who, joinedAfter, getRoomVersion(v)),
+            () =>
+              visibleToServer(partialPdu(e as JsonObject), state, who.slice(who.indexOf(':') + 1), getRoomVersion(v)),
           ]) {
             try {
               const r = run();

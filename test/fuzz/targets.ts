@@ -183,9 +183,10 @@ const auth: Target<AuthInput> = {
     const event = typed(() => parseJson(candidate, { numbers: rules.json.numbers }), 'parseJson');
     if (typeof event === 'string') return event;
     if (!isJsonObject(event)) return 'not an object';
-    if (!total(() => checkPduFormat(event, rules), 'checkPduFormat').valid) return 'bad format';
-    const result = typed(() => checkEventAuth(event, room.events, rules), 'checkEventAuth');
-    const soft = typed(() => checkSoftFail(event, room.state, rules), 'checkSoftFail');
+    const format = total(() => checkPduFormat(event, rules), 'checkPduFormat');
+    if (!format.valid) return 'bad format';
+    const result = typed(() => checkEventAuth(format.pdu, room.events, rules), 'checkEventAuth');
+    const soft = typed(() => checkSoftFail(format.pdu, room.state, rules), 'checkSoftFail');
     const label = (r: typeof result) => (typeof r === 'string' ? r : r.allowed ? 'allowed' : 'rejected');
     return `${label(result)}/${label(soft)}`;
   },

@@ -37,7 +37,9 @@ import {
   buildEvent,
   checkIncomingPdu,
   checkMembershipTemplate,
+  checkPduFormat,
   type MembershipRequest,
+  type Pdu,
   parsePdu,
   signEvent,
   signMembershipTemplate,
@@ -504,8 +506,10 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       ]);
       // A PDU of the transaction, as its own bytes.
       const received = parsePdu(encodeCanonicalJsonBytes(pdu, { numbers: rules.json.numbers }), rules);
-      expect(checkIncomingPdu(received, lookup)).toMatchObject({ result: 'valid', eventId: sent.event_id });
-      expect(checkEventAuth(pdu, [...all, joined.event], rules)).toEqual({ allowed: true });
+      const check = checkIncomingPdu(received, lookup);
+      expect(check).toMatchObject({ result: 'valid', eventId: sent.event_id });
+      if (check.result === 'invalid') throw new Error(check.reason);
+      expect(checkEventAuth(check.event, [...all, joined.event], rules)).toEqual({ allowed: true });
 
       // A transaction of ours (PUT /send/{txnId}): a message of our user after
       // the one we were sent. Synapse answers an empty result for the PDU (it
@@ -685,11 +689,11 @@ interface Joined {
   template: JsonObject;
   membership: MembershipRequest;
   /** Our signed join event. */
-  event: JsonObject;
+  event: Pdu;
   state: JsonObject[];
   authChain: JsonObject[];
-  /** `state` and `authChain`. */
-  all: JsonObject[];
+  /** `state` and `authChain`, format-checked. */
+  all: Pdu[];
 }
 
 /**
@@ -721,14 +725,18 @@ async function joinOverFederation(roomId: string, userId: string, keyring: Keyri
   expect(state.length).toBeGreaterThan(0);
   expect(state.some((e) => e.type === 'm.room.create')).toBe(true);
 
-  const all = [...state, ...authChain];
+  const all = [...state, ...authChain].map((e) => {
+    const format = checkPduFormat(e, rules);
+    if (!format.valid) throw new Error(`${e.type as string}: ${format.reason}`);
+    return format.pdu;
+  });
   for (const e of all) {
     const v = await verifyEvent(e, rules, keyring.lookup);
-    expect(v, `${e.type as string} ${eventId(e, rules)}`).toEqual({ result: 'valid' });
+    expect(v, `${e.type} ${eventId(e, rules)}`).toEqual({ result: 'valid' });
   }
   for (const e of [...all, signed.event]) {
     const auth = checkEventAuth(e, all, rules);
-    expect(auth, `${e.type as string} ${e.state_key as string}`).toEqual({ allowed: true });
+    expect(auth, `${e.type} ${e.state_key}`).toEqual({ allowed: true });
   }
   return { rules, template, membership, event: signed.event, state, authChain, all };
 }
