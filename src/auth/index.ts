@@ -27,7 +27,6 @@ export {
   sendPowerLevel,
   userPowerLevel,
 } from './powerlevels.js';
-export { type PyInt, PythonError, pyInt } from './pyvalue.js';
 export type { AuthAllowed, AuthRejected, AuthResult, AuthRule } from './result.js';
 export { checkAuthRules } from './rules.js';
 export { authTypesForEvent, type SelectionOptions, type StateKey } from './selection.js';

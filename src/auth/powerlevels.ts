@@ -6,8 +6,8 @@
  * Levels are read as Synapse reads them, so that rooms with malformed power
  * levels are judged the same way: before v10 a level may be a string that
  * Python's `int()` accepts (`" +0100 "`), or a float (truncated); a level
- * that cannot be read makes the check that needs it fail. See
- * {@link pyInt}.
+ * that cannot be read makes the check that needs it fail (an
+ * `InvalidInputError`, `M_BAD_JSON`).
  *
  * @module
  */
@@ -15,11 +15,16 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { own, type PyInt, PythonError, pyGet, pyIn, pyInt, pySet } from './pyvalue.js';
+import { own, PythonError, pyGet, pyIn, pyInt, pySet } from './pyvalue.js';
 import type { StateLookup } from './state.js';
 
-/** A power level: an integer of any size (see {@link PyInt}). */
-export type PowerLevel = PyInt;
+/**
+ * A power level: an integer of any size, as Python's `int()` gives it (so
+ * Synapse reads levels): a `number` when it is a safe integer, a `bigint`
+ * otherwise, so that equal levels are `===` and the relational operators
+ * compare any two exactly.
+ */
+export type PowerLevel = number | bigint;
 
 /**
  * The level of a room creator from v12 (MSC4289: creators have infinite
@@ -72,8 +77,8 @@ function contentOf(event: JsonObject | undefined): JsonObject | undefined {
  * @param create - the room's `m.room.create` event.
  * @param userId - the user.
  * @param rules - the room version's rules.
- * @throws {@link PythonError} if `additional_creators` cannot be read as a
- *   set (not a list, or holding lists or objects).
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if `additional_creators`
+ *   cannot be read as a set (not a list, or holding lists or objects).
  */
 export function isCreator(create: Pdu, userId: string, rules: RoomVersionRules): boolean {
   if (create.sender === userId) return true;
@@ -86,7 +91,8 @@ export function isCreator(create: Pdu, userId: string, rules: RoomVersionRules):
  * The user the room version treats as the creator when there are no power
  * levels: the create event's `creator` (v1–v10) or its sender (v11 on).
  *
- * @throws {@link PythonError} if a v1–v10 create event has no `creator`.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if a v1–v10 create event
+ *   has no `creator`.
  */
 export function roomCreator(create: Pdu, rules: RoomVersionRules): JsonValue | undefined {
   if (rules.auth.implicitRoomCreator) return create.sender;
@@ -106,8 +112,8 @@ export function roomCreator(create: Pdu, rules: RoomVersionRules): JsonValue | u
  * @param state - the state (or auth events) to read.
  * @param userId - the user.
  * @param rules - the room version's rules.
- * @throws {@link PythonError} if the state has no create event, or the
- *   level cannot be read (see {@link pyInt}).
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the state has no
+ *   create event, or the level cannot be read as Python's `int()` reads it.
  */
 export function userPowerLevel(state: StateLookup, userId: string, rules: RoomVersionRules): PowerLevel {
   const create = state.get('m.room.create', '');
@@ -125,7 +131,8 @@ export function userPowerLevel(state: StateLookup, userId: string, rules: RoomVe
  * levels event's value, or the spec's default when it has none (or holds
  * `null`).
  *
- * @throws {@link PythonError} if the value cannot be read as an integer.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the value cannot be
+ *   read as an integer.
  */
 export function namedPowerLevel(state: StateLookup, name: NamedLevel): PowerLevel {
   const levels = contentOf(state.get('m.room.power_levels', ''));
@@ -143,8 +150,9 @@ export function namedPowerLevel(state: StateLookup, name: NamedLevel): PowerLeve
  * @param state - the state to read.
  * @param type - the event type.
  * @param isState - whether the event has a state key.
- * @throws {@link PythonError} if `events` is not an object or the level
- *   cannot be read (an explicit `null` default included, as in Synapse).
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if `events` is not an
+ *   object or the level cannot be read (an explicit `null` default
+ *   included, as in Synapse).
  */
 export function sendPowerLevel(state: StateLookup, type: string, isState: boolean): PowerLevel {
   const levels = contentOf(state.get('m.room.power_levels', '')) ?? {};

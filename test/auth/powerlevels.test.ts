@@ -9,20 +9,22 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as auth from '../../src/auth/index.js';
 import {
   CREATOR_POWER_LEVEL,
   DEFAULT_LEVELS,
   InvalidInputError,
   isCreator,
   namedPowerLevel,
-  PythonError,
   roomCreator,
   StateMap,
   sendPowerLevel,
   userPowerLevel,
 } from '../../src/auth/index.js';
+import { PythonError } from '../../src/auth/pyvalue.js';
 import { JsonFloat, type JsonObject, type JsonValue } from '../../src/canonicaljson/index.js';
 import type { Pdu } from '../../src/events/index.js';
+import * as root from '../../src/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { partialPdu } from '../helpers.js';
 
@@ -343,5 +345,22 @@ describe('the guide (docs/checking-events-are-allowed.md, §3 "Power levels for 
     expect(decide(A)).toEqual({ mine: CREATOR_POWER_LEVEL, canBan: true, canSetTopic: true });
     expect(decide(B)).toEqual({ mine: 60, canBan: true, canSetTopic: false });
     expect(decide(C)).toEqual({ mine: 0, canBan: false, canSetTopic: false });
+  });
+});
+
+describe('the public API', () => {
+  it('does not export the Python emulation (issue 15): its errors are InvalidInputError M_BAD_JSON', () => {
+    for (const api of [auth, root] as Record<string, unknown>[]) {
+      for (const name of ['PythonError', 'pyInt', 'pyGet', 'pyValue'])
+        expect(Object.hasOwn(api, name), name).toBe(false);
+    }
+    let error: unknown;
+    try {
+      userPowerLevel(state('9', { users: { [B]: 'x' } }), B, getRoomVersion('9'));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ errcode: 'M_BAD_JSON' });
+    expect(error).toBeInstanceOf(InvalidInputError);
   });
 });
