@@ -438,8 +438,8 @@ export class PduEncoding {
     return end;
   }
 
-  /** SHA-256 of the bytes the content hash covers. */
-  contentHash(): Buffer {
+  /** SHA-256 of the bytes the content hash covers: a new array at each call. */
+  contentHash(): Uint8Array {
     return Buffer.from(this.contentDigest().base64, 'base64');
   }
 
@@ -455,7 +455,7 @@ export class PduEncoding {
     const base64 = this.contentDigest().base64;
     // 32 bytes are 43 characters and one '=' of padding.
     if (claimed.length === 43 && base64.startsWith(claimed)) return true;
-    return this.contentHash().equals(decodeBase64(claimed));
+    return Buffer.from(this.contentDigest().base64, 'base64').equals(decodeBase64(claimed));
   }
 
   /**
@@ -539,13 +539,13 @@ export class PduEncoding {
    * `signatures` and `unsigned`: what signatures cover, and what the
    * reference hash hashes.
    */
-  signingBytes(): Buffer {
+  signingBytes(): Uint8Array {
     this.signingBuffer ??= this.receivedSigningBytes() ?? bytesOf(this.signingPieces());
     return this.signingBuffer;
   }
 
-  /** SHA-256 of {@link signingBytes}: the reference hash. */
-  referenceHash(): Buffer {
+  /** SHA-256 of {@link signingBytes}: the reference hash (possibly kept: copy it to hand it out). */
+  referenceHash(): Uint8Array {
     return this.sharedReference() ?? hash('sha256', this.signingBytes(), 'buffer');
   }
 

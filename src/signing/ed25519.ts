@@ -24,10 +24,16 @@
  */
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import { inspect } from 'node:util';
 import { InvalidInputError } from '../errors.js';
 import { SODIUM_MAX_MESSAGE, sodiumBinding } from './backend.js';
 import { encodeBase64 } from './base64.js';
+
+/**
+ * Node's `util.inspect.custom`: a registered symbol, named here so that the
+ * declarations of the keys need no `node:util` types (they must work for a
+ * TypeScript project without `@types/node`).
+ */
+const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom');
 
 /** Length of an Ed25519 seed, in bytes. */
 export const SEED_LENGTH = 32;
@@ -313,7 +319,7 @@ export class SigningKey {
    *
    * @returns `SigningKey { publicKey: '…', seed: [redacted] }`.
    */
-  [inspect.custom](): string {
+  [INSPECT](): string {
     return `SigningKey { publicKey: '${encodeBase64(this.publicKey)}', seed: ${REDACTED} }`;
   }
 }
