@@ -128,7 +128,7 @@ export function parseJson(input: string | Uint8Array, options: ParseOptions = {}
 
 /**
  * What {@link parseReceived} gives: the value, deeply frozen, and where its
- * parts were written as their Canonical JSON in the bytes, which it owns.
+ * parts were written as their Canonical JSON in the bytes.
  */
 export interface Received {
   readonly value: JsonValue;
@@ -145,19 +145,20 @@ export interface Received {
  * written `-0`).
  *
  * The records are only true of the value as parsed and of the bytes as they
- * were: so the bytes are copied first (a caller changing its buffer changes
- * nothing here) and every object and array of the value is frozen (a caller
- * cannot change what the records describe). Small containers are not
- * recorded.
+ * were. Every object and array of the value is frozen (no caller can change
+ * what the records describe); the records read the bytes until the caller
+ * lets go of them ({@link CanonicalSpans.release}), which it must do before
+ * the bytes are anyone else's again: before it returns to its own caller.
+ * Bytes in shared memory, which another thread may change at any time, are
+ * copied first. Small containers are not recorded.
  *
  * @throws {@link InvalidInputError} as {@link parseJson} does.
  */
 export function parseReceived(bytes: Uint8Array, options: ParseOptions): Received {
   checkLength(bytes, options);
-  const owned = new Uint8Array(bytes.length);
-  owned.set(bytes);
   const spans = new CanonicalSpans();
-  return { value: parse(owned, options, spans), spans };
+  const input = bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
+  return { value: parse(input, options, spans), spans };
 }
 
 /** Refuses input beyond {@link ParseOptions.maxLength} before any work. */

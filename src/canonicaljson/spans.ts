@@ -21,7 +21,10 @@ import type { ByteScan } from './scan.js';
 /** One parsed input: its bytes and their decoded text. */
 interface Source {
   readonly text: string;
-  readonly bytes: Uint8Array;
+  /** The bytes, until {@link CanonicalSpans.release} lets go of them. */
+  bytes: Uint8Array | undefined;
+  /** How many there were. */
+  readonly byteLength: number;
   /**
    * How many bytes at the start, and how many at the end, are ASCII: text
    * positions there map to offsets by arithmetic.
@@ -58,6 +61,8 @@ const MAX_LISTED = 32;
 
 /** The spans recorded, by the value parsed. */
 class Records {
+  /** The inputs recorded from. */
+  readonly sources: Source[] = [];
   private readonly values: object[] = [];
   private readonly spans: Span[] = [];
   private map: WeakMap<object, Span> | undefined;
@@ -94,7 +99,15 @@ let spansOf: (spans: CanonicalSpans) => Records;
  */
 export function spanRecorder(spans: CanonicalSpans, text: string, bytes: Uint8Array, scan: ByteScan): SpanRecorder {
   const records = spansOf(spans);
-  const source: Source = { text, bytes, asciiHead: scan.asciiHead, asciiTail: scan.asciiTail, anchors: [] };
+  const source: Source = {
+    text,
+    bytes,
+    byteLength: bytes.length,
+    asciiHead: scan.asciiHead,
+    asciiTail: scan.asciiTail,
+    anchors: [],
+  };
+  records.sources.push(source);
   return (value, start, end, height) => {
     records.set(value, { source, start, end, height });
   };
@@ -133,9 +146,20 @@ export class CanonicalSpans {
    */
   bytes(value: object): Uint8Array | undefined {
     const span = this.#spans.get(value);
-    if (span === undefined) return undefined;
-    const { source } = span;
-    return source.bytes.subarray(byteOffset(source, span.start), byteOffset(source, span.end));
+    const bytes = span?.source.bytes;
+    if (span === undefined || bytes === undefined) return undefined;
+    return bytes.subarray(byteOffset(span.source, span.start), byteOffset(span.source, span.end));
+  }
+
+  /**
+   * Lets go of the bytes recorded from: afterwards {@link bytes} gives
+   * nothing (and the parts are encoded again where their bytes were
+   * taken), {@link text} still gives the text. For a caller that has read
+   * from the bytes all it needs, and must not read them once they are the
+   * caller's again.
+   */
+  release(): void {
+    for (const source of this.#spans.sources) source.bytes = undefined;
   }
 }
 
@@ -173,7 +197,7 @@ function firstAnchor(source: Source): number {
  */
 function byteOffset(source: Source, pos: number): number {
   const { text, anchors } = source;
-  const total = source.bytes.length;
+  const total = source.byteLength;
   // All ASCII: offsets are positions.
   if (total === text.length) return pos;
   // Text outside the first and last non-ASCII characters (in an event, all
@@ -242,8 +266,8 @@ export function canonicalMembers(
 ): CanonicalMembers | undefined {
   const records = spansOf(spans);
   const span = records.get(value);
-  if (span === undefined) return undefined;
-  const source = span.source;
+  const source = span?.source;
+  if (span === undefined || source?.bytes === undefined) return undefined;
   const base = byteOffset(source, span.start);
   const bytes = source.bytes.subarray(base, byteOffset(source, span.end));
   // The parser added the keys in the order of the text, which was code

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { freezeTree } from '../canonicaljson/value.js';
 import type { Pdu } from '../hashing/schema.js';
 import { checkFormatFor, type FormatOptions } from './format.js';
 import { checkedEventId, type ReceivedPdu, receivedEncoding } from './received.js';
@@ -61,7 +62,12 @@ export function checkIncomingPdu(
   const check = checkSignaturesFor(format.pdu, lookup, encoding, format.needs);
   if (check.result === 'invalid') return check;
   const id = checkedEventId(pdu);
-  if (check.result === 'redacted')
-    return { result: 'redacted', eventId: id, event: check.redacted, reason: check.reason };
+  if (check.result === 'redacted') {
+    // The encoding keeps the redacted event: frozen like the event it was
+    // made from (only what redaction made anew needs it), it cannot change
+    // under the encoding or the caller.
+    const event = freezeTree(check.redacted, pdu.event);
+    return { result: 'redacted', eventId: id, event, reason: check.reason };
+  }
   return { result: 'valid', eventId: id, event: format.pdu };
 }

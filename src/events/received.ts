@@ -1,12 +1,13 @@
 /**
- * A PDU as received over federation: parsed once from its bytes, frozen,
- * and owning those bytes, so that the checks may take the parts that
- * arrived as Canonical JSON as they arrived instead of encoding them again
- * (Synapse sends Canonical JSON; encoding text back to UTF-8 is the largest
- * cost of checking a text-heavy event). This is the only way into that fast
- * path: the hashes it gives are those of the plain definitions
- * (`matrix-serverlib/hashing`) over the event's own value, because neither
- * the value nor the bytes can change after the parse.
+ * A PDU as received over federation: parsed once from its bytes and
+ * frozen, so that the checks may take the parts that arrived as Canonical
+ * JSON as they arrived instead of encoding them again (Synapse sends
+ * Canonical JSON; encoding text back to UTF-8 is the largest cost of
+ * checking a text-heavy event). This is the only way into that fast path:
+ * the hashes it gives are those of the plain definitions
+ * (`matrix-serverlib/hashing`) over the event's own value, because the
+ * value cannot change after the parse, and what is taken from the bytes is
+ * taken from the parse's own: read before the parse returns, or copied.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { InvalidInputError } from '../errors.js';
 import { PduEncoding } from '../hashing/encoding.js';
 import { assertEventSchema } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
+import { MAX_PDU_BYTES } from './format.js';
 
 /** Options for {@link parsePdu}: the parser's limits. */
 export interface PduParseOptions {
@@ -25,6 +27,16 @@ export interface PduParseOptions {
   /** As {@link ParseOptions.maxValues}: the most values the event may hold. */
   readonly maxValues?: number;
 }
+
+/**
+ * Bodies up to this many bytes are read only while {@link parsePdu} runs:
+ * what the checks take from the bytes as received is taken then, and they
+ * need not be copied to be owned. Twice the largest event (the rest of a
+ * larger body can only be `unsigned` data the checks drop): a body far too
+ * large is copied instead, and refused by the format check's bound before
+ * any work per member.
+ */
+const DETACH_MAX = 2 * MAX_PDU_BYTES;
 
 /** Proves a call of the constructor comes from {@link parsePdu}. */
 const FROM_PARSE: unique symbol = Symbol('parsePdu');
@@ -43,10 +55,11 @@ let internals: Internals;
 
 /**
  * A PDU as received, made by {@link parsePdu}: its event, deeply frozen,
- * and (privately) the bytes it was parsed from, copied, with the record of
- * which parts of them were Canonical JSON. Check it with
- * `checkIncomingPdu`; its hashes and event ID are those of the plain
- * definitions over {@link ReceivedPdu.event}, computed once.
+ * and (privately) what the checks take from the bytes it was parsed from
+ * (which parts of them were Canonical JSON, and the bytes its hashes
+ * cover). Check it with `checkIncomingPdu`; its hashes and event ID are
+ * those of the plain definitions over {@link ReceivedPdu.event}, computed
+ * once.
  */
 export class ReceivedPdu {
   /** The room version's rules: it was parsed under them and is checked under them. */
@@ -156,8 +169,10 @@ export function checkedEventId(pdu: ReceivedPdu): string {
 /**
  * Parses the bytes of a PDU received over federation, once, into a
  * {@link ReceivedPdu}: the entry to the checks that take the parts of an
- * event received as Canonical JSON as they arrived. The bytes are copied
- * (changing them afterwards changes nothing) and the event is frozen.
+ * event received as Canonical JSON as they arrived. The event is frozen,
+ * and changing the bytes afterwards changes nothing: they are read before
+ * this returns (what the hashes take from them kept), or, beyond twice the
+ * largest event, copied.
  *
  * @param bytes - the PDU's JSON, as received (UTF-8).
  * @param rules - the room version's rules: its number rules apply.
@@ -168,11 +183,18 @@ export function checkedEventId(pdu: ReceivedPdu): string {
  *   object.
  */
 export function parsePdu(bytes: Uint8Array, rules: RoomVersionRules, options: PduParseOptions = {}): ReceivedPdu {
-  const { value, spans } = parseReceived(bytes, {
-    numbers: rules.json.numbers,
-    ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
-    ...(options.maxValues === undefined ? {} : { maxValues: options.maxValues }),
-  });
-  if (!isJsonObject(value)) throw new InvalidInputError('M_BAD_JSON', 'A PDU must be a JSON object');
-  return new ReceivedPdu(FROM_PARSE, value, rules, new PduEncoding(value, rules, spans));
+  const limits: ParseOptions = { numbers: rules.json.numbers };
+  if (options.maxLength !== undefined) limits.maxLength = options.maxLength;
+  if (options.maxValues !== undefined) limits.maxValues = options.maxValues;
+  // Up to DETACH_MAX the bytes are read during this call only; a larger
+  // body is copied (at most the parser's limit), and read when checked.
+  const detach = bytes.length <= DETACH_MAX;
+  const { value, spans } = parseReceived(detach ? bytes : new Uint8Array(bytes), limits);
+  if (!isJsonObject(value)) {
+    spans.release();
+    throw new InvalidInputError('M_BAD_JSON', 'A PDU must be a JSON object');
+  }
+  const encoding = new PduEncoding(value, rules, spans);
+  if (detach) encoding.detach();
+  return new ReceivedPdu(FROM_PARSE, value, rules, encoding);
 }

@@ -19,7 +19,7 @@ import { createHash, type Hash, hash } from 'node:crypto';
 import { type EncodeOptions, encodeWithSpans } from '../canonicaljson/encode.js';
 import { sortedKeys } from '../canonicaljson/keyorder.js';
 import { type CanonicalMembers, type CanonicalSpans, canonicalMembers } from '../canonicaljson/spans.js';
-import { freezeTree, isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64 } from '../signing/base64.js';
 import { NOT_IN_CONTENT_HASH } from './hashes.js';
@@ -219,6 +219,26 @@ export class PduEncoding {
       this.layout = { keys: received?.keys ?? sortedKeys(this.event), received };
     }
     return this.layout;
+  }
+
+  /**
+   * Takes from the received bytes all that the checks take from them (the
+   * content hash and the length it covers, the signed bytes, kept), then
+   * lets go of them ({@link CanonicalSpans.release}): afterwards nothing
+   * here reads a byte of them, so that they need not be copied to be
+   * owned. What is measured later (the stored size) encodes the few small
+   * members it needs again.
+   */
+  detach(): void {
+    // What cannot be made (no redaction without a string type and a
+    // content) is made again, and fails again, when asked for: the checks
+    // refuse such an event before they ask.
+    try {
+      this.contentDigest();
+      this.signingBytes();
+    } catch {}
+    this.layout = { keys: this.keys, received: undefined };
+    this.canonicalSpans.release();
   }
 
   /**
@@ -459,11 +479,11 @@ export class PduEncoding {
   }
 
   /**
-   * The redacted event (members shared with the event, not copied), frozen
-   * as the event is.
+   * The redacted event (members shared with the event, not copied). Not
+   * changed here; whoever gives it out freezes it first.
    */
   redacted(): JsonObject {
-    this.redactedEvent ??= freezeTree(redactEvent(this.event, this.rules));
+    this.redactedEvent ??= redactEvent(this.event, this.rules);
     return this.redactedEvent;
   }
 

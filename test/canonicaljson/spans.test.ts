@@ -210,19 +210,36 @@ describe('CanonicalSpans', () => {
     expect(spans.text(tree as object)).toBeUndefined();
   });
 
-  it('owns the bytes it recorded and freezes the value they describe', () => {
+  it('freezes the value the records describe, and reads the bytes until released', () => {
     const bytes = Buffer.from(`{"a":{"b":"${long}"},"c":[{"d":"${long}"}]}`, 'utf8');
     const { value, spans } = recordedParse(bytes);
     const tree = value as Record<string, Record<string, JsonValue>>;
-    const before = spans.text(tree);
-    bytes.fill(0x20);
-    expect(Buffer.from(spans.bytes(tree) as Uint8Array).toString('utf8')).toBe(before);
+    const text = spans.text(tree);
     for (const c of containers(value)) expect(Object.isFrozen(c)).toBe(true);
     expect(() => {
       (tree.a as Record<string, JsonValue>).b = 'EDITED';
     }).toThrow(TypeError);
     expect(() => (tree.c as unknown as JsonValue[]).push(1)).toThrow(TypeError);
-    expect(spans.text(tree)).toBe(before);
+    // Views of the bytes given, until released: then no bytes, the text still.
+    expect(Buffer.from(spans.bytes(tree) as Uint8Array).toString('utf8')).toBe(text);
+    expect(canonicalMembers(spans, tree)).toBeDefined();
+    spans.release();
+    expect(spans.bytes(tree)).toBeUndefined();
+    expect(spans.bytes(tree.a as object)).toBeUndefined();
+    expect(canonicalMembers(spans, tree)).toBeUndefined();
+    bytes.fill(0x20);
+    expect(spans.text(tree)).toBe(text);
+  });
+
+  it('copies bytes in shared memory, which another thread may change', () => {
+    const text = `{"a":{"b":"${long}"}}`;
+    const shared = new Uint8Array(new SharedArrayBuffer(Buffer.byteLength(text)));
+    shared.set(Buffer.from(text, 'utf8'));
+    const { value, spans } = recordedParse(shared);
+    const view = spans.bytes(value as object) as Uint8Array;
+    expect(view.buffer).not.toBe(shared.buffer);
+    shared.fill(0x20);
+    expect(Buffer.from(view).toString('utf8')).toBe(text);
   });
 
   it('gives byte views for non-ASCII input, asked for in any order', () => {
@@ -231,9 +248,9 @@ describe('CanonicalSpans', () => {
     const bytes = Buffer.from(text, 'utf8');
     const { value, spans } = recordedParse(bytes);
     const tree = value as object[];
+    // Views of one copy of the input (whose being a copy the test of
+    // ownership below shows).
     const whole = spans.bytes(tree) as Uint8Array;
-    // Views of one copy of the input, not the input.
-    expect(whole.buffer).not.toBe(bytes.buffer);
     // Ask in a scrambled order: the offsets must not depend on it.
     for (const i of [17, 3, 39, 0, 25, 8, 31]) {
       const view = spans.bytes(tree[i] as object) as Uint8Array;

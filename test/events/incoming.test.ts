@@ -229,14 +229,21 @@ describe('a received PDU owns its value and its bytes (issue 15)', () => {
     expect(encodeBase64(pdu.contentHash())).toBe(encodeBase64(received));
   });
 
-  it('copies the bytes it was given: changing them afterwards changes nothing', () => {
-    const bytes = Buffer.from(wire(event, rules), 'utf8');
-    const pdu = parsePdu(bytes, rules);
-    const id = eventId(event, rules);
-    bytes.fill(0x20);
-    expect(pdu.eventId()).toBe(id);
-    expect(checkIncomingPdu(pdu, lookup)).toMatchObject({ result: 'valid', eventId: id });
-    expect(Buffer.from(pdu.contentHash()).equals(definedContentHash(event, rules))).toBe(true);
+  it('reads the bytes it was given before it returns: changing them afterwards changes nothing', () => {
+    // Up to twice the largest event the bytes are read during the parse
+    // only; a larger body (here the rest is unsigned data, which the checks
+    // drop) is copied.
+    const large = { ...event, unsigned: { junk: 'x'.repeat(140_000) } };
+    for (const e of [event, large]) {
+      const bytes = Buffer.from(wire(e, rules), 'utf8');
+      const pdu = parsePdu(bytes, rules);
+      const id = eventId(event, rules);
+      bytes.fill(0x20);
+      expect(pdu.eventId()).toBe(id);
+      expect(checkIncomingPdu(pdu, lookup)).toMatchObject({ result: 'valid', eventId: id });
+      expect(Buffer.from(pdu.contentHash()).equals(definedContentHash(event, rules))).toBe(true);
+      expect(Buffer.from(pdu.referenceHash()).equals(definedReferenceHash(event, rules))).toBe(true);
+    }
   });
 
   it('gives a new array for each hash, and frozen events in its results', () => {
@@ -257,6 +264,24 @@ describe('a received PDU owns its value and its bytes (issue 15)', () => {
       expect(() => {
         (check.event.content as JsonObject).body = 'x';
       }).toThrow(TypeError);
+    }
+    // Redaction makes new objects inside the content too: a v11 invite
+    // keeps third_party_invite.signed in an object of its own.
+    const v11 = getRoomVersion('11');
+    const invite = {
+      ...build('11', { body: 'x', msgtype: 'm.text', extra: [] }, 'm.room.message'),
+      type: 'm.room.member',
+      state_key: '@u:ours.example',
+      content: { membership: 'invite', third_party_invite: { display_name: 'u', signed: { mxid: '@u:ours.example' } } },
+    };
+    const redacted = checkIncomingPdu(parsePdu(Buffer.from(wire(invite, v11)), v11), lookup);
+    expect(redacted.result).toBe('redacted');
+    if (redacted.result === 'redacted') {
+      expect(redacted.event.content).toEqual({
+        membership: 'invite',
+        third_party_invite: { signed: { mxid: '@u:ours.example' } },
+      });
+      for (const o of objectsOf(redacted.event)) expect(Object.isFrozen(o)).toBe(true);
     }
   });
 
