@@ -1,12 +1,12 @@
 /**
- * The event ID of a room's create event, computed once per event object:
- * the rules need it for every join and every v12 event, and from v3 it is a
- * hash of the whole event.
+ * The event ID of a room's create event, computed once per create event
+ * that cannot change: the rules need it for every join and every v12
+ * event, and from v3 it is a hash of the whole event.
  *
  * @module
  */
 
-import type { JsonObject } from '../canonicaljson/value.js';
+import { isFrozenTree, type JsonObject } from '../canonicaljson/value.js';
 import { eventId } from '../hashing/ids.js';
 import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
@@ -23,14 +23,16 @@ export function withoutUnsigned(event: JsonObject): JsonObject {
 const ids = new WeakMap<JsonObject, Map<string, string>>();
 
 /**
- * The event ID of `create` under `rules`, cached while the object lives.
- * Events are treated as immutable once checked, as everywhere in this
- * library.
+ * The event ID of `create` under `rules`: kept while the object lives if
+ * it cannot change (frozen whole, as a received PDU's event is); worked out
+ * again for any other (a value may have changed since: its ID is that of
+ * what it is now).
  *
  * @throws {@link InvalidInputError} `M_BAD_JSON` if it is not an event of
  *   the room version.
  */
 export function eventIdOfCreate(create: Pdu, rules: RoomVersionRules): string {
+  if (!isFrozenTree(create)) return eventId(withoutUnsigned(create), rules);
   let byVersion = ids.get(create);
   if (byVersion === undefined) {
     byVersion = new Map();

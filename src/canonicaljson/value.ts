@@ -97,3 +97,19 @@ export function freezeTree<T extends JsonValue>(tree: T, frozen: JsonValue | und
   }
   return tree;
 }
+
+/**
+ * Whether every object and array of `tree` is frozen, so that it cannot
+ * change (the event of a received PDU is such a tree): what is worked out
+ * from it may be kept. Iterative; stops at the first that is not.
+ */
+export function isFrozenTree(tree: JsonValue): boolean {
+  const open: JsonValue[] = [tree];
+  for (let v = open.pop(); v !== undefined; v = open.pop()) {
+    if (typeof v !== 'object' || v === null) continue;
+    if (!Object.isFrozen(v)) return false;
+    if (Array.isArray(v)) for (const item of v) open.push(item);
+    else for (const key of Object.keys(v)) open.push((v as JsonObject)[key] as JsonValue);
+  }
+  return true;
+}

@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkEventAuth, checkSoftFail, InvalidInputError } from '../../src/auth/index.js';
 import type { JsonObject, JsonValue } from '../../src/canonicaljson/index.js';
-import type { Pdu } from '../../src/events/index.js';
+import { encodeCanonicalJsonBytes } from '../../src/canonicaljson/index.js';
+import { assertEventSchema, type Pdu, parsePdu } from '../../src/events/index.js';
+import { errcode } from '../helpers.js';
 import { Room } from './room.js';
 
 const ALL = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
@@ -184,5 +186,45 @@ describe('the cost of a power levels change grows linearly with its content', ()
     // (6 to 9 measured before the fix).
     const ratio = bestOf(5, large) / bestOf(5, () => Array.from({ length: 8 }, small));
     expect(ratio).toBeLessThan(3);
+  });
+});
+
+describe('event IDs of auth events', () => {
+  it('are those of the events as they are: a create event changed since a check is another event (issue 15)', () => {
+    // v12: the room ID is the create event's hash, and every event cites
+    // the create event through it.
+    const room = new Room('12', A);
+    room.member(A, 'join');
+    const msg = room.make('m.room.message', undefined, A, { body: 'hi' }).event;
+    const authEvents = room.request(msg).auth_events as Pdu[];
+    expect(checkEventAuth(msg, authEvents, room.rules)).toEqual({ allowed: true });
+    const create = authEvents.find((e) => e.type === 'm.room.create') as Pdu;
+    create.content.changed = true;
+    // Its ID is another: the one the message cites is not among those given.
+    expect(errcode(() => checkEventAuth(msg, authEvents, room.rules))).toBe('M_INVALID_PARAM');
+    // Frozen at the top only, it can still change inside.
+    delete create.content.changed;
+    Object.freeze(create);
+    expect(checkEventAuth(msg, authEvents, room.rules)).toEqual({ allowed: true });
+    create.content.changed = true;
+    expect(errcode(() => checkEventAuth(msg, authEvents, room.rules))).toBe('M_INVALID_PARAM');
+  });
+
+  it('of a received PDU are worked out once: it cannot change', () => {
+    const room = new Room('12', A);
+    room.member(A, 'join');
+    const msg = room.make('m.room.message', undefined, A, { body: 'hi' }).event;
+    const given = room.request(msg).auth_events as Pdu[];
+    const received = given.map((e) => {
+      const pdu = parsePdu(encodeCanonicalJsonBytes(e), room.rules);
+      assertEventSchema(pdu.event, room.rules);
+      return pdu.event;
+    });
+    expect(checkEventAuth(msg, received, room.rules)).toEqual({ allowed: true });
+    const create = received.find((e) => e.type === 'm.room.create') as Pdu;
+    expect(() => {
+      create.content.changed = true;
+    }).toThrow(TypeError);
+    expect(checkEventAuth(msg, received, room.rules)).toEqual({ allowed: true });
   });
 });
