@@ -24,6 +24,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/
 import { InvalidInputError } from '../errors.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
+import { type AbortOptions, raceAbort, withDeadline } from '../util/abort.js';
 import { type BackoffPolicy, Failures } from '../util/backoff.js';
 import { AddressPolicy } from './discovery/addresses.js';
 import { ServerResolver } from './discovery/resolve.js';
@@ -122,8 +123,12 @@ export interface FederationDestination {
   readonly targets?: readonly FederationTarget[] | undefined;
 }
 
-/** Finds where to connect for a server name (see server discovery). */
-export type DestinationResolver = (serverName: string) => Promise<FederationDestination>;
+/**
+ * Finds where to connect for a server name (see server discovery). The
+ * client passes the caller's signal: a resolver should stop what it does
+ * for the call when it aborts (the client stops waiting in any case).
+ */
+export type DestinationResolver = (serverName: string, options?: AbortOptions) => Promise<FederationDestination>;
 
 /** What a request signature covers (spec: "Request Authentication"). */
 export interface RequestToSign {
@@ -304,6 +309,15 @@ export interface FederationRequest {
   readonly maxBytes?: number;
 }
 
+/** Options of each request of a {@link FederationClient}. */
+export interface FederationCallOptions extends AbortOptions {}
+
+/** Options for {@link FederationClient.sendJoin}. */
+export interface SendJoinOptions extends FederationCallOptions {
+  /** Ask for a partial state (MSC3706, `omit_members`); default false. */
+  readonly omitMembers?: boolean;
+}
+
 /** Options for {@link FederationClient.keyTransport}. */
 export interface FederationKeyTransportOptions {
   /**
@@ -427,7 +441,7 @@ export class FederationClient {
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
         ...(options.now !== undefined ? { now: options.now } : {}),
       });
-      this.#resolve = (name) => resolver.resolve(name);
+      this.#resolve = (name, o) => resolver.resolve(name, o);
     } else {
       this.#resolve = options.resolve;
     }
@@ -479,16 +493,22 @@ export class FederationClient {
    * fails; once one connects, its answer is the answer (an HTTP error is
    * not retried elsewhere).
    *
+   * Every request method of the client takes the same `options` last:
+   * `signal` cancels the request (discovery included) at any point; the
+   * promise then rejects with the signal's reason, and the destination is
+   * not backed off for it.
+   *
    * @param destination - the server name.
    * @param req - method, path, query, body, size cap.
+   * @param options - the signal.
    * @throws {@link FederationError} on any failure: `too_large` for a body
    *   over `maxBytes` (default `maxResponseBytes`) or holding more values
    *   than its size allows, `busy` when the client holds
    *   `maxBufferedBytes` of responses already, `bad_response` for one that
-   *   is not JSON (or not UTF-8).
+   *   is not JSON (or not UTF-8); the signal's reason if it aborts.
    */
-  request(destination: string, req: FederationRequest): Promise<JsonValue> {
-    return this.#exchange(destination, req, req.maxBytes ?? this.#maxBytes, false, (answer) =>
+  request(destination: string, req: FederationRequest, options: FederationCallOptions = {}): Promise<JsonValue> {
+    return this.#exchange(destination, req, req.maxBytes ?? this.#maxBytes, false, options, (answer) =>
       this.#parse(destination, req, answer),
     );
   }
@@ -545,14 +565,15 @@ export class FederationClient {
    *
    * @param options - the size cap; default the keyring's default (1 MiB).
    * @returns the transport. Its promise rejects with a {@link FederationError}
-   *   on any failure or status other than 2xx.
+   *   on any failure or status other than 2xx, and with the signal's reason
+   *   if the keyring's signal aborts.
    */
   keyTransport(options: FederationKeyTransportOptions = {}): KeyTransport {
     const maxBytes = options.maxBytes ?? MAX_KEYS_BODY_BYTES;
     return {
-      fetchJson: async (serverName, { method, path: p, body }) => {
+      fetchJson: async (serverName, { method, path: p, body }, callOptions = {}) => {
         const req: FederationRequest = { method, path: p, signed: false, ...(body !== undefined ? { body } : {}) };
-        const answer = await this.#exchange(serverName, req, maxBytes, true, (a) => a);
+        const answer = await this.#exchange(serverName, req, maxBytes, true, callOptions, (a) => a);
         if (answer.status < 200 || answer.status >= 300) {
           throw new FederationError('remote', serverName, `${method} ${p} answered ${answer.status}`, {
             status: answer.status,
@@ -567,23 +588,29 @@ export class FederationClient {
    * Resolves, signs and sends a request, trying each address in turn while
    * connecting fails, reads the body up to `maxBytes`, and gives the answer
    * to `use`: the body's bytes count towards `maxBufferedBytes` until `use`
-   * returns.
+   * returns. A request the caller's signal aborts rejects with its reason,
+   * and is no failure of the destination.
    */
   async #exchange<T>(
     destination: string,
     req: FederationRequest,
     maxBytes: number,
     ignoreBackoff: boolean,
+    options: FederationCallOptions,
     use: (answer: Exchanged) => T,
   ): Promise<T> {
+    const caller = options.signal;
+    caller?.throwIfAborted();
     const retryAt = ignoreBackoff ? undefined : this.#backoff.retryAt(destination, this.#now());
     if (retryAt !== undefined) {
       throw new FederationError('backoff', destination, `${destination} is backed off after failures`, { retryAt });
     }
     let target: FederationDestination;
     try {
-      target = await this.#resolve(destination);
+      // A resolver of the caller's may not heed the signal: stop waiting anyway.
+      target = await raceAbort(this.#resolve(destination, caller === undefined ? {} : { signal: caller }), caller);
     } catch (e) {
+      if (caller?.aborted === true) throw caller.reason;
       this.#backoff.failed(destination, this.#now());
       throw new FederationError('discovery', destination, `Cannot resolve ${destination}: ${String(e)}`);
     }
@@ -607,8 +634,9 @@ export class FederationClient {
           : { method: req.method, uri, destination, content: req.body };
       headers.authorization = this.#options.sign(toSign);
     }
-    // One deadline for the whole request, every attempt included.
-    const signal = AbortSignal.timeout(this.#timeoutMs);
+    // One deadline for the whole request, every attempt included; the
+    // caller's signal aborts it too (undici then destroys the body).
+    const signal = withDeadline(this.#timeoutMs, caller);
     let status: number;
     let bytes: Buffer;
     let held = 0;
@@ -641,6 +669,7 @@ export class FederationClient {
     } catch (e) {
       this.#buffered -= held;
       if (e instanceof FederationError) throw e;
+      if (caller?.aborted === true) throw caller.reason;
       this.#backoff.failed(destination, this.#now());
       const timedOut = e instanceof Error && (e.name === 'TimeoutError' || /timeout/i.test(e.name + e.message));
       throw new FederationError(timedOut ? 'timeout' : 'network', destination, `${req.method} ${uri}: ${String(e)}`);
@@ -688,16 +717,20 @@ export class FederationClient {
   }
 
   /** {@link request}, for endpoints that answer a JSON object, with a cap of at most `maxResponseBytes`. */
-  async #object(destination: string, req: FederationRequest & { readonly maxBytes: number }): Promise<JsonObject> {
-    const v = await this.request(destination, { ...req, maxBytes: Math.min(req.maxBytes, this.#maxBytes) });
+  async #object(
+    destination: string,
+    options: FederationCallOptions,
+    req: FederationRequest & { readonly maxBytes: number },
+  ): Promise<JsonObject> {
+    const v = await this.request(destination, { ...req, maxBytes: Math.min(req.maxBytes, this.#maxBytes) }, options);
     if (!isJsonObject(v))
       throw new FederationError('bad_response', destination, `${req.path} did not answer an object`);
     return v;
   }
 
   /** `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module). */
-  getServerKeys(destination: string): Promise<JsonObject> {
-    return this.#object(destination, {
+  getServerKeys(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
+    return this.#object(destination, options, {
       method: 'GET',
       path: '/_matrix/key/v2/server',
       signed: false,
@@ -714,8 +747,8 @@ export class FederationClient {
    * @param serverKeys - the query criteria: server name to key ID to
    *   `{ minimum_valid_until_ts }` (no key IDs: all the server's keys).
    */
-  queryKeys(notary: string, serverKeys: JsonObject): Promise<JsonObject> {
-    return this.#object(notary, {
+  queryKeys(notary: string, serverKeys: JsonObject, options: FederationCallOptions = {}): Promise<JsonObject> {
+    return this.#object(notary, options, {
       method: 'POST',
       path: '/_matrix/key/v2/query',
       body: { server_keys: serverKeys },
@@ -725,8 +758,8 @@ export class FederationClient {
   }
 
   /** `GET /_matrix/federation/v1/version`: the server's implementation name and version. */
-  getVersion(destination: string): Promise<JsonObject> {
-    return this.#object(destination, {
+  getVersion(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
+    return this.#object(destination, options, {
       method: 'GET',
       path: '/_matrix/federation/v1/version',
       maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
@@ -739,8 +772,14 @@ export class FederationClient {
    *
    * @param supportedVersions - the room versions we support (`ver`).
    */
-  makeJoin(destination: string, roomId: string, userId: string, supportedVersions: readonly string[]) {
-    return this.#object(destination, {
+  makeJoin(
+    destination: string,
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_join/${roomId}/${userId}`,
       query: { ver: supportedVersions },
@@ -752,21 +791,22 @@ export class FederationClient {
    * `PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}`: sends a
    * signed join; answers the room state and auth chain.
    *
-   * @param omitMembers - ask for a partial state (MSC3706, `omit_members`).
+   * @param options - `omitMembers`: ask for a partial state (MSC3706,
+   *   `omit_members`); the signal.
    */
-  sendJoin(destination: string, roomId: string, eventId: string, event: JsonObject, omitMembers = false) {
-    return this.#object(destination, {
+  sendJoin(destination: string, roomId: string, eventId: string, event: JsonObject, options: SendJoinOptions = {}) {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v2/send_join/${roomId}/${eventId}`,
-      ...(omitMembers ? { query: { omit_members: 'true' } } : {}),
+      ...(options.omitMembers === true ? { query: { omit_members: 'true' } } : {}),
       body: event,
       maxBytes: this.#maxBytes,
     });
   }
 
   /** `GET /_matrix/federation/v1/make_leave/{roomId}/{userId}`: a leave template. */
-  makeLeave(destination: string, roomId: string, userId: string) {
-    return this.#object(destination, {
+  makeLeave(destination: string, roomId: string, userId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_leave/${roomId}/${userId}`,
       maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
@@ -774,8 +814,14 @@ export class FederationClient {
   }
 
   /** `PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}`. */
-  sendLeave(destination: string, roomId: string, eventId: string, event: JsonObject) {
-    return this.#object(destination, {
+  sendLeave(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    event: JsonObject,
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v2/send_leave/${roomId}/${eventId}`,
       body: event,
@@ -784,8 +830,14 @@ export class FederationClient {
   }
 
   /** `GET /_matrix/federation/v1/make_knock/{roomId}/{userId}`: a knock template. */
-  makeKnock(destination: string, roomId: string, userId: string, supportedVersions: readonly string[]) {
-    return this.#object(destination, {
+  makeKnock(
+    destination: string,
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_knock/${roomId}/${userId}`,
       query: { ver: supportedVersions },
@@ -794,8 +846,14 @@ export class FederationClient {
   }
 
   /** `PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}`. */
-  sendKnock(destination: string, roomId: string, eventId: string, event: JsonObject) {
-    return this.#object(destination, {
+  sendKnock(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    event: JsonObject,
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v1/send_knock/${roomId}/${eventId}`,
       body: event,
@@ -814,8 +872,9 @@ export class FederationClient {
     roomId: string,
     eventId: string,
     invite: { event: JsonObject; roomVersion: string; inviteRoomState?: JsonValue[] },
+    options: FederationCallOptions = {},
   ) {
-    return this.#object(destination, {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v2/invite/${roomId}/${eventId}`,
       body: {
@@ -834,8 +893,9 @@ export class FederationClient {
     pdus: JsonValue[],
     edus: JsonValue[] = [],
     originServerTs?: number,
+    options: FederationCallOptions = {},
   ) {
-    return this.#object(destination, {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v1/send/${txnId}`,
       body: {
@@ -849,8 +909,8 @@ export class FederationClient {
   }
 
   /** `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event. */
-  getEvent(destination: string, eventId: string) {
-    return this.#object(destination, {
+  getEvent(destination: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/event/${eventId}`,
       maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
@@ -858,8 +918,8 @@ export class FederationClient {
   }
 
   /** `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event. */
-  getState(destination: string, roomId: string, eventId: string) {
-    return this.#object(destination, {
+  getState(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/state/${roomId}`,
       query: { event_id: eventId },
@@ -868,8 +928,8 @@ export class FederationClient {
   }
 
   /** `GET /_matrix/federation/v1/state_ids/{roomId}?event_id=`: their IDs. */
-  getStateIds(destination: string, roomId: string, eventId: string) {
-    return this.#object(destination, {
+  getStateIds(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/state_ids/${roomId}`,
       query: { event_id: eventId },
@@ -878,8 +938,8 @@ export class FederationClient {
   }
 
   /** `GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}`: an event's auth chain. */
-  getEventAuth(destination: string, roomId: string, eventId: string) {
-    return this.#object(destination, {
+  getEventAuth(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/event_auth/${roomId}/${eventId}`,
       maxBytes: this.#maxBytes,
@@ -895,9 +955,10 @@ export class FederationClient {
     destination: string,
     roomId: string,
     q: { earliestEvents: string[]; latestEvents: string[]; limit?: number; minDepth?: number },
+    options: FederationCallOptions = {},
   ) {
     const limit = q.limit ?? 10;
-    return this.#object(destination, {
+    return this.#object(destination, options, {
       method: 'POST',
       path: path`/_matrix/federation/v1/get_missing_events/${roomId}`,
       body: {
@@ -915,8 +976,14 @@ export class FederationClient {
    * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
    * maximum number of PDUs to retrieve, including the given events"), and one more for the envelope.
    */
-  backfill(destination: string, roomId: string, fromEventIds: readonly string[], limit: number) {
-    return this.#object(destination, {
+  backfill(
+    destination: string,
+    roomId: string,
+    fromEventIds: readonly string[],
+    limit: number,
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/backfill/${roomId}`,
       query: { v: fromEventIds, limit: String(limit) },
@@ -925,8 +992,13 @@ export class FederationClient {
   }
 
   /** `GET /_matrix/federation/v1/query/profile`: a user's profile (or one field of it). */
-  queryProfile(destination: string, userId: string, field?: 'displayname' | 'avatar_url') {
-    return this.#object(destination, {
+  queryProfile(
+    destination: string,
+    userId: string,
+    field?: 'displayname' | 'avatar_url',
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: '/_matrix/federation/v1/query/profile',
       query: field === undefined ? { user_id: userId } : { user_id: userId, field },

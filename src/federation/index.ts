@@ -18,11 +18,13 @@
  */
 
 export { InvalidInputError } from '../errors.js';
+export type { AbortOptions } from '../util/abort.js';
 export { type BackoffPolicy, Failures } from '../util/backoff.js';
 export {
   DEFAULT_MAX_RESPONSE_BYTES,
   DENSEST_EVENT_VALUES,
   type DestinationResolver,
+  type FederationCallOptions,
   FederationClient,
   type FederationClientOptions,
   type FederationDestination,
@@ -35,6 +37,7 @@ export {
   path,
   type RequestSigner,
   type RequestToSign,
+  type SendJoinOptions,
   SINGLE_EVENT_RESPONSE_MAX_BYTES,
 } from './client.js';
 export * from './discovery/index.js';

@@ -8,6 +8,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import type { AbortOptions } from '../util/abort.js';
 import {
   checkNotaryResponse,
   checkServerKeys,
@@ -44,8 +45,11 @@ export interface KeyTransport {
    *
    * @param serverName - the server to ask.
    * @param request - method, path and body.
+   * @param options - `signal`: abort the request when it aborts (the
+   *   keyring aborts a fetch only once every lookup waiting for it has
+   *   given up), rejecting with its reason.
    */
-  fetchJson(serverName: string, request: KeyTransportRequest): Promise<JsonValue | Uint8Array>;
+  fetchJson(serverName: string, request: KeyTransportRequest, options?: AbortOptions): Promise<JsonValue | Uint8Array>;
 }
 
 /** Keys wanted from one server. */

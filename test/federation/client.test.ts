@@ -132,6 +132,15 @@ beforeAll(async () => {
     ],
     ['/_matrix/federation/v1/state/', (res) => json(res, 200, 'not json')],
     ['/_matrix/federation/v1/event_auth/', () => {}],
+    // Headers and the start of a body, then nothing more.
+    [
+      '/_matrix/federation/v1/stall',
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`{"x":"${'a'.repeat(1500)}`);
+      },
+    ],
+    ['/_matrix/federation/v1/fifteen', (res) => json(res, 200, `{"x":"${'a'.repeat(1500)}"}`)],
     ['/_matrix/federation/v2/send_join/', (res) => json(res, 200, '{"state":[],"auth_chain":[]}')],
   );
 });
@@ -212,7 +221,7 @@ describe('FederationClient', () => {
   it('sends the body it signed, encodes path segments, and keeps the query in the signed URI', async () => {
     const { c, signed } = client();
     const event = { type: 'm.room.member', content: { membership: 'join' }, depth: 2n ** 60n, f: new JsonFloat(0.5) };
-    await c.sendJoin('fed.test', '!room:fed.test', '$a/b+c', event, true);
+    await c.sendJoin('fed.test', '!room:fed.test', '$a/b+c', event, { omitMembers: true });
     const last = seen.at(-1) as Seen;
     expect(last.url).toBe('/_matrix/federation/v2/send_join/!room%3Afed.test/%24a%2Fb%2Bc?omit_members=true');
     expect(last.body).toBe(
@@ -315,6 +324,91 @@ describe('FederationClient', () => {
       },
     });
     await expect(c.getVersion('nowhere.test')).rejects.toMatchObject({ kind: 'discovery' });
+  });
+});
+
+describe('FederationClient: cancelling with a signal', () => {
+  it('rejects at once with the reason of a signal already aborted, sending nothing', async () => {
+    const { c, signed } = client();
+    const before = seen.length;
+    const reason = new Error('shutting down');
+    await expect(c.getVersion('fed.test', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(signed).toHaveLength(0);
+    expect(seen.length).toBe(before);
+    await c.close();
+  });
+
+  it('aborts a request waiting for the answer, and does not back the destination off', async () => {
+    // A deadline far beyond the test's: only the signal can end the request in time.
+    const { c } = client({ timeoutMs: 600_000 });
+    const controller = new AbortController();
+    const pending = c.getEventAuth('fed.test', '!r:fed.test', '$e', { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    const reason = new Error('client went away');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    // Not backed off: the next request is made.
+    await expect(c.getVersion('fed.test')).resolves.toBeDefined();
+    await c.close();
+  });
+
+  it('aborts while the body is read, and releases the bytes it held (maxBufferedBytes)', async () => {
+    const { c } = client({ timeoutMs: 600_000, buffered: 2_000 });
+    const controller = new AbortController();
+    const stall = { method: 'GET', path: '/_matrix/federation/v1/stall' } as const;
+    const pending = c.request('fed.test', stall, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    // 1,500 bytes more fit under the 2,000 only if the stalled body's were released.
+    await expect(c.request('fed.test', { method: 'GET', path: '/_matrix/federation/v1/fifteen' })).resolves.toEqual({
+      x: 'a'.repeat(1500),
+    });
+    await c.close();
+  });
+
+  it('passes the signal to the resolver, and stops waiting for one that does not heed it', async () => {
+    let given: AbortSignal | undefined;
+    let calls = 0;
+    const c = new FederationClient({
+      serverName: 'us.test',
+      sign: () => 'X-Matrix',
+      // Never answers the first time.
+      resolve: (_name, options) => {
+        given = options?.signal;
+        return ++calls === 1
+          ? new Promise(() => undefined)
+          : Promise.resolve({ address: NOBODY, port, hostHeader: 'x' });
+      },
+      allow: ['127.0.0.0/8'],
+    });
+    const controller = new AbortController();
+    const pending = c.getVersion('fed.test', { signal: controller.signal });
+    await new Promise((r) => setImmediate(r));
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(given?.aborted).toBe(true);
+    // Not backed off: the next request is made (and refused by nobody).
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'network' });
+    await c.close();
+  });
+
+  it('aborts a key transport request', async () => {
+    const { c } = client({ timeoutMs: 600_000 });
+    const controller = new AbortController();
+    const pending = c
+      .keyTransport()
+      .fetchJson(
+        'fed.test',
+        { method: 'GET', path: '/_matrix/federation/v1/event_auth/x' },
+        { signal: controller.signal },
+      );
+    await new Promise((r) => setTimeout(r, 100));
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    await c.close();
   });
 });
 

@@ -8,6 +8,7 @@
 
 import { isIP } from 'node:net';
 import { parseServerName, type ServerName } from '../../identifiers/identifiers.js';
+import { type AbortOptions, raceAbort, SharedTask } from '../../util/abort.js';
 import { BoundedMap } from '../../util/bounded.js';
 import { AddressPolicy, canonicalIpAddress, isAmbiguousIPv4Literal } from './addresses.js';
 import { cachePeriodFromHeaders, WELL_KNOWN_CACHE } from './cache.js';
@@ -254,7 +255,8 @@ export class ServerResolver {
   readonly #addresses: BoundedMap<string, AddressEntry>;
   /** Finished results (or SRV results to order), until the first of the answers they were made from goes stale. */
   readonly #results: BoundedMap<string, { result: ResolvedServer | SrvTemplate; until: number }>;
-  readonly #inflight = new Map<string, Promise<WellKnownEntry>>();
+  /** Well-known requests under way, by host, shared by the resolutions that wait for them. */
+  readonly #inflight = new Map<string, SharedTask<WellKnownEntry>>();
 
   /**
    * @param options - injected DNS, HTTP and clock, address policy, limits.
@@ -281,12 +283,22 @@ export class ServerResolver {
   /**
    * Resolves a server name, from the caches where they are fresh.
    *
+   * `signal` gives up the resolution at once, rejecting with its reason.
+   * The well-known request is shared by concurrent resolutions of the same
+   * host and is aborted only when all of them have given up; DNS queries
+   * cannot be aborted (`node:dns` cancels only all of a resolver's
+   * queries), so they run to their end and their answers are cached.
+   *
    * @param serverName - the server name (`hostname[:port]`).
+   * @param options - the signal.
    * @throws {@link InvalidInputError} `M_INVALID_PARAM` if it is not a valid
    * server name; {@link DiscoveryError} if it cannot be reached (port 0, no
-   * address, only refused addresses, a DNS failure, an SRV target of `.`).
+   * address, only refused addresses, a DNS failure, an SRV target of `.`);
+   * the signal's reason if it aborts.
    */
-  async resolve(serverName: string): Promise<ResolvedServer> {
+  async resolve(serverName: string, options: AbortOptions = {}): Promise<ResolvedServer> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const remembered = this.#remembered(serverName);
     if (remembered !== undefined) return remembered;
     const context = this.#context();
@@ -294,7 +306,7 @@ export class ServerResolver {
     let until = Number.POSITIVE_INFINITY;
     let step = plan.next();
     while (step.done !== true) {
-      const timed = await this.#answer(step.value);
+      const timed = await raceAbort(this.#answer(step.value, signal), signal);
       until = Math.min(until, timed.until);
       step = plan.next(timed.answer);
     }
@@ -399,12 +411,12 @@ export class ServerResolver {
   }
 
   /** Answers a need from the caches, or with DNS and HTTP. */
-  async #answer(need: Need): Promise<Timed> {
+  async #answer(need: Need, signal: AbortSignal | undefined): Promise<Timed> {
     const cached = this.#cached(need);
     if (cached !== MISS) return cached;
     switch (need.kind) {
       case 'well-known': {
-        const entry = await this.#lookupWellKnown(need.host);
+        const entry = await this.#lookupWellKnown(need.host, signal);
         return { answer: entry, until: entry.refreshAt };
       }
       case 'srv':
@@ -476,16 +488,31 @@ export class ServerResolver {
     }
   }
 
-  #lookupWellKnown(host: string): Promise<WellKnownEntry> {
-    let pending = this.#inflight.get(host);
-    if (pending === undefined) {
-      pending = this.#fetchWellKnown(host).finally(() => this.#inflight.delete(host));
-      this.#inflight.set(host, pending);
+  /**
+   * The well-known outcome of `host`, from the request under way for it if
+   * there is one (and not every resolution waiting for it gave up).
+   */
+  #lookupWellKnown(host: string, signal: AbortSignal | undefined): Promise<WellKnownEntry> {
+    let task = this.#inflight.get(host);
+    if (task === undefined || task.abandoned) {
+      const started = new SharedTask(async (shared) => {
+        try {
+          return await this.#fetchWellKnown(host, shared);
+        } finally {
+          if (this.#inflight.get(host) === started) this.#inflight.delete(host);
+        }
+      });
+      this.#inflight.set(host, started);
+      task = started.start();
     }
-    return pending;
+    return task.join(signal);
   }
 
-  async #fetchWellKnown(host: string): Promise<WellKnownEntry> {
+  /**
+   * Fetches the well-known and caches the outcome; an abort (every waiting
+   * resolution gave up) is no outcome: nothing is cached, and it rejects.
+   */
+  async #fetchWellKnown(host: string, signal: AbortSignal): Promise<WellKnownEntry> {
     const previous = this.#wellKnown.get(host);
     const c = WELL_KNOWN_CACHE;
     let entry: WellKnownEntry;
@@ -502,6 +529,7 @@ export class ServerResolver {
         maxRedirects: this.#options.maxRedirects ?? WELL_KNOWN_MAX_REDIRECTS,
         ...(this.#options.wellKnownPort === undefined ? {} : { port: this.#options.wellKnownPort }),
         ...(this.#options.userAgent === undefined ? {} : { userAgent: this.#options.userAgent }),
+        signal,
       });
       const now = this.#now();
       const fromHeaders = cachePeriodFromHeaders(response.headers, now / 1000);
@@ -512,6 +540,7 @@ export class ServerResolver {
       this.#hadValid.set(host, { until: now + (period + c.rememberValid) * 1000, failures: 0 });
       entry = { server: response.server, ...expiry(now, period) };
     } catch (e) {
+      if (signal.aborted) throw signal.reason;
       const error = asDiscoveryError(e, 'network');
       const now = this.#now();
       // A temporary failure while a delegation is still cached: keep using it (Synapse).
@@ -539,17 +568,18 @@ export class ServerResolver {
  * cached between calls; keep a resolver for that).
  *
  * @param serverName - the server name.
- * @param options - as for {@link ServerResolver}.
+ * @param options - as for {@link ServerResolver}, and the signal of
+ *   {@link ServerResolver.resolve}.
  * @throws {@link InvalidInputError} `M_INVALID_PARAM` if it is not a valid
  * server name; {@link DiscoveryError} if it cannot be reached.
  */
 export async function resolveServerName(
   serverName: string,
-  options: ServerResolverOptions = {},
+  options: ServerResolverOptions & AbortOptions = {},
 ): Promise<ResolvedServer> {
   const resolver = new ServerResolver(options);
   try {
-    return await resolver.resolve(serverName);
+    return await resolver.resolve(serverName, options.signal === undefined ? {} : { signal: options.signal });
   } finally {
     await resolver.close();
   }

@@ -36,6 +36,8 @@ export interface WellKnownFetchOptions {
   readonly port?: number;
   /** The `User-Agent` header (default `matrix-serverlib`). */
   readonly userAgent?: string;
+  /** Aborts the request, rejecting with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A valid well-known response. */
@@ -55,7 +57,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * @param options - transport, address policy and limits.
  * @throws {@link DiscoveryError} why there is no valid delegation;
  * `transient` as Synapse classifies failures (network errors, 5xx, body too
- * large, redirect trouble: transient; other statuses and bad content: not).
+ * large, redirect trouble: transient; other statuses and bad content: not);
+ * the signal's reason if `signal` aborts.
  */
 export async function fetchWellKnown(hostname: string, options: WellKnownFetchOptions): Promise<WellKnownResponse> {
   const maxBytes = options.maxBytes ?? WELL_KNOWN_MAX_BYTES;
@@ -74,19 +77,21 @@ export async function fetchWellKnown(hostname: string, options: WellKnownFetchOp
   }
   const seen = new Set<string>();
   for (let redirects = 0; ; redirects++) {
+    options.signal?.throwIfAborted();
     checkTarget(url, options.policy);
     const key = url.href.replace(/#.*$/s, '');
     if (seen.has(key)) throw new DiscoveryError('redirect-loop', `redirect loop at ${key}`, true);
     seen.add(key);
 
     let res: Awaited<ReturnType<HttpTransport['get']>>;
+    const { signal } = options;
     try {
-      res = await options.transport.get({
-        url: url.href,
-        headers: { 'user-agent': options.userAgent ?? 'matrix-serverlib' },
-        maxBytes,
-      });
+      res = await options.transport.get(
+        { url: url.href, headers: { 'user-agent': options.userAgent ?? 'matrix-serverlib' }, maxBytes },
+        signal === undefined ? {} : { signal },
+      );
     } catch (e) {
+      if (signal?.aborted === true) throw signal.reason;
       throw transportError(e, url.href);
     }
 
