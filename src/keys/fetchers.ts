@@ -8,7 +8,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import type { AbortOptions } from '../util/abort.js';
+import { type AbortOptions, raceAbort } from '../util/abort.js';
 import {
   checkNotaryResponse,
   checkServerKeys,
@@ -110,11 +110,14 @@ export interface KeyFetcher {
   readonly direct: boolean;
   /**
    * Fetches keys. Should not reject: failures are reported in the result
-   * (a rejection counts as a failure of the whole source).
+   * (a rejection counts as a failure of the whole source), except when
+   * `signal` aborts: then it should abort its requests and reject with the
+   * signal's reason (the keyring records nothing of a fetch it aborted).
    *
    * @param requests - what is wanted, at most one request per server.
+   * @param options - the signal.
    */
-  fetch(requests: readonly KeyRequest[]): Promise<KeyFetchResult>;
+  fetch(requests: readonly KeyRequest[], options?: AbortOptions): Promise<KeyFetchResult>;
 }
 
 /** Options of the fetchers. */
@@ -140,8 +143,9 @@ async function fetchBody(
   serverName: string,
   request: KeyTransportRequest,
   limits: ParseKeysBodyOptions | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<JsonValue> {
-  const body = await transport.fetchJson(serverName, request);
+  const body = await transport.fetchJson(serverName, request, signal === undefined ? {} : { signal });
   return body instanceof Uint8Array ? parseKeysBody(body, limits) : body;
 }
 
@@ -170,7 +174,9 @@ export class DirectKeyFetcher implements KeyFetcher {
   }
 
   /** {@inheritDoc KeyFetcher.fetch} */
-  async fetch(requests: readonly KeyRequest[]): Promise<KeyFetchResult> {
+  async fetch(requests: readonly KeyRequest[], options: AbortOptions = {}): Promise<KeyFetchResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const fetched: FetchedKeys[] = [];
     const failures: FetchFailure[] = [];
     const servers = [...new Set(requests.map((r) => r.serverName))];
@@ -182,6 +188,7 @@ export class DirectKeyFetcher implements KeyFetcher {
           serverName,
           { method: 'GET', path: '/_matrix/key/v2/server' },
           this.#limits,
+          signal,
         );
         const check = checkServerKeys(body, { serverName });
         if (!check.valid) {
@@ -200,9 +207,13 @@ export class DirectKeyFetcher implements KeyFetcher {
       }
     };
     const worker = async (): Promise<void> => {
-      while (next < servers.length) await one(servers[next++] as string);
+      while (next < servers.length && signal?.aborted !== true) await one(servers[next++] as string);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.#concurrency, servers.length)) }, worker));
+    const workers = Array.from({ length: Math.max(1, Math.min(this.#concurrency, servers.length)) }, worker);
+    // A transport that does not heed the signal is not waited for.
+    await raceAbort(Promise.all(workers), signal);
+    // What failed because of the abort is no failure of the servers.
+    signal?.throwIfAborted();
     return { fetched, failures };
   }
 }
@@ -237,7 +248,9 @@ export class NotaryKeyFetcher implements KeyFetcher {
   }
 
   /** {@inheritDoc KeyFetcher.fetch} */
-  async fetch(requests: readonly KeyRequest[]): Promise<KeyFetchResult> {
+  async fetch(requests: readonly KeyRequest[], options: AbortOptions = {}): Promise<KeyFetchResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const query = new Map<string, Map<string, number>>();
     for (const r of requests) {
       let keys = query.get(r.serverName);
@@ -265,13 +278,18 @@ export class NotaryKeyFetcher implements KeyFetcher {
     const notary = this.#notary.serverName;
     let body: JsonValue;
     try {
-      body = await fetchBody(
-        this.#transport,
-        notary,
-        { method: 'POST', path: '/_matrix/key/v2/query', body: { server_keys: serverKeys } },
-        this.#limits,
+      body = await raceAbort(
+        fetchBody(
+          this.#transport,
+          notary,
+          { method: 'POST', path: '/_matrix/key/v2/query', body: { server_keys: serverKeys } },
+          this.#limits,
+          signal,
+        ),
+        signal,
       );
     } catch (e) {
+      if (signal?.aborted === true) throw signal.reason;
       return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}` }] };
     }
     const check = checkNotaryResponse(body, this.#notary, { serverNames: new Set(query.keys()) });

@@ -34,6 +34,7 @@ import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import type { EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
 import { isValidServerName } from '../identifiers/identifiers.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
+import { type AbortOptions, raceAbort, SharedTask } from '../util/abort.js';
 import { type BackoffPolicy, Failures } from '../util/backoff.js';
 import { BoundedMap } from '../util/bounded.js';
 // biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
@@ -159,7 +160,7 @@ export interface KeyringOptions {
 }
 
 /** Options for {@link Keyring.refresh}. */
-export interface KeyringRefreshOptions {
+export interface KeyringRefreshOptions extends AbortOptions {
   /**
    * Ask only the servers themselves, never another notary (what a notary
    * must do).
@@ -181,12 +182,6 @@ interface Need {
 
 /** The key ID of a need for any fresh response of a server (notary queries for all keys). */
 const ANY = '';
-
-interface Queued {
-  readonly needs: Need[];
-  readonly resolve: () => void;
-  readonly reject: (e: unknown) => void;
-}
 
 const needName = (n: { serverName: string; keyId: string }) => `${n.serverName}\n${n.keyId}`;
 
@@ -212,10 +207,10 @@ export class Keyring {
   /** When a source last answered for a server, by server. */
   readonly #answered = new BoundedMap<string, number>(ANSWERED_LIMIT);
   readonly #refetchIntervalMs: number;
-  /** Fetch rounds under way, by server. */
-  readonly #inFlight = new Map<string, Promise<void>>();
-  #queue: Queued[] = [];
-  #scheduled = false;
+  /** Fetch rounds under way, by server, shared by the lookups waiting for them. */
+  readonly #inFlight = new Map<string, SharedTask<void>>();
+  /** The batch gathering lookups until the event loop turns, and what they need. */
+  #batch: { readonly task: SharedTask<void>; readonly needs: Need[] } | undefined;
 
   /** @param options - transport, notaries, store, clock and policies. */
   constructor(options: KeyringOptions = {}) {
@@ -253,33 +248,46 @@ export class Keyring {
    * @param minimumValidUntilTs - when the keys must be valid until (an
    *   event's `origin_server_ts`, from room version 5); default now. A
    *   cached key valid for less is fetched again.
-   * @returns the keys found, by key ID. Rejects only if the store fails.
+   * @param options - the signal (see {@link Keyring.getKeys}).
+   * @returns the keys found, by key ID. Rejects only if the store fails,
+   *   or with the signal's reason.
    */
   readonly lookup = (
     serverName: string,
     keyIds: readonly string[],
     minimumValidUntilTs?: number,
-  ): Promise<ReadonlyMap<string, KeyringKey>> => this.getKeys(serverName, keyIds, minimumValidUntilTs);
+    options: AbortOptions = {},
+  ): Promise<ReadonlyMap<string, KeyringKey>> => this.getKeys(serverName, keyIds, minimumValidUntilTs, options);
 
   /**
    * The keys of `serverName` among `keyIds`, fetched if not cached or not
    * valid until `minimumValidUntilTs`. Only `ed25519:` key IDs are looked
    * up.
    *
+   * `signal` gives up the lookup at once, rejecting with its reason. A
+   * fetch is shared by every lookup that waits for it (those batched with
+   * this one, and those made while it runs): it goes on while any of them
+   * still waits, and its requests are aborted only once all have given up.
+   * An aborted fetch is not remembered as a failure.
+   *
    * @param serverName - the server.
    * @param keyIds - the key IDs wanted.
    * @param minimumValidUntilTs - when they must be valid until; default now.
+   * @param options - the signal.
    * @returns the keys found, by key ID, each with the time it is valid
-   *   until (which may be less than asked). Rejects only if the store fails.
+   *   until (which may be less than asked). Rejects only if the store fails,
+   *   or with the signal's reason.
    */
   async getKeys(
     serverName: string,
     keyIds: readonly string[],
     minimumValidUntilTs?: number,
+    options: AbortOptions = {},
   ): Promise<ReadonlyMap<string, KeyringKey>> {
-    const lookup = await this.prepare([
-      minimumValidUntilTs === undefined ? { serverName, keyIds } : { serverName, keyIds, minimumValidUntilTs },
-    ]);
+    const lookup = await this.prepare(
+      [minimumValidUntilTs === undefined ? { serverName, keyIds } : { serverName, keyIds, minimumValidUntilTs }],
+      options,
+    );
     const found = new Map<string, KeyringKey>();
     for (const keyId of keyIds) {
       const key = lookup(serverName, keyId);
@@ -294,11 +302,23 @@ export class Keyring {
    * `checkIncomingPdu` (matrix-serverlib/events).
    *
    * @param requests - the keys wanted.
+   * @param options - the signal, as for {@link Keyring.getKeys}.
    * @returns a lookup answering from the keys found (of any server asked).
-   *   Rejects only if the store fails.
+   *   Rejects only if the store fails, or with the signal's reason.
    */
-  async prepare(
+  prepare(
     requests: readonly KeyringRequest[],
+    options: AbortOptions = {},
+  ): Promise<(serverName: string, keyId: string) => KeyringKey | undefined> {
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    // The store is not given the signal: its reads are not waited for.
+    return raceAbort(this.#prepare(requests, signal), signal);
+  }
+
+  async #prepare(
+    requests: readonly KeyringRequest[],
+    signal: AbortSignal | undefined,
   ): Promise<(serverName: string, keyId: string) => KeyringKey | undefined> {
     const now = this.#now();
     const needs: Need[] = [];
@@ -314,7 +334,7 @@ export class Keyring {
       // Keys the store already holds, valid long enough, need no batch (and
       // no turn of the event loop): only the rest waits for a fetch.
       const unmet = await this.#unmet(needs, false);
-      if (unmet.size > 0) await this.#enqueue([...unmet.values()].flat());
+      if (unmet.size > 0) await this.#enqueue([...unmet.values()].flat(), signal);
     }
     const found = new Map<string, Map<string, KeyringKey>>();
     for (const r of requests) {
@@ -346,9 +366,10 @@ export class Keyring {
    * for the requests (see {@link Keyring.prepare}).
    *
    * @param requests - the keys wanted.
+   * @param options - the signal, as for {@link Keyring.getKeys}.
    */
-  async eventKeyLookup(requests: readonly KeyringRequest[]): Promise<EventKeyLookup> {
-    return this.prepare(requests);
+  async eventKeyLookup(requests: readonly KeyringRequest[], options: AbortOptions = {}): Promise<EventKeyLookup> {
+    return this.prepare(requests, options);
   }
 
   /**
@@ -358,9 +379,17 @@ export class Keyring {
    *
    * @param requests - the keys wanted; an empty `keyIds` asks for the
    *   server's current response, whatever its keys.
-   * @param options - which sources, and how many servers at most to fetch.
+   * @param options - which sources, how many servers at most to fetch, and
+   *   the signal, as for {@link Keyring.getKeys}.
+   * @returns rejects only if the store fails, or with the signal's reason.
    */
-  async refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions = {}): Promise<void> {
+  refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return raceAbort(this.#refresh(requests, options), signal);
+  }
+
+  async #refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions): Promise<void> {
     const now = this.#now();
     const needs: Need[] = [];
     for (const r of requests) {
@@ -375,7 +404,7 @@ export class Keyring {
       }
     }
     const fetchers = options.directOnly === true ? this.#fetchers.filter((f) => f.direct) : this.#fetchers;
-    await this.#resolve(needs, fetchers, true, options.maxFetches ?? Number.POSITIVE_INFINITY);
+    await this.#resolve(needs, fetchers, true, options.maxFetches ?? Number.POSITIVE_INFINITY, options.signal);
   }
 
   /**
@@ -412,33 +441,27 @@ export class Keyring {
     };
   }
 
-  /** Queues needs for the next batch; resolves when they are settled. */
-  #enqueue(needs: Need[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ needs, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        // Everything looked up until the event loop turns goes in one batch.
-        setImmediate(() => {
-          this.#scheduled = false;
-          const batch = this.#queue;
-          this.#queue = [];
-          this.#resolve(
-            batch.flatMap((q) => q.needs),
-            this.#fetchers,
-            false,
-            Number.POSITIVE_INFINITY,
-          ).then(
-            () => {
-              for (const q of batch) q.resolve();
-            },
-            (e: unknown) => {
-              for (const q of batch) q.reject(e);
-            },
-          );
-        });
-      }
-    });
+  /**
+   * Queues needs for the next batch; resolves when they are settled. The
+   * batch is shared by the lookups in it: it is abandoned (its fetches
+   * aborted) only when every one of them has given up.
+   */
+  #enqueue(needs: Need[], signal: AbortSignal | undefined): Promise<void> {
+    let batch = this.#batch;
+    if (batch === undefined) {
+      const gathered: Need[] = [];
+      const task = new SharedTask((shared) =>
+        this.#resolve(gathered, this.#fetchers, false, Number.POSITIVE_INFINITY, shared),
+      );
+      this.#batch = batch = { task, needs: gathered };
+      // Everything looked up until the event loop turns goes in one batch.
+      setImmediate(() => {
+        this.#batch = undefined;
+        task.start();
+      });
+    }
+    batch.needs.push(...needs);
+    return batch.task.join(signal);
   }
 
   /**
@@ -493,12 +516,14 @@ export class Keyring {
    * Fetches until every need is met, or has been tried and failed (then
    * remembered as failing), or is still waiting after an earlier failure or
    * a recent answer; starting fetches for at most `maxFetches` servers.
+   * Rejects with the signal's reason once it aborts.
    */
   async #resolve(
     needs: readonly Need[],
     fetchers: readonly KeyFetcher[],
     published: boolean,
     maxFetches: number,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     // The most demanding time per key.
     const merged = new Map<string, Need>();
@@ -511,6 +536,7 @@ export class Keyring {
     const tried = new Set<string>();
     const fetched = new Set<string>();
     for (;;) {
+      signal?.throwIfAborted();
       const now = this.#now();
       const unmet = await this.#unmet(pending, published);
       const mine: Need[] = [];
@@ -522,10 +548,10 @@ export class Keyring {
         );
         if (open.length === 0) continue;
         const running = this.#inFlight.get(serverName);
-        if (running !== undefined) {
+        if (running !== undefined && !running.abandoned) {
           // Another lookup is fetching this server: wait for it, then see
-          // what is still missing.
-          others.push(running.catch(() => undefined));
+          // what is still missing (giving up this wait is seen above).
+          others.push(running.join(signal).catch(() => undefined));
           pending.push(...open);
         } else if (!this.#answeredRecently(serverName, now) && (fetched.has(serverName) || fetched.size < maxFetches)) {
           fetched.add(serverName);
@@ -537,23 +563,37 @@ export class Keyring {
       if (mine.length > 0) {
         for (const n of mine) tried.add(needName(n));
         const servers = [...new Set(mine.map((n) => n.serverName))];
-        const shared: Promise<void> = this.#round(mine, fetchers, published).finally(() => {
-          for (const s of servers) if (this.#inFlight.get(s) === shared) this.#inFlight.delete(s);
+        const shared: SharedTask<void> = new SharedTask(async (roundSignal) => {
+          try {
+            await this.#round(mine, fetchers, published, roundSignal);
+          } finally {
+            for (const s of servers) if (this.#inFlight.get(s) === shared) this.#inFlight.delete(s);
+          }
         });
         for (const s of servers) this.#inFlight.set(s, shared);
-        round = shared;
+        round = shared.start().join(signal);
       }
       // Another lookup's failure (of its store) is its own; ours rejects.
       await Promise.all([...others, ...(round === undefined ? [] : [round])]);
     }
   }
 
-  /** One fetch round: each source in turn, for what is still unmet. */
-  async #round(needs: readonly Need[], fetchers: readonly KeyFetcher[], published: boolean): Promise<void> {
+  /**
+   * One fetch round: each source in turn, for what is still unmet. Once
+   * the signal aborts (every lookup waiting gave up) it rejects, and
+   * records no failure: the sources did not fail.
+   */
+  async #round(
+    needs: readonly Need[],
+    fetchers: readonly KeyFetcher[],
+    published: boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
     let left: readonly Need[] = needs;
     const kept = new Map<string, StoredKey>();
     for (const fetcher of fetchers) {
       if (left.length === 0) break;
+      signal.throwIfAborted();
       const now = this.#now();
       if (this.#sources.waiting(fetcher.source, now)) continue;
       const asked = left.filter((n) => !this.#sources.waiting(`${fetcher.source}\n${n.serverName}`, now));
@@ -572,10 +612,12 @@ export class Keyring {
       }));
       let result: Awaited<ReturnType<KeyFetcher['fetch']>>;
       try {
-        result = await fetcher.fetch(list);
+        result = await fetcher.fetch(list, { signal });
       } catch (e) {
         result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e) }] };
       }
+      // A fetcher of the caller's may report the abort as failures.
+      signal.throwIfAborted();
       const at = this.#now();
       for (const f of result.failures) {
         this.#sources.failed(f.serverName === undefined ? fetcher.source : `${fetcher.source}\n${f.serverName}`, at);
