@@ -25,7 +25,7 @@ import { InvalidInputError } from '../errors.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
 import { type AbortOptions, raceAbort, withDeadline } from '../util/abort.js';
-import { type BackoffPolicy, Failures } from '../util/backoff.js';
+import { type BackoffPolicy, type BackoffState, Failures } from '../util/backoff.js';
 import { AddressPolicy } from './discovery/addresses.js';
 import { ServerResolver } from './discovery/resolve.js';
 import { printable } from './text.js';
@@ -452,6 +452,39 @@ export class FederationClient {
     this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#maxBuffered = options.maxBufferedBytes ?? 2 * this.#maxBytes;
     this.#bytesPerValue = Math.max(1, options.minBytesPerValue ?? MIN_BYTES_PER_VALUE);
+  }
+
+  /**
+   * What the client remembers of a destination's failures: how many in a
+   * row, and when requests may be made again (if that is past, the next
+   * request is made, and a failure makes the wait longer). Undefined when
+   * the destination is not failing.
+   *
+   * @param destination - the server name.
+   */
+  backoffState(destination: string): BackoffState | undefined {
+    return this.#backoff.state(destination);
+  }
+
+  /**
+   * Every destination remembered as failing, with its state (see
+   * {@link FederationClient.backoffState}), the least recently failed first.
+   * At most 10,000 are remembered: past that the oldest is forgotten.
+   */
+  backoffStates(): IterableIterator<[string, BackoffState]> {
+    return this.#backoff.states();
+  }
+
+  /**
+   * Forgets a destination's failures, so that the next request is made at
+   * once: for when you learn it is back (it sent us a request, or an
+   * operator says so), as Synapse resets its back-off when a destination
+   * contacts it.
+   *
+   * @param destination - the server name.
+   */
+  resetBackoff(destination: string): void {
+    this.#backoff.succeeded(destination);
   }
 
   /** Closes every connection. */

@@ -19,7 +19,7 @@
 
 export { InvalidInputError } from '../errors.js';
 export type { AbortOptions } from '../util/abort.js';
-export { type BackoffPolicy, Failures } from '../util/backoff.js';
+export { type BackoffListener, type BackoffPolicy, type BackoffState, Failures } from '../util/backoff.js';
 export {
   DEFAULT_MAX_RESPONSE_BYTES,
   DENSEST_EVENT_VALUES,

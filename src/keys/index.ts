@@ -16,7 +16,7 @@
 
 export { InvalidInputError } from '../errors.js';
 export type { AbortOptions } from '../util/abort.js';
-export type { BackoffPolicy } from '../util/backoff.js';
+export type { BackoffPolicy, BackoffState } from '../util/backoff.js';
 export {
   checkNotaryResponse,
   checkNotaryServerKeys,

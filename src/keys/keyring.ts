@@ -426,6 +426,30 @@ export class Keyring {
     return [...seen.values()];
   }
 
+  /**
+   * Forgets failures, so that the next lookup fetches at once: those of
+   * every source for `serverName` and of its keys that no source could
+   * give; without a server name, every failure (whole notaries that could
+   * not be reached included). For when you learn a server is back. A
+   * server that answered less than `refetchIntervalMs` ago is still not
+   * asked again before the interval has passed (it guards against forged
+   * key IDs, not failures).
+   *
+   * @param serverName - the server; none for all.
+   */
+  resetBackoff(serverName?: string): void {
+    const forget = (failures: Failures, matches: (name: string) => boolean) => {
+      for (const [name] of failures.states()) if (matches(name)) failures.succeeded(name);
+    };
+    if (serverName === undefined) {
+      forget(this.#sources, () => true);
+      forget(this.#missing, () => true);
+      return;
+    }
+    for (const f of this.#fetchers) this.#sources.succeeded(`${f.source}\n${serverName}`);
+    forget(this.#missing, (name) => name.startsWith(`${serverName}\n`));
+  }
+
   #isLocal(serverName: string): boolean {
     return this.#local !== undefined && this.#local.serverName === serverName;
   }

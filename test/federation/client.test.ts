@@ -273,6 +273,25 @@ describe('FederationClient', () => {
     await c.close();
   });
 
+  it('shows the back-off of each destination, and forgets it on resetBackoff', async () => {
+    let now = 2_000_000;
+    const { c } = client({ now: () => now });
+    expect(c.backoffState('fed.test')).toBeUndefined();
+    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ status: 500 });
+    expect(c.backoffState('fed.test')).toEqual({ failures: 1, retryAt: 2_060_000 });
+    now = 2_060_000;
+    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ status: 500 });
+    // The second wait is twice the first.
+    expect(c.backoffState('fed.test')).toEqual({ failures: 2, retryAt: 2_180_000 });
+    expect([...c.backoffStates()]).toEqual([['fed.test', { failures: 2, retryAt: 2_180_000 }]]);
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'backoff' });
+    c.resetBackoff('fed.test');
+    expect(c.backoffState('fed.test')).toBeUndefined();
+    expect([...c.backoffStates()]).toEqual([]);
+    await expect(c.getVersion('fed.test')).resolves.toBeDefined();
+    await c.close();
+  });
+
   it('refuses responses over the size cap, and bodies that are not JSON', async () => {
     const { c } = client({ max: 1_000 });
     await expect(c.getStateIds('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ kind: 'too_large' });

@@ -245,6 +245,28 @@ describe('Keyring: failures', () => {
     expect(t.calls).toHaveLength(7);
   });
 
+  it('forgets the failures of a server on resetBackoff(server), and every failure on resetBackoff()', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport();
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    await kr.getKeys('a.example', ['ed25519:a']); // the server and the notary both fail
+    await kr.getKeys('b.example', ['ed25519:a']); // the server fails; the notary is backed off as a whole
+    expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example', 'b.example']);
+    await kr.getKeys('a.example', ['ed25519:a']);
+    expect(t.calls).toHaveLength(3);
+    origin(t, clock, 'a.example');
+    kr.resetBackoff('a.example');
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).size).toBe(1);
+    expect(t.calls).toHaveLength(4);
+    // b.example's failures are still remembered, and so is the notary's.
+    origin(t, clock, 'b.example');
+    await kr.getKeys('b.example', ['ed25519:a']);
+    expect(t.calls).toHaveLength(4);
+    kr.resetBackoff();
+    expect((await kr.getKeys('b.example', ['ed25519:a'])).size).toBe(1);
+    expect(t.calls).toHaveLength(5);
+  });
+
   it('remembers key IDs the server does not publish', async () => {
     const clock = new FakeClock(T0);
     const t = origin(new FakeTransport(), clock);

@@ -37,6 +37,30 @@ describe('Failures', () => {
     expect(f.retryAt('a', 1000)).toBe(1100);
   });
 
+  it('shows the state of each name, and tells a listener of each change', () => {
+    const changes: unknown[] = [];
+    const f = new Failures({ initialMs: 100 }, 10, (name, state) => changes.push([name, state]));
+    expect(f.state('a')).toBeUndefined();
+    f.failed('a', 0);
+    f.failed('b', 5);
+    f.failed('a', 100);
+    // Past its wait, a failure is still shown until a success.
+    expect(f.state('a')).toEqual({ failures: 2, retryAt: 300 });
+    expect([...f.states()]).toEqual([
+      ['b', { failures: 1, retryAt: 105 }],
+      ['a', { failures: 2, retryAt: 300 }],
+    ]);
+    f.succeeded('a');
+    f.succeeded('never-failed');
+    expect(f.state('a')).toBeUndefined();
+    expect(changes).toEqual([
+      ['a', { failures: 1, retryAt: 100 }],
+      ['b', { failures: 1, retryAt: 105 }],
+      ['a', { failures: 2, retryAt: 300 }],
+      ['a', undefined],
+    ]);
+  });
+
   it('defaults to 1 minute, doubling, up to 1 hour', () => {
     const f = new Failures({}, 10);
     const waits: number[] = [];
