@@ -102,7 +102,29 @@ export interface ResolvedServer {
   readonly targets: readonly ResolvedTarget[];
   /** Why the well-known step did not delegate, when it was tried and failed. */
   readonly wellKnownError?: DiscoveryError;
+  /**
+   * When the well-known step ran (step 3 and later): until when its
+   * outcome (the delegation, or the failure in `wellKnownError`) is cached,
+   * in clock milliseconds: its cache period (`Cache-Control` or `Expires`
+   * within the spec's bounds, 24 hours without them, up to an hour for a
+   * failure). A homeserver keeping delegations in its database keeps them
+   * until then. The resolver itself fetches it again a little earlier (see
+   * `expiresAt`).
+   */
+  readonly wellKnownExpiresAt?: number;
+  /**
+   * Until when this result holds, in clock milliseconds: the earliest of
+   * the expiries of what it was made from (the well-known's refresh time,
+   * 80% into its cache period as Synapse refreshes it, and the TTLs of the
+   * SRV and address records); `Infinity` when nothing it depends on expires
+   * (an IP literal). Resolve again after it; until then
+   * {@link ServerResolver.resolve} gives the same result from its caches.
+   */
+  readonly expiresAt: number;
 }
+
+/** A result as the resolution plan makes it, before its expiry is known. */
+type Planned = Omit<ResolvedServer, 'expiresAt'>;
 
 /** Options of a {@link ServerResolver}. */
 export interface ServerResolverOptions {
@@ -310,8 +332,9 @@ export class ServerResolver {
       until = Math.min(until, timed.until);
       step = plan.next(timed.answer);
     }
-    this.#remember(serverName, step.value, until, context);
-    return step.value;
+    const resolved = { ...step.value, expiresAt: until };
+    this.#remember(serverName, resolved, until, context);
+    return resolved;
   }
 
   /**
@@ -336,8 +359,9 @@ export class ServerResolver {
         until = Math.min(until, timed.until);
         step = plan.next(timed.answer);
       }
-      this.#remember(serverName, step.value, until, context);
-      return step.value;
+      const resolved = { ...step.value, expiresAt: until };
+      this.#remember(serverName, resolved, until, context);
+      return resolved;
     } catch (e) {
       if (e instanceof DiscoveryError) return undefined;
       throw e;
@@ -368,9 +392,9 @@ export class ServerResolver {
     const entry = this.#results.get(serverName);
     if (entry === undefined || this.#now() >= entry.until) return undefined;
     const r = entry.result;
-    return 'records' in r
-      ? srvResult(r, orderSrvRecords(r.records, this.#random), this.#options.maxSrvTargets ?? 10)
-      : r;
+    if (!('records' in r)) return r;
+    const ordered = srvResult(r, orderSrvRecords(r.records, this.#random), this.#options.maxSrvTargets ?? 10);
+    return { ...ordered, expiresAt: entry.until };
   }
 
   /** Keeps a result until the first of its answers goes stale (SRV results as their template). */
@@ -614,7 +638,7 @@ function isNoService(name: string): boolean {
  * answers back, so that the same steps run from the caches alone
  * ({@link ServerResolver.resolveCached}) or with I/O ({@link ServerResolver.resolve}).
  */
-function* resolutionPlan(serverName: string, context: PlanContext): Generator<Need, ResolvedServer, Answer> {
+function* resolutionPlan(serverName: string, context: PlanContext): Generator<Need, Planned, Answer> {
   const name = parseServerName(serverName);
   // Valid by the grammar, but nothing listens on port 0; Synapse reads it as
   // no port (see parseWellKnown), which the name cannot have meant either.
@@ -641,7 +665,7 @@ function* resolutionPlan(serverName: string, context: PlanContext): Generator<Ne
   const wellKnown = (yield { kind: 'well-known', host: name.host }) as WellKnownEntry;
   if (wellKnown.server !== undefined) {
     const delegated = parseServerName(wellKnown.server);
-    const extra = { delegatedServerName: wellKnown.server };
+    const extra = { delegatedServerName: wellKnown.server, wellKnownExpiresAt: wellKnown.expiresAt };
     // 3.1: "If <delegated_hostname> is an IP literal, then that IP address should be used
     // together with the <delegated_port> or 8448 if no port is provided. [...] Requests
     // must be made with a Host header containing the IP address, including the port if
@@ -675,11 +699,14 @@ function* resolutionPlan(serverName: string, context: PlanContext): Generator<Ne
   // Steps 4–6: "If the /.well-known request resulted in an error response", SRV
   // _matrix-fed._tcp.<hostname>, then _matrix._tcp.<hostname>, else <hostname> on 8448,
   // "with a Host header of <hostname>", "a valid certificate for <hostname>".
-  const extra = wellKnown.error === undefined ? {} : { wellKnownError: wellKnown.error };
+  const extra = {
+    ...(wellKnown.error === undefined ? {} : { wellKnownError: wellKnown.error }),
+    wellKnownExpiresAt: wellKnown.expiresAt,
+  };
   return yield* srvSteps(serverName, name.host, false, context, extra);
 }
 
-type Extra = { delegatedServerName?: string; wellKnownError?: DiscoveryError };
+type Extra = { delegatedServerName?: string; wellKnownError?: DiscoveryError; wellKnownExpiresAt?: number };
 
 function* srvSteps(
   serverName: string,
@@ -687,7 +714,7 @@ function* srvSteps(
   delegated: boolean,
   context: PlanContext,
   extra: Extra,
-): Generator<Need, ResolvedServer, Answer> {
+): Generator<Need, Planned, Answer> {
   const steps: [string, DiscoveryStep][] = delegated
     ? [
         ['_matrix-fed._tcp.', 'well-known-srv'],
@@ -752,7 +779,7 @@ function srvResult(
   template: SrvTemplate,
   ordered: readonly (SrvRecord & { readonly host: string })[],
   maxSrvTargets: number,
-): ResolvedServer {
+): Planned {
   const targets: ResolvedTarget[] = [];
   let firstError: DiscoveryError | undefined;
   for (const r of ordered.slice(0, Math.max(1, maxSrvTargets))) {
@@ -778,7 +805,7 @@ function direct(
   port: number,
   outcome: AddressOutcome | undefined,
   extra: Extra,
-): ResolvedServer {
+): Planned {
   const addresses = addressesOf(outcome);
   if (addresses instanceof DiscoveryError) throw addresses;
   return result(serverName, via, hostHeader, host, [{ host, port, addresses }], extra);
@@ -791,7 +818,7 @@ function ipLiteral(
   hostHeader: string,
   policy: AddressPolicy,
   extra: Extra,
-): ResolvedServer {
+): Planned {
   if (isAmbiguousIPv4Literal(name.host)) {
     throw new DiscoveryError(
       'ambiguous-ip-literal',
@@ -812,7 +839,7 @@ function result(
   tlsServerName: string | undefined,
   targets: readonly ResolvedTarget[],
   extra: Extra,
-): ResolvedServer {
+): Planned {
   const first = targets[0] as ResolvedTarget;
   return {
     serverName,
