@@ -130,26 +130,42 @@ export interface FederationDestination {
  */
 export type DestinationResolver = (serverName: string, options?: AbortOptions) => Promise<FederationDestination>;
 
-/** What a request signature covers (spec: "Request Authentication"). */
+/**
+ * What a request signature covers (spec: "Request Authentication"): an
+ * `OutgoingRequest` of `signRequest`, which signs it as it is.
+ */
 export interface RequestToSign {
   /** The method, upper case. */
   readonly method: string;
   /** The path and query string, as sent. */
   readonly uri: string;
+  /**
+   * The server name to sign as: the request's `origin`, or the client's
+   * `serverName` (see {@link FederationCallOptions.origin}).
+   */
+  readonly origin: string;
   /** The server the request is for. */
   readonly destination: string;
   /** The JSON body, if any. */
   readonly content?: JsonValue;
 }
 
-/** Returns the `Authorization` header value (X-Matrix) for a request. */
+/**
+ * Returns the `Authorization` header value (X-Matrix) for a request, signed
+ * as its `origin`: with one key, `(r) => signRequest(r, keyId, key)`; when
+ * hosting several server names, with the key of `r.origin`. A signer that
+ * cannot sign as the origin should throw (the request is then not sent).
+ */
 export type RequestSigner = (request: RequestToSign) => string;
 
 /** Options for {@link FederationClient}. */
 export interface FederationClientOptions {
-  /** Our server name (the `origin` of our requests). */
+  /**
+   * Our server name: the `origin` of our requests unless a request names
+   * another ({@link FederationCallOptions.origin}, for virtual hosting).
+   */
   readonly serverName: string;
-  /** Signs requests. */
+  /** Signs requests, as the origin each names. */
   readonly sign: RequestSigner;
   /**
    * Finds where other servers are. Default: a {@link ServerResolver} with
@@ -310,7 +326,14 @@ export interface FederationRequest {
 }
 
 /** Options of each request of a {@link FederationClient}. */
-export interface FederationCallOptions extends AbortOptions {}
+export interface FederationCallOptions extends AbortOptions {
+  /**
+   * The server name to send the request as (virtual hosting: one client
+   * for every server name we host): the `origin` the signer signs as, and
+   * the `origin` of a transaction. Default the client's `serverName`.
+   */
+  readonly origin?: string;
+}
 
 /** Options for {@link FederationClient.sendJoin}. */
 export interface SendJoinOptions extends FederationCallOptions {
@@ -529,7 +552,8 @@ export class FederationClient {
    * Every request method of the client takes the same `options` last:
    * `signal` cancels the request (discovery included) at any point; the
    * promise then rejects with the signal's reason, and the destination is
-   * not backed off for it.
+   * not backed off for it. `origin` sends it as another server name we
+   * host (the signer is asked to sign as it).
    *
    * @param destination - the server name.
    * @param req - method, path, query, body, size cap.
@@ -538,7 +562,8 @@ export class FederationClient {
    *   over `maxBytes` (default `maxResponseBytes`) or holding more values
    *   than its size allows, `busy` when the client holds
    *   `maxBufferedBytes` of responses already, `bad_response` for one that
-   *   is not JSON (or not UTF-8); the signal's reason if it aborts.
+   *   is not JSON (or not UTF-8); the signal's reason if it aborts;
+   *   whatever the signer throws if it cannot sign as the origin.
    */
   request(destination: string, req: FederationRequest, options: FederationCallOptions = {}): Promise<JsonValue> {
     return this.#exchange(destination, req, req.maxBytes ?? this.#maxBytes, false, options, (answer) =>
@@ -661,10 +686,11 @@ export class FederationClient {
       headers['content-type'] = 'application/json';
     }
     if (req.signed !== false) {
+      const origin = options.origin ?? this.#options.serverName;
       const toSign: RequestToSign =
         req.body === undefined
-          ? { method: req.method, uri, destination }
-          : { method: req.method, uri, destination, content: req.body };
+          ? { method: req.method, uri, origin, destination }
+          : { method: req.method, uri, origin, destination, content: req.body };
       headers.authorization = this.#options.sign(toSign);
     }
     // One deadline for the whole request, every attempt included; the
@@ -932,7 +958,7 @@ export class FederationClient {
       method: 'PUT',
       path: path`/_matrix/federation/v1/send/${txnId}`,
       body: {
-        origin: this.#options.serverName,
+        origin: options.origin ?? this.#options.serverName,
         origin_server_ts: originServerTs ?? this.#now(),
         pdus,
         edus,

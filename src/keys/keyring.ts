@@ -131,8 +131,11 @@ export interface KeyringOptions {
   readonly fetchers?: readonly KeyFetcher[];
   /** Where keys are kept; default a new {@link MemoryKeyStore}. */
   readonly store?: KeyStore;
-  /** Our own keys, never fetched. */
-  readonly local?: LocalKeys;
+  /**
+   * Our own keys, never fetched: of one server name, or of each server
+   * name we host (virtual hosting), each name at most once.
+   */
+  readonly local?: LocalKeys | readonly LocalKeys[];
   /** The clock, in milliseconds since the epoch; default `Date.now`. */
   readonly now?: () => number;
   /**
@@ -199,7 +202,8 @@ export class Keyring {
   readonly #fetchers: readonly KeyFetcher[];
   readonly #now: () => number;
   readonly #cap: number;
-  readonly #local: LocalKeys | undefined;
+  /** Our own keys, by server name. */
+  readonly #local = new Map<string, LocalKeys>();
   /** Failures of sources: `source` or `source\nserver`. */
   readonly #sources: Failures;
   /** Keys no source could give: `server\nkeyId`. */
@@ -212,12 +216,20 @@ export class Keyring {
   /** The batch gathering lookups until the event loop turns, and what they need. */
   #batch: { readonly task: SharedTask<void>; readonly needs: Need[] } | undefined;
 
-  /** @param options - transport, notaries, store, clock and policies. */
+  /**
+   * @param options - transport, notaries, store, local keys, clock and policies.
+   * @throws TypeError if two fetchers have the same source name, or local
+   *   keys are given twice for one server name.
+   */
   constructor(options: KeyringOptions = {}) {
     this.#store = options.store ?? new MemoryKeyStore();
     this.#now = options.now ?? Date.now;
     this.#cap = options.maxKeyValidityMs ?? MAX_KEY_VALIDITY_MS;
-    this.#local = options.local;
+    const local = options.local;
+    for (const l of local === undefined ? [] : 'serverName' in local ? [local] : local) {
+      if (this.#local.has(l.serverName)) throw new TypeError(`Local keys of ${l.serverName} are given twice`);
+      this.#local.set(l.serverName, l);
+    }
     const limits = options.limits === undefined ? {} : { limits: options.limits };
     const transport = options.transport;
     this.#fetchers =
@@ -340,9 +352,10 @@ export class Keyring {
     for (const r of requests) {
       const forServer = found.get(r.serverName) ?? new Map<string, KeyringKey>();
       found.set(r.serverName, forServer);
-      if (this.#isLocal(r.serverName)) {
+      const local = this.#local.get(r.serverName);
+      if (local !== undefined) {
         for (const keyId of r.keyIds) {
-          const key = this.#local?.keys.get(keyId);
+          const key = local.keys.get(keyId);
           if (key !== undefined) {
             forServer.set(keyId, {
               key: key.key,
@@ -451,7 +464,7 @@ export class Keyring {
   }
 
   #isLocal(serverName: string): boolean {
-    return this.#local !== undefined && this.#local.serverName === serverName;
+    return this.#local.has(serverName);
   }
 
   /** A stored key as served: valid until the lesser of its own time and the cap. */

@@ -22,6 +22,7 @@ import {
   type RequestToSign,
 } from '../../src/federation/client.js';
 import { AddressPolicy } from '../../src/federation/discovery/addresses.js';
+import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import { Keyring } from '../../src/keys/index.js';
 import { encodeBase64 } from '../../src/signing/index.js';
 import { createTestCa, type TestCa } from '../interop/live/certs.js';
@@ -214,7 +215,9 @@ describe('FederationClient', () => {
       sni: 'fed.test',
     });
     expect(last.authorization).toBe('X-Matrix origin="us.test",destination="fed.test",key="ed25519:k",sig="s1"');
-    expect(signed).toEqual([{ method: 'GET', uri: '/_matrix/federation/v1/version', destination: 'fed.test' }]);
+    expect(signed).toEqual([
+      { method: 'GET', uri: '/_matrix/federation/v1/version', origin: 'us.test', destination: 'fed.test' },
+    ]);
     await c.close();
   });
 
@@ -228,6 +231,56 @@ describe('FederationClient', () => {
       '{"content":{"membership":"join"},"depth":1152921504606846976,"f":0.5,"type":"m.room.member"}',
     );
     expect(signed[0]).toMatchObject({ method: 'PUT', uri: last.url, content: event });
+    await c.close();
+  });
+
+  it('signs as the origin a request names (virtual hosting), and sends a transaction from it', async () => {
+    // Two hosted names, each with its own key, behind one signer.
+    const keys = new Map([
+      ['us.test', { keyId: 'ed25519:us', key: key(6) }],
+      ['them.test', { keyId: 'ed25519:them', key: key(7) }],
+    ]);
+    const c = new FederationClient({
+      serverName: 'us.test',
+      sign: (r) => {
+        const k = keys.get(r.origin);
+        if (k === undefined) throw new Error(`no key for ${r.origin}`);
+        return signRequest(r, k.keyId, k.key);
+      },
+      resolve: async () => ({ address: ADDRESS, port, hostHeader: 'fed.test', tlsServerName: 'fed.test' }),
+      allow: ['127.0.0.0/8'],
+      ca: ca.certPem,
+    });
+    const verify = async (expectedOrigin: string) => {
+      const last = seen.at(-1) as Seen;
+      const check = await verifyRequest(
+        {
+          method: last.method,
+          uri: last.url,
+          destination: 'fed.test',
+          ...(last.body === '' ? {} : { content: JSON.parse(last.body) }),
+          authorization: last.authorization ?? [],
+        },
+        (server, keyIds) => {
+          const k = keys.get(server);
+          return new Map(
+            keyIds.includes(k?.keyId ?? '') && k ? [[k.keyId, { key: k.key.verifyKey, validUntilTs: Infinity }]] : [],
+          );
+        },
+      );
+      expect(check).toEqual({ valid: true, origin: expectedOrigin });
+    };
+    await c.getVersion('fed.test');
+    await verify('us.test');
+    await c.getVersion('fed.test', { origin: 'them.test' });
+    await verify('them.test');
+    await c.sendTransaction('fed.test', 't1', [], [], 5, { origin: 'them.test' });
+    await verify('them.test');
+    expect(JSON.parse((seen.at(-1) as Seen).body)).toMatchObject({ origin: 'them.test' });
+    // A name the signer has no key for: nothing is sent.
+    const before = seen.length;
+    await expect(c.getVersion('fed.test', { origin: 'else.test' })).rejects.toThrow('no key for else.test');
+    expect(seen.length).toBe(before);
     await c.close();
   });
 
@@ -638,7 +691,13 @@ describe('FederationClient endpoints, as the spec defines them', () => {
     expect(got[0]?.body === '' ? undefined : JSON.parse(got[0]?.body ?? '')).toEqual(body);
     if (isSigned) {
       expect(signed).toEqual([
-        { method, uri: url, destination: 'fed.test', ...(body === undefined ? {} : { content: body }) },
+        {
+          method,
+          uri: url,
+          origin: 'us.test',
+          destination: 'fed.test',
+          ...(body === undefined ? {} : { content: body }),
+        },
       ]);
       expect(got[0]?.authorization).toMatch(/^X-Matrix /);
     } else {

@@ -146,6 +146,29 @@ describe('Keyring: fetching and caching', () => {
     expect(t.calls).toHaveLength(0);
   });
 
+  it('serves the own keys of each server name it hosts (virtual hosting), and refuses a name given twice', async () => {
+    const t = new FakeTransport();
+    const me = { serverName: 'me.example', keys: new Map([['ed25519:me', { key: A.verifyKey, validUntilTs: 1 }]]) };
+    const other = {
+      serverName: 'other.example',
+      keys: new Map([['ed25519:o', { key: B.verifyKey, validUntilTs: 2, old: true }]]),
+    };
+    const kr = new Keyring({ transport: t, local: [me, other] });
+    expect(
+      encodeBase64((await kr.getKeys('me.example', ['ed25519:me'])).get('ed25519:me')?.key.bytes ?? new Uint8Array()),
+    ).toBe(pub(A));
+    expect((await kr.getKeys('other.example', ['ed25519:o'])).get('ed25519:o')).toMatchObject({
+      validUntilTs: 2,
+      old: true,
+      fromServer: 'other.example',
+    });
+    // The keys of one hosted name are not the other's.
+    expect((await kr.getKeys('other.example', ['ed25519:me'])).size).toBe(0);
+    await kr.refresh([{ serverName: 'other.example', keyIds: [] }]);
+    expect(t.calls).toHaveLength(0);
+    expect(() => new Keyring({ local: [me, { ...me }] })).toThrow(TypeError);
+  });
+
   it('parses bodies the transport returns as bytes, with the size limit', async () => {
     const clock = new FakeClock(T0);
     const body = JSON.stringify(response('a.example', { 'ed25519:a': A }, T0 + DAY));

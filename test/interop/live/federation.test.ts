@@ -95,7 +95,7 @@ const resolveServer: DestinationResolver = (serverName) => discovery.resolve(ser
 function federationClient(s: FederationStub, key: SigningKey = s.signingKey, keyId: string = s.keyId) {
   const c = new FederationClient({
     serverName: s.serverName,
-    sign: (r) => signRequest({ ...r, origin: s.serverName }, keyId, key),
+    sign: (r) => signRequest(r, keyId, key),
     resolve: resolveServer,
     // The client holds what the resolver gives to its own address policy: loopback, allowed here too.
     allow: ['127.0.0.0/8'],
