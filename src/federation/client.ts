@@ -26,6 +26,13 @@ import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
 import { type AbortOptions, raceAbort, withDeadline } from '../util/abort.js';
 import { type BackoffPolicy, type BackoffState, Failures } from '../util/backoff.js';
+import { measured } from '../util/diagnostics.js';
+import {
+  backoffChannel,
+  type FederationBackoffMessage,
+  type FederationRequestMessage,
+  requestChannel,
+} from './diagnostics.js';
 import { AddressPolicy } from './discovery/addresses.js';
 import { ServerResolver } from './discovery/resolve.js';
 import { printable } from './text.js';
@@ -468,7 +475,14 @@ export class FederationClient {
     } else {
       this.#resolve = options.resolve;
     }
-    this.#backoff = new Failures({ initialMs: 10 * 60_000, maxMs: 24 * 3_600_000, ...options.backoff }, 10_000);
+    this.#backoff = new Failures(
+      { initialMs: 10 * 60_000, maxMs: 24 * 3_600_000, ...options.backoff },
+      10_000,
+      (destination, state) => {
+        if (backoffChannel.hasSubscribers)
+          backoffChannel.publish({ destination, state } satisfies FederationBackoffMessage);
+      },
+    );
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
@@ -657,6 +671,32 @@ export class FederationClient {
     options: FederationCallOptions,
     use: (answer: Exchanged) => T,
   ): Promise<T> {
+    const trace: { status?: number } = {};
+    return measured(
+      requestChannel,
+      () => this.#send(destination, req, maxBytes, ignoreBackoff, options, use, trace),
+      ({ error, durationMs }): FederationRequestMessage => ({
+        destination,
+        origin: req.signed === false ? undefined : (options.origin ?? this.#options.serverName),
+        method: req.method,
+        path: req.path,
+        status: trace.status,
+        durationMs,
+        error,
+      }),
+    );
+  }
+
+  /** What `#exchange` does, telling `trace` the status once the server answered. */
+  async #send<T>(
+    destination: string,
+    req: FederationRequest,
+    maxBytes: number,
+    ignoreBackoff: boolean,
+    options: FederationCallOptions,
+    use: (answer: Exchanged) => T,
+    trace: { status?: number },
+  ): Promise<T> {
     const caller = options.signal;
     caller?.throwIfAborted();
     const retryAt = ignoreBackoff ? undefined : this.#backoff.retryAt(destination, this.#now());
@@ -722,6 +762,7 @@ export class FederationClient {
       // Synapse does ("probably the most interesting").
       if (res === undefined) throw first ?? new Error('Discovery gave no address to connect to');
       status = res.statusCode;
+      trace.status = status;
       bytes = await this.#readCapped(res.body, destination, maxBytes, (n) => {
         held += n;
       });

@@ -40,6 +40,14 @@ export {
   type SendJoinOptions,
   SINGLE_EVENT_RESPONSE_MAX_BYTES,
 } from './client.js';
+export {
+  DISCOVERY_CHANNEL,
+  type DiscoveryMessage,
+  FEDERATION_BACKOFF_CHANNEL,
+  FEDERATION_REQUEST_CHANNEL,
+  type FederationBackoffMessage,
+  type FederationRequestMessage,
+} from './diagnostics.js';
 export * from './discovery/index.js';
 export {
   checkRequestSignature,

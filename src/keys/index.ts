@@ -34,6 +34,12 @@ export {
   type TrustedNotary,
 } from './check.js';
 export {
+  KEY_BACKOFF_CHANNEL,
+  KEY_FETCH_CHANNEL,
+  type KeyBackoffMessage,
+  type KeyFetchMessage,
+} from './diagnostics.js';
+export {
   DIRECT_FETCH_CONCURRENCY,
   DirectKeyFetcher,
   type FetchedKeys,

@@ -37,8 +37,10 @@ import { verifyKeyFromBytes } from '../signing/ed25519.js';
 import { type AbortOptions, raceAbort, SharedTask } from '../util/abort.js';
 import { type BackoffPolicy, Failures } from '../util/backoff.js';
 import { BoundedMap } from '../util/bounded.js';
+import { measured } from '../util/diagnostics.js';
 // biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
 import type { checkServerKeys, ParseKeysBodyOptions, TrustedNotary } from './check.js';
+import { type KeyBackoffMessage, type KeyFetchMessage, keyBackoffChannel, keyFetchChannel } from './diagnostics.js';
 import {
   DirectKeyFetcher,
   type FetchedKeys,
@@ -245,8 +247,33 @@ export class Keyring {
       if (sources.has(f.source)) throw new TypeError(`Two key fetchers have the source name ${f.source}`);
       sources.add(f.source);
     }
-    this.#sources = new Failures(options.backoff ?? {}, 10_000);
-    this.#missing = new Failures(options.backoff ?? {}, 100_000);
+    this.#sources = new Failures(options.backoff ?? {}, 10_000, (name, state) => {
+      if (!keyBackoffChannel.hasSubscribers) return;
+      // `source` or `source\nserver`: a server name never holds a line feed.
+      const i = name.lastIndexOf('\n');
+      const source = i < 0 ? name : name.slice(0, i);
+      const serverName = i < 0 ? undefined : name.slice(i + 1);
+      keyBackoffChannel.publish({
+        kind: 'source',
+        source,
+        serverName,
+        keyId: undefined,
+        state,
+      } satisfies KeyBackoffMessage);
+    });
+    this.#missing = new Failures(options.backoff ?? {}, 100_000, (name, state) => {
+      if (!keyBackoffChannel.hasSubscribers) return;
+      // `server\nkeyId` (see needName).
+      const i = name.indexOf('\n');
+      const [serverName, keyId] = [name.slice(0, i), name.slice(i + 1)];
+      keyBackoffChannel.publish({
+        kind: 'key',
+        source: undefined,
+        serverName,
+        keyId,
+        state,
+      } satisfies KeyBackoffMessage);
+    });
     this.#refetchIntervalMs = options.refetchIntervalMs ?? KEY_REFETCH_INTERVAL_MS;
   }
 
@@ -649,7 +676,18 @@ export class Keyring {
       }));
       let result: Awaited<ReturnType<KeyFetcher['fetch']>>;
       try {
-        result = await fetcher.fetch(list, { signal });
+        result = await measured(
+          keyFetchChannel,
+          () => fetcher.fetch(list, { signal }),
+          (outcome): KeyFetchMessage => ({
+            source: fetcher.source,
+            servers: list.map((r) => r.serverName),
+            fetched: outcome.result?.fetched.map((f) => f.serverName) ?? [],
+            failures: outcome.result?.failures ?? [],
+            error: outcome.error,
+            durationMs: outcome.durationMs,
+          }),
+        );
       } catch (e) {
         result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e) }] };
       }

@@ -7,6 +7,7 @@
  * defines them.
  */
 
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:https';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -21,6 +22,11 @@ import {
   type FederationRequest,
   type RequestToSign,
 } from '../../src/federation/client.js';
+import {
+  FEDERATION_BACKOFF_CHANNEL,
+  FEDERATION_REQUEST_CHANNEL,
+  type FederationRequestMessage,
+} from '../../src/federation/diagnostics.js';
 import { AddressPolicy } from '../../src/federation/discovery/addresses.js';
 import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import { Keyring } from '../../src/keys/index.js';
@@ -396,6 +402,63 @@ describe('FederationClient', () => {
       },
     });
     await expect(c.getVersion('nowhere.test')).rejects.toMatchObject({ kind: 'discovery' });
+  });
+});
+
+describe('FederationClient: diagnostics channels', () => {
+  /** Collects what `name` publishes while `fn` runs. */
+  async function collect(name: string, fn: () => Promise<void>): Promise<unknown[]> {
+    const got: unknown[] = [];
+    const listener = (m: unknown) => got.push(m);
+    subscribe(name, listener);
+    try {
+      await fn();
+    } finally {
+      unsubscribe(name, listener);
+    }
+    return got;
+  }
+
+  it('publishes each request when it ends: destination, origin, method, path, status, duration, error', async () => {
+    let now = 3_000_000;
+    const { c } = client({ now: () => now });
+    const requests = await collect(FEDERATION_REQUEST_CHANNEL, async () => {
+      await c.getVersion('fed.test', { origin: 'them.test' });
+      await c.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/server' });
+      await c.getEvent('fed.test', '$e').catch(() => undefined);
+      await c.getVersion('fed.test').catch(() => undefined); // backed off: no answer
+    });
+    expect(requests).toEqual([
+      {
+        destination: 'fed.test',
+        origin: 'them.test',
+        method: 'GET',
+        path: '/_matrix/federation/v1/version',
+        status: 200,
+        durationMs: expect.any(Number),
+        error: undefined,
+      },
+      expect.objectContaining({ origin: undefined, path: '/_matrix/key/v2/server', status: 200, error: undefined }),
+      expect.objectContaining({
+        origin: 'us.test',
+        path: '/_matrix/federation/v1/event/%24e',
+        status: 500,
+        error: expect.objectContaining({ kind: 'remote', status: 500 }),
+      }),
+      expect.objectContaining({ status: undefined, error: expect.objectContaining({ kind: 'backoff' }) }),
+    ]);
+    for (const r of requests as FederationRequestMessage[]) expect(r.durationMs).toBeGreaterThanOrEqual(0);
+    // Back-off changes: the failure, and its reset.
+    const backoff = await collect(FEDERATION_BACKOFF_CHANNEL, async () => {
+      now += 60_000;
+      await c.getEvent('fed.test', '$e').catch(() => undefined);
+      c.resetBackoff('fed.test');
+    });
+    expect(backoff).toEqual([
+      { destination: 'fed.test', state: { failures: 2, retryAt: now + 120_000 } },
+      { destination: 'fed.test', state: undefined },
+    ]);
+    await c.close();
   });
 });
 

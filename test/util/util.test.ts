@@ -1,7 +1,9 @@
+import { channel } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { raceAbort, SharedTask } from '../../src/util/abort.js';
 import { Failures } from '../../src/util/backoff.js';
 import { BoundedMap } from '../../src/util/bounded.js';
+import { measured, type Outcome } from '../../src/util/diagnostics.js';
 
 describe('BoundedMap', () => {
   it('drops the oldest entries past its limit; setting a key renews it', () => {
@@ -163,5 +165,33 @@ describe('SharedTask', () => {
     task.start();
     work.reject(new Error('broken'));
     await expect(p).rejects.toThrow('broken');
+  });
+});
+
+describe('measured', () => {
+  it('makes and publishes a message only while the channel has subscribers', async () => {
+    const ch = channel('matrix-serverlib:test:measured');
+    let described = 0;
+    const describe = (o: Outcome<number>) => {
+      described++;
+      return o;
+    };
+    expect(await measured(ch, async () => 1, describe)).toBe(1);
+    expect(described).toBe(0);
+    const got: unknown[] = [];
+    const listener = (m: unknown) => got.push(m);
+    ch.subscribe(listener);
+    try {
+      expect(await measured(ch, async () => 2, describe)).toBe(2);
+      const failure = new Error('no');
+      await expect(measured(ch, () => Promise.reject(failure), describe)).rejects.toBe(failure);
+    } finally {
+      ch.unsubscribe(listener);
+    }
+    expect(described).toBe(2);
+    expect(got).toEqual([
+      { result: 2, error: undefined, durationMs: expect.any(Number) },
+      { result: undefined, error: new Error('no'), durationMs: expect.any(Number) },
+    ]);
   });
 });

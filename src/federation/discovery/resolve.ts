@@ -10,6 +10,8 @@ import { isIP } from 'node:net';
 import { parseServerName, type ServerName } from '../../identifiers/identifiers.js';
 import { type AbortOptions, raceAbort, SharedTask } from '../../util/abort.js';
 import { BoundedMap } from '../../util/bounded.js';
+import { measured } from '../../util/diagnostics.js';
+import { type DiscoveryMessage, discoveryChannel } from '../diagnostics.js';
 import { AddressPolicy, canonicalIpAddress, isAmbiguousIPv4Literal } from './addresses.js';
 import { cachePeriodFromHeaders, WELL_KNOWN_CACHE } from './cache.js';
 import { createDnsResolver, type DnsResolver, resolveAddresses, resolveSrvRecords } from './dns.js';
@@ -323,6 +325,15 @@ export class ServerResolver {
     signal?.throwIfAborted();
     const remembered = this.#remembered(serverName);
     if (remembered !== undefined) return remembered;
+    return measured(
+      discoveryChannel,
+      () => this.#resolveAnew(serverName, signal),
+      ({ result, error, durationMs }): DiscoveryMessage => ({ serverName, result, error, durationMs }),
+    );
+  }
+
+  /** Resolves a name whose result is not remembered: every step, from the caches where they are fresh. */
+  async #resolveAnew(serverName: string, signal: AbortSignal | undefined): Promise<ResolvedServer> {
     const context = this.#context();
     const plan = resolutionPlan(serverName, context);
     let until = Number.POSITIVE_INFINITY;

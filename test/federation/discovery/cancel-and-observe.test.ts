@@ -1,5 +1,6 @@
 /**
- * Cancelling a resolution with an AbortSignal: it rejects at once with the
+ * Cancelling a resolution with an AbortSignal, and the discovery
+ * diagnostics channel. A resolution whose signal aborts rejects at once with the
  * signal's reason; the well-known request, shared by concurrent resolutions
  * of the same host, is aborted only once every one of them has given up,
  * and an abort is never cached as a well-known failure. Injected DNS and
@@ -7,9 +8,11 @@
  * never answers.
  */
 
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DISCOVERY_CHANNEL, type DiscoveryMessage } from '../../../src/federation/diagnostics.js';
 import { AddressPolicy } from '../../../src/federation/discovery/addresses.js';
 import type { DnsResolver } from '../../../src/federation/discovery/dns.js';
 import { createUndiciTransport, type HttpRequest, type HttpResponse } from '../../../src/federation/discovery/http.js';
@@ -182,5 +185,33 @@ describe('the undici well-known transport with a signal', () => {
     await expect(pending).rejects.toBe(reason);
     await closed;
     await http.close?.();
+  });
+});
+
+describe('the discovery channel', () => {
+  it('publishes each resolution made, with its result or error, not a result given again from the cache', async () => {
+    const { http, resolver } = setup();
+    const got: DiscoveryMessage[] = [];
+    const listener = (m: unknown) => got.push(m as DiscoveryMessage);
+    subscribe(DISCOVERY_CHANNEL, listener);
+    try {
+      const pending = resolver.resolve('example.test');
+      await ticks();
+      http.requests[0]?.answer(delegation('target.test:8443'));
+      const result = await pending;
+      await resolver.resolve('example.test'); // remembered: not published
+      await resolver.resolve('nowhere.test:8448').catch(() => undefined);
+      expect(got).toEqual([
+        { serverName: 'example.test', result, error: undefined, durationMs: expect.any(Number) },
+        {
+          serverName: 'nowhere.test:8448',
+          result: undefined,
+          error: expect.objectContaining({ code: 'not-found' }),
+          durationMs: expect.any(Number),
+        },
+      ]);
+    } finally {
+      unsubscribe(DISCOVERY_CHANNEL, listener);
+    }
   });
 });
