@@ -21,7 +21,13 @@
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import type { AsyncEventKeyLookup, EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
+import {
+  type AsyncEventKeyLookup,
+  type EventKeyLookup,
+  type EventVerifyKey,
+  keyAnswerProblem,
+  keyMapProblem,
+} from '../events/signatures.js';
 import { parseServerName } from '../identifiers/identifiers.js';
 import type { SigningKey } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
@@ -486,7 +492,10 @@ function finish(
   let verified = false;
   for (const keyId of keyIds) {
     const found = find(keyId);
-    if (found === undefined || found.validUntilTs < now || found.old === true) continue;
+    if (found === undefined) continue;
+    const wrong = keyAnswerProblem(found, origin, keyId);
+    if (wrong !== undefined) return { valid: false, reason: wrong };
+    if (found.validUntilTs < now || found.old === true) continue;
     const check = verifyJson(signed, origin, keyId, found.key, SIGNED_JSON);
     if (!check.valid) return { valid: false, reason: check.reason };
     verified = true;
@@ -551,8 +560,9 @@ export function checkRequestSignature(
  * @param lookup - fetches keys, e.g. from a keyring; may answer at once or
  *   with a promise.
  * @param options - the time at which keys must be valid.
- * @returns as {@link checkRequestSignature}; a lookup that fails makes the
- *   request not valid, with the failure as reason.
+ * @returns as {@link checkRequestSignature}; a lookup that fails, or
+ *   answers something other than a map of keys, makes the request not
+ *   valid, with the failure as reason.
  * @throws {@link InvalidInputError} (the promise rejects) for a malformed
  *   request, as {@link checkRequestSignature}.
  */
@@ -572,5 +582,7 @@ export async function verifyRequest(
   } catch (e) {
     return { valid: false, reason: `Key lookup failed: ${e instanceof Error ? e.message : String(e)}` };
   }
+  const wrong = keyMapProblem(keys, prepared.origin);
+  if (wrong !== undefined) return { valid: false, reason: wrong };
   return finish(prepared, (keyId) => keys.get(keyId), now);
 }

@@ -545,6 +545,23 @@ describe('verifyRequest and checkRequestSignature', () => {
     expect(check({ authorization: [misdirected, 'X-Matrix origin="a b"'] }).valid).toBe(false);
   });
 
+  it('refuses, naming the mistake, a lookup answering something other than keys (no TypeError)', async () => {
+    const bare = (() => key.verifyKey) as unknown as Parameters<typeof checkRequestSignature>[1];
+    expect(check({}, bare)).toEqual({
+      valid: false,
+      reason: `The key lookup's answer for ed25519:key1 of ${ORIGIN} is not a key ({ key: VerifyKey, validUntilTs })`,
+    });
+    const object = (async () => ({ 'ed25519:key1': forever(key) })) as unknown as Parameters<typeof verifyRequest>[1];
+    expect(await verifyRequest(received, object, { now: 0 })).toEqual({
+      valid: false,
+      reason: `The key lookup's answer for ${ORIGIN} is not a Map of key IDs to keys`,
+    });
+    const promised = (async () => new Map([['ed25519:key1', Promise.resolve(forever(key))]])) as unknown as Parameters<
+      typeof verifyRequest
+    >[1];
+    expect((await verifyRequest(received, promised, { now: 0 })).valid).toBe(false);
+  });
+
   it('asks the lookup for keys valid at the time of the check', async () => {
     const asked: unknown[][] = [];
     const spy = (server: string, keyIds: readonly string[], minimum: number) => {
