@@ -37,6 +37,7 @@ export {
   MAX_PREV_EVENTS,
 } from './format.js';
 export { checkIncomingPdu, type IncomingCheck } from './incoming.js';
+export { type PduKeySource, type VerifyIncomingPduOptions, verifyIncomingPdu } from './received.js';
 export {
   type AsyncEventKeyLookup,
   checkEventSignatures,

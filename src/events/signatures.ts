@@ -17,6 +17,7 @@ import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import type { SigningKey, VerifyKey } from '../signing/ed25519.js';
 import { signJson } from '../signing/signedjson.js';
+import { type AbortOptions, raceAbort } from '../util/abort.js';
 import { type RequiredSignature, requiredSignatures } from './signers.js';
 
 /**
@@ -82,7 +83,7 @@ export type EventKeyLookup = (serverName: string, keyId: string) => EventVerifyK
 export function keyAnswerProblem(found: unknown, serverName: string, keyId: string): string | undefined {
   const what = `The key lookup's answer for ${keyId} of ${serverName}`;
   if (typeof (found as { then?: unknown } | null)?.then === 'function') {
-    return `${what} is a promise: this check takes a synchronous lookup (verifyEvent takes an asynchronous one)`;
+    return `${what} is a promise: this check takes a synchronous lookup (verifyEvent and verifyIncomingPdu take an asynchronous one)`;
   }
   const key = (found as { key?: unknown } | null)?.key;
   if (typeof (key as { verify?: unknown } | null | undefined)?.verify !== 'function') {
@@ -253,11 +254,15 @@ export function checkSignaturesFor(
  *   `origin_server_ts` in room versions that enforce key validity (5 and
  *   later) and 0 before, as Synapse's `_check_sigs_on_pdu` asks; for
  *   `verifyRequest` (matrix-serverlib/federation), the time of the check.
+ * @param options - given only when the caller has a signal: the lookup
+ *   should stop its fetches for this call when it aborts (as
+ *   `Keyring.lookup` does).
  */
 export type AsyncEventKeyLookup = (
   serverName: string,
   keyIds: readonly string[],
   minimumValidUntilTs: number,
+  options?: AbortOptions,
 ) => Promise<ReadonlyMap<string, EventVerifyKey>> | ReadonlyMap<string, EventVerifyKey>;
 
 /**
@@ -267,13 +272,16 @@ export type AsyncEventKeyLookup = (
  * @param event - the event.
  * @param needs - the servers that must have signed it (see {@link requiredSignatures}).
  * @param lookup - fetches keys.
+ * @param signal - gives up; passed on to the lookup.
  * @returns the lookup, or why the keys could not be had (a lookup that
- *   failed or answered something other than a map). Never rejects.
+ *   failed or answered something other than a map). Rejects only with the
+ *   signal's reason.
  */
 export async function lookUpSigningKeys(
   event: JsonObject,
   needs: readonly RequiredSignature[],
   lookup: AsyncEventKeyLookup,
+  signal?: AbortSignal,
 ): Promise<EventKeyLookup | string> {
   const signatures = isJsonObject(event.signatures) ? event.signatures : {};
   const found = new Map<string, ReadonlyMap<string, EventVerifyKey>>();
@@ -286,12 +294,16 @@ export async function lookUpSigningKeys(
       // The time goes to the lookup so that a keyring holding a key valid
       // now but not at the event's origin_server_ts fetches it again
       // (Synapse's federation_base.py passes the same minimum).
-      const answer = await lookup(serverName, keyIds, minimumValidUntilTs);
+      const answer =
+        signal === undefined
+          ? await lookup(serverName, keyIds, minimumValidUntilTs)
+          : await lookup(serverName, keyIds, minimumValidUntilTs, { signal });
       wrong ??= keyMapProblem(answer, serverName);
       found.set(serverName, answer);
     });
-    await Promise.all(asked);
+    await raceAbort(Promise.all(asked), signal);
   } catch (e) {
+    if (signal?.aborted === true) throw signal.reason;
     return `Key lookup failed: ${e instanceof Error ? e.message : String(e)}`;
   }
   return wrong ?? ((server, keyId) => found.get(server)?.get(keyId));

@@ -48,7 +48,7 @@ describe('a synchronous lookup answering something other than a key', () => {
     const wrong = keyring.lookup as unknown as EventKeyLookup;
     const reason = reasonOf(checkIncomingPdu(event, rules, wrong));
     expect(reason).toMatch(/answer for ed25519:a of ours\.example is a promise/);
-    expect(reason).toMatch(/verifyEvent/);
+    expect(reason).toMatch(/verifyIncomingPdu/);
     expect(reasonOf(checkEventSignatures(event, rules, wrong))).toBe(reason);
   });
 
