@@ -31,6 +31,7 @@ import {
 import { parseServerName } from '../identifiers/identifiers.js';
 import type { SigningKey } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
+import { raceAbort } from '../util/abort.js';
 
 /**
  * The largest Authorization header value accepted, in UTF-8 bytes: Synapse's
@@ -396,6 +397,12 @@ export interface VerifyRequestOptions {
    * must be valid; default now.
    */
   readonly now?: number;
+  /**
+   * For {@link verifyRequest}: gives up the key lookup (the request was
+   * cancelled), rejecting with the signal's reason; passed on to the
+   * lookup (a keyring stops its fetch unless other lookups wait for it).
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The outcome of verifying a request: who sent it, or why it is refused. */
@@ -564,7 +571,8 @@ export function checkRequestSignature(
  *   answers something other than a map of keys, makes the request not
  *   valid, with the failure as reason.
  * @throws {@link InvalidInputError} (the promise rejects) for a malformed
- *   request, as {@link checkRequestSignature}.
+ *   request, as {@link checkRequestSignature}; the signal's reason if it
+ *   aborts.
  */
 export async function verifyRequest(
   request: IncomingRequest,
@@ -574,12 +582,19 @@ export async function verifyRequest(
   const prepared = prepare(request);
   if (prepared.done !== undefined) return prepared.done;
   const now = options.now ?? Date.now();
+  const { signal } = options;
+  signal?.throwIfAborted();
   let keys: ReadonlyMap<string, EventVerifyKey>;
   try {
     // The keys must be valid at the time of the check: a keyring fetches
     // again a cached key that is not.
-    keys = await lookup(prepared.origin, prepared.keyIds, now);
+    const answer =
+      signal === undefined
+        ? lookup(prepared.origin, prepared.keyIds, now)
+        : lookup(prepared.origin, prepared.keyIds, now, { signal });
+    keys = await raceAbort(Promise.resolve(answer), signal);
   } catch (e) {
+    if (signal?.aborted === true) throw signal.reason;
     return { valid: false, reason: `Key lookup failed: ${e instanceof Error ? e.message : String(e)}` };
   }
   const wrong = keyMapProblem(keys, prepared.origin);

@@ -562,6 +562,22 @@ describe('verifyRequest and checkRequestSignature', () => {
     expect((await verifyRequest(received, promised, { now: 0 })).valid).toBe(false);
   });
 
+  it('gives up the key lookup with a signal, passing it to the lookup', async () => {
+    let given: AbortSignal | undefined;
+    const hanging = (_s: string, _k: readonly string[], _m: number, options?: { signal?: AbortSignal | undefined }) => {
+      given = options?.signal;
+      return new Promise<ReadonlyMap<string, EventVerifyKey>>(() => undefined);
+    };
+    const controller = new AbortController();
+    const pending = verifyRequest(received, hanging, { now: 0, signal: controller.signal });
+    await new Promise((r) => setImmediate(r));
+    const reason = new Error('client went away');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(given).toBe(controller.signal);
+    await expect(verifyRequest(received, hanging, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+
   it('asks the lookup for keys valid at the time of the check', async () => {
     const asked: unknown[][] = [];
     const spy = (server: string, keyIds: readonly string[], minimum: number) => {
