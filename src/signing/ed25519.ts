@@ -24,7 +24,6 @@
  */
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import { inspect } from 'node:util';
 import { InvalidInputError } from '../errors.js';
 import { SODIUM_MAX_MESSAGE, sodiumBinding } from './backend.js';
 import { encodeBase64 } from './base64.js';
@@ -213,6 +212,13 @@ export function verifyKeyFromBytes(bytes: Uint8Array): VerifyKey {
   return key;
 }
 
+/**
+ * Node's `util.inspect.custom`, by its registered name rather than imported
+ * from `node:util`, so that the declarations of this module need no Node
+ * types (issue 15: the types work without `@types/node`).
+ */
+const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom');
+
 /** What {@link SigningKey} shows in place of its seed when printed or serialised. */
 const REDACTED = '[redacted]';
 
@@ -313,7 +319,7 @@ export class SigningKey {
    *
    * @returns `SigningKey { publicKey: '…', seed: [redacted] }`.
    */
-  [inspect.custom](): string {
+  [INSPECT](): string {
     return `SigningKey { publicKey: '${encodeBase64(this.publicKey)}', seed: ${REDACTED} }`;
   }
 }
