@@ -17,7 +17,7 @@
  * @module federation
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export { type BackoffPolicy, Failures } from '../util/backoff.js';
 export {
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -27,7 +27,8 @@ export {
   type FederationClientOptions,
   type FederationDestination,
   FederationError,
-  type FederationErrorKind,
+  type FederationErrorCode,
+  type FederationErrorDetails,
   type FederationKeyTransportOptions,
   type FederationRequest,
   type FederationTarget,

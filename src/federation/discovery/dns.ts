@@ -112,6 +112,7 @@ export async function resolveAddresses(dns: DnsResolver, host: string): Promise<
       'dns-failure',
       `looking up the addresses of ${host} failed (${failures.map(describeDnsError).join(', ')})`,
       true,
+      { cause: failures.length === 1 ? failures[0] : new AggregateError(failures) },
     );
   }
   throw new DiscoveryError('not-found', `${host} has no A or AAAA records`, true);
@@ -136,6 +137,8 @@ export async function resolveSrvRecords(dns: DnsResolver, name: string): Promise
     return await callDns(() => dns.resolveSrv(name));
   } catch (e) {
     if (isNoRecords(e)) return [];
-    throw new DiscoveryError('dns-failure', `looking up SRV records of ${name} failed (${describeDnsError(e)})`, true);
+    throw new DiscoveryError('dns-failure', `looking up SRV records of ${name} failed (${describeDnsError(e)})`, true, {
+      cause: e,
+    });
   }
 }

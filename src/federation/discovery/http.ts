@@ -191,7 +191,7 @@ export function transportError(e: unknown, url: string): DiscoveryError {
   const err = e as { name?: unknown; code?: unknown; message?: unknown } | null;
   const detail = typeof err?.message === 'string' && err.message !== '' ? err.message : String(e);
   if (err?.name === 'TimeoutError' || (typeof err?.code === 'string' && TIMEOUT_CODES.has(err.code))) {
-    return new DiscoveryError('timeout', `${url}: ${detail}`, true);
+    return new DiscoveryError('timeout', `${url}: ${detail}`, true, { cause: e });
   }
-  return new DiscoveryError('network', `${url}: ${detail}`, true);
+  return new DiscoveryError('network', `${url}: ${detail}`, true, { cause: e });
 }

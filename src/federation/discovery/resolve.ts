@@ -570,7 +570,7 @@ function isUsableSrvRecord(r: SrvRecord): boolean {
 
 function asDiscoveryError(e: unknown, code: 'dns-failure' | 'network'): DiscoveryError {
   if (e instanceof DiscoveryError) return e;
-  return new DiscoveryError(code, e instanceof Error ? e.message : String(e), true);
+  return new DiscoveryError(code, e instanceof Error ? e.message : String(e), true, { cause: e });
 }
 
 /** The SRV target "." (an empty name from `node:dns`): no service here. */

@@ -1,0 +1,167 @@
+/**
+ * The error model (src/errors.ts, DESIGN.md "One error base class"): every
+ * error class the package exports extends MatrixServerlibError and carries
+ * a stable `code` in one spelling and a Matrix `errcode`; where one error is
+ * raised because of another, the other is its `cause`. The errcodes are the
+ * spec's (client-server API, "Standard error response"); which one each
+ * failure carries is documented on its code (src/federation/client.ts,
+ * src/federation/discovery/errors.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import * as root from '../src/index.js';
+import {
+  DiscoveryError,
+  type DiscoveryErrorCode,
+  type DnsResolver,
+  type ErrCode,
+  FederationClient,
+  FederationError,
+  type FederationErrorCode,
+  fetchWellKnown,
+  InvalidInputError,
+  MatrixServerlibError,
+  parseWellKnown,
+  resolveServerName,
+} from '../src/index.js';
+
+/** The one spelling of codes: lower-case words joined by `-`. */
+const KEBAB = /^[a-z]+(-[a-z]+)*$/;
+
+/** The error `f` throws or its promise rejects with. */
+async function failure(f: () => unknown): Promise<unknown> {
+  try {
+    await f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('one base class', () => {
+  it('every error class the package exports extends MatrixServerlibError', () => {
+    const classes = Object.entries(root).filter(
+      ([, v]) => typeof v === 'function' && (v === Error || v.prototype instanceof Error),
+    );
+    // The exports are read, not listed: a new error class must join the model.
+    expect(classes.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['MatrixServerlibError', 'InvalidInputError', 'FederationError', 'DiscoveryError']),
+    );
+    for (const [name, cls] of classes) {
+      if (cls === MatrixServerlibError) continue;
+      expect((cls as { prototype: object }).prototype, name).toBeInstanceOf(MatrixServerlibError);
+    }
+  });
+
+  it('InvalidInputError: each errcode and its code, the same word in the one spelling', () => {
+    const codes: Record<ErrCode, string> = {
+      M_NOT_JSON: 'not-json',
+      M_BAD_JSON: 'bad-json',
+      M_TOO_LARGE: 'too-large',
+      M_INVALID_PARAM: 'invalid-param',
+      M_MISSING_PARAM: 'missing-param',
+      M_UNSUPPORTED_ROOM_VERSION: 'unsupported-room-version',
+      M_UNRECOGNIZED: 'unrecognized',
+    };
+    for (const [errcode, code] of Object.entries(codes) as [ErrCode, string][]) {
+      const e = new InvalidInputError(errcode, 'why');
+      expect(e).toBeInstanceOf(MatrixServerlibError);
+      expect(e).toMatchObject({ name: 'InvalidInputError', errcode, code, message: 'why' });
+      expect(e.code).toMatch(KEBAB);
+      // No cause given: none at all, as ES2022 errors have it.
+      expect('cause' in e).toBe(false);
+    }
+    const cause = new Error('underneath');
+    expect(new InvalidInputError('M_BAD_JSON', 'why', { cause }).cause).toBe(cause);
+  });
+
+  it('FederationError: each code and its errcode (ours; the remote one is remoteErrcode)', () => {
+    const errcodes: Record<FederationErrorCode, string> = {
+      remote: 'M_UNKNOWN',
+      backoff: 'M_LIMIT_EXCEEDED',
+      network: 'M_UNKNOWN',
+      timeout: 'M_UNKNOWN',
+      'too-large': 'M_UNKNOWN',
+      busy: 'M_LIMIT_EXCEEDED',
+      'bad-response': 'M_UNKNOWN',
+      discovery: 'M_UNKNOWN',
+    };
+    for (const [code, errcode] of Object.entries(errcodes) as [FederationErrorCode, string][]) {
+      const e = new FederationError(code, 'remote.example', 'why');
+      expect(e).toBeInstanceOf(MatrixServerlibError);
+      expect(e).toMatchObject({ name: 'FederationError', code, errcode, destination: 'remote.example' });
+      expect(e.code).toMatch(KEBAB);
+    }
+    const remote = new FederationError('remote', 'r.example', 'no', { status: 403, remoteErrcode: 'M_FORBIDDEN' });
+    expect(remote).toMatchObject({ errcode: 'M_UNKNOWN', remoteErrcode: 'M_FORBIDDEN', status: 403 });
+  });
+
+  it('DiscoveryError: each code and its errcode', () => {
+    const errcodes: Record<DiscoveryErrorCode, string> = {
+      'blocked-address': 'M_FORBIDDEN',
+      'invalid-port': 'M_INVALID_PARAM',
+      'ambiguous-ip-literal': 'M_INVALID_PARAM',
+      'not-found': 'M_UNKNOWN',
+      'dns-failure': 'M_UNKNOWN',
+      'service-unavailable': 'M_UNKNOWN',
+      'http-status': 'M_UNKNOWN',
+      'too-large': 'M_UNKNOWN',
+      'redirect-loop': 'M_UNKNOWN',
+      'too-many-redirects': 'M_UNKNOWN',
+      'insecure-redirect': 'M_UNKNOWN',
+      'invalid-json': 'M_UNKNOWN',
+      'invalid-well-known': 'M_UNKNOWN',
+      network: 'M_UNKNOWN',
+      timeout: 'M_UNKNOWN',
+    };
+    for (const [code, errcode] of Object.entries(errcodes) as [DiscoveryErrorCode, string][]) {
+      const e = new DiscoveryError(code, 'why');
+      expect(e).toBeInstanceOf(MatrixServerlibError);
+      expect(e).toMatchObject({ name: 'DiscoveryError', code, errcode });
+      expect(e.code).toMatch(KEBAB);
+    }
+  });
+});
+
+describe('causes chained where one error wraps another', () => {
+  it("the federation client's discovery failure carries the DiscoveryError, and its errcode", async () => {
+    const refused = new DiscoveryError('invalid-port', 'port 0');
+    const client = new FederationClient({
+      serverName: 'us.example',
+      sign: () => 'X-Matrix',
+      resolve: async () => {
+        throw refused;
+      },
+    });
+    const e = await failure(() => client.getVersion('them.example:0'));
+    expect(e).toBeInstanceOf(FederationError);
+    expect(e).toMatchObject({ code: 'discovery', errcode: 'M_INVALID_PARAM', destination: 'them.example:0' });
+    expect((e as FederationError).cause).toBe(refused);
+    await client.close();
+  });
+
+  it('discovery keeps the DNS failure, the transport failure and the JSON error', async () => {
+    const servfail = Object.assign(new Error('queryA ESERVFAIL'), { code: 'ESERVFAIL' });
+    const dns: DnsResolver = {
+      resolveSrv: async () => [],
+      resolve4: async () => {
+        throw servfail;
+      },
+      resolve6: async () => [],
+    };
+    const http = {
+      get: async () => {
+        throw new TypeError('fetch failed');
+      },
+      close: async () => {},
+    };
+    const e = await failure(() => resolveServerName('example.org', { dns, http }));
+    expect(e).toMatchObject({ name: 'DiscoveryError', code: 'dns-failure', errcode: 'M_UNKNOWN' });
+    expect((e as DiscoveryError).cause).toBe(servfail);
+    const wellKnown = await failure(() =>
+      fetchWellKnown('example.org', { transport: http, policy: new root.AddressPolicy() }),
+    );
+    expect(wellKnown).toMatchObject({ code: 'network', cause: expect.any(TypeError) });
+    const notJson = await failure(() => parseWellKnown(new TextEncoder().encode('{"m.server":')));
+    expect(notJson).toMatchObject({ code: 'invalid-json', cause: expect.any(SyntaxError) });
+  });
+});
