@@ -8,6 +8,7 @@
  * src/federation/discovery/errors.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { PythonError } from '../src/auth/pyvalue.js';
 import * as root from '../src/index.js';
 import {
   DiscoveryError,
@@ -18,10 +19,13 @@ import {
   FederationError,
   type FederationErrorCode,
   fetchWellKnown,
+  getRoomVersion,
   InvalidInputError,
   MatrixServerlibError,
   parseWellKnown,
   resolveServerName,
+  StateMap,
+  userPowerLevel,
 } from '../src/index.js';
 
 /** The one spelling of codes: lower-case words joined by `-`. */
@@ -163,5 +167,15 @@ describe('causes chained where one error wraps another', () => {
     expect(wellKnown).toMatchObject({ code: 'network', cause: expect.any(TypeError) });
     const notJson = await failure(() => parseWellKnown(new TextEncoder().encode('{"m.server":')));
     expect(notJson).toMatchObject({ code: 'invalid-json', cause: expect.any(SyntaxError) });
+  });
+
+  it('malformed content in the power level helpers: an InvalidInputError caused by the internal PythonError', async () => {
+    const state = new StateMap([
+      { type: 'm.room.create', state_key: '', sender: '@a:x', content: { creator: '@a:x' } },
+      { type: 'm.room.power_levels', state_key: '', sender: '@a:x', content: { users_default: 'abc' } },
+    ]);
+    const e = await failure(() => userPowerLevel(state, '@b:x', getRoomVersion('9')));
+    expect((e as Error).constructor).toBe(InvalidInputError);
+    expect((e as InvalidInputError).cause).toBeInstanceOf(PythonError);
   });
 });
