@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { PythonError } from '../src/auth/pyvalue.js';
 import * as root from '../src/index.js';
 import {
+  assertEventNesting,
+  DirectKeyFetcher,
   DiscoveryError,
   type DiscoveryErrorCode,
   type DnsResolver,
@@ -21,11 +23,15 @@ import {
   fetchWellKnown,
   getRoomVersion,
   InvalidInputError,
+  type KeyTransport,
   MatrixServerlibError,
+  NotaryKeyFetcher,
+  parseJson,
   parseWellKnown,
   resolveServerName,
   StateMap,
   userPowerLevel,
+  VerifyKey,
 } from '../src/index.js';
 
 /** The one spelling of codes: lower-case words joined by `-`. */
@@ -169,6 +175,16 @@ describe('causes chained where one error wraps another', () => {
     expect(notJson).toMatchObject({ code: 'invalid-json', cause: expect.any(SyntaxError) });
   });
 
+  it('parse failures inside higher checks: bytes that are not UTF-8, an event nested too deep', async () => {
+    const notUtf8 = await failure(() => parseJson(new Uint8Array([0x22, 0xff, 0x22])));
+    expect(notUtf8).toMatchObject({ errcode: 'M_NOT_JSON', cause: expect.any(TypeError) });
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 200; i++) deep = { a: deep };
+    const nested = await failure(() => assertEventNesting({ type: 'm.room.message', content: deep as never }));
+    expect(nested).toMatchObject({ errcode: 'M_BAD_JSON', cause: expect.any(Error) });
+    expect((nested as Error).message).toBe(((nested as Error).cause as Error).message);
+  });
+
   it('malformed content in the power level helpers: an InvalidInputError caused by the internal PythonError', async () => {
     const state = new StateMap([
       { type: 'm.room.create', state_key: '', sender: '@a:x', content: { creator: '@a:x' } },
@@ -177,5 +193,31 @@ describe('causes chained where one error wraps another', () => {
     const e = await failure(() => userPowerLevel(state, '@b:x', getRoomVersion('9')));
     expect((e as Error).constructor).toBe(InvalidInputError);
     expect((e as InvalidInputError).cause).toBeInstanceOf(PythonError);
+  });
+
+  it('key fetch failures keep what the transport or the parser threw', async () => {
+    const down = new FederationError('network', 'them.example', 'connection refused');
+    const failing: KeyTransport = {
+      fetchJson: async () => {
+        throw down;
+      },
+    };
+    const direct = await new DirectKeyFetcher(failing).fetch([
+      { serverName: 'them.example', keyIds: [], minimumValidUntilTs: 0 },
+    ]);
+    expect(direct.failures).toEqual([{ serverName: 'them.example', reason: expect.any(String), cause: down }]);
+    const notary = {
+      serverName: 'notary.example',
+      verifyKeys: new Map([['ed25519:n', new VerifyKey(new Uint8Array(32))]]),
+    };
+    const viaNotary = await new NotaryKeyFetcher(failing, notary).fetch([
+      { serverName: 'them.example', keyIds: [], minimumValidUntilTs: 0 },
+    ]);
+    expect(viaNotary.failures).toEqual([{ reason: expect.any(String), cause: down }]);
+    const garbage: KeyTransport = { fetchJson: async () => new TextEncoder().encode('{"server_name":') };
+    const unparsed = await new DirectKeyFetcher(garbage).fetch([
+      { serverName: 'them.example', keyIds: [], minimumValidUntilTs: 0 },
+    ]);
+    expect(unparsed.failures[0]?.cause).toBeInstanceOf(InvalidInputError);
   });
 });

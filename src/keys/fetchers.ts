@@ -81,6 +81,12 @@ export interface FetchFailure {
   readonly serverName?: string;
   /** What went wrong. */
   readonly reason: string;
+  /**
+   * The error the fetch failed with, if it threw: the transport's (a
+   * `FederationError` from the federation client's transport) or the
+   * parser's {@link InvalidInputError} for a body that is not JSON.
+   */
+  readonly cause?: unknown;
 }
 
 /** What one call of a fetcher gave. */
@@ -192,7 +198,7 @@ export class DirectKeyFetcher implements KeyFetcher {
           keys: check.verifyKeys,
         });
       } catch (e) {
-        failures.push({ serverName, reason: `Fetching the keys of ${serverName} failed: ${describe(e)}` });
+        failures.push({ serverName, reason: `Fetching the keys of ${serverName} failed: ${describe(e)}`, cause: e });
       }
     };
     const worker = async (): Promise<void> => {
@@ -268,7 +274,7 @@ export class NotaryKeyFetcher implements KeyFetcher {
         this.#limits,
       );
     } catch (e) {
-      return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}` }] };
+      return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}`, cause: e }] };
     }
     const check = checkNotaryResponse(body, this.#notary, { serverNames: new Set(query.keys()) });
     if (!check.valid) return { fetched: [], failures: [{ reason: `The notary ${notary}: ${check.reason}` }] };

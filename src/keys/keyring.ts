@@ -574,7 +574,7 @@ export class Keyring {
       try {
         result = await fetcher.fetch(list);
       } catch (e) {
-        result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e) }] };
+        result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e), cause: e }] };
       }
       const at = this.#now();
       for (const f of result.failures) {
