@@ -12,6 +12,7 @@ import { PythonError } from '../src/auth/pyvalue.js';
 import * as root from '../src/index.js';
 import {
   assertEventNesting,
+  createDnsResolver,
   DirectKeyFetcher,
   DiscoveryError,
   type DiscoveryErrorCode,
@@ -23,11 +24,13 @@ import {
   fetchWellKnown,
   getRoomVersion,
   InvalidInputError,
+  Keyring,
   type KeyTransport,
   MatrixServerlibError,
   NotaryKeyFetcher,
   parseJson,
   parseWellKnown,
+  path,
   resolveServerName,
   StateMap,
   userPowerLevel,
@@ -219,5 +222,38 @@ describe('causes chained where one error wraps another', () => {
       { serverName: 'them.example', keyIds: [], minimumValidUntilTs: 0 },
     ]);
     expect(unparsed.failures[0]?.cause).toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe('no error of another class escapes where the input is bad', () => {
+  it('an unpaired surrogate in a federation path or query: InvalidInputError, not a URIError', async () => {
+    const e = await failure(() => path`/_matrix/federation/v1/event/${'$\ud800'}`);
+    expect(e).toBeInstanceOf(InvalidInputError);
+    expect(e).toMatchObject({ errcode: 'M_INVALID_PARAM', cause: expect.any(URIError) });
+    const client = new FederationClient({
+      serverName: 'us.example',
+      sign: () => 'X-Matrix',
+      resolve: async () => ({ address: '8.8.8.8', port: 8448, hostHeader: 'them.example' }),
+    });
+    const query = await failure(() =>
+      client.request('them.example', { method: 'GET', path: '/x', query: { v: '\udc00' } }),
+    );
+    expect(query).toMatchObject({ errcode: 'M_INVALID_PARAM', cause: expect.any(URIError) });
+    await client.close();
+  });
+
+  it('name servers that are not addresses: InvalidInputError with node:dns’s error as cause', async () => {
+    const e = await failure(() => createDnsResolver({ servers: ['not an address'] }));
+    expect(e).toBeInstanceOf(InvalidInputError);
+    expect(e).toMatchObject({ errcode: 'M_INVALID_PARAM', cause: expect.any(Error) });
+  });
+
+  it('two key fetchers with the same source name: InvalidInputError, not a TypeError', async () => {
+    const transport: KeyTransport = { fetchJson: async () => ({}) };
+    const e = await failure(
+      () => new Keyring({ fetchers: [new DirectKeyFetcher(transport), new DirectKeyFetcher(transport)] }),
+    );
+    expect(e).toBeInstanceOf(InvalidInputError);
+    expect(e).toMatchObject({ errcode: 'M_INVALID_PARAM' });
   });
 });

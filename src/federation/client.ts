@@ -425,11 +425,30 @@ function eventsCap(limit: number): number {
   return (events + 1) * SINGLE_EVENT_RESPONSE_MAX_BYTES;
 }
 
-/** Builds a path from a template and parameters, each percent-encoded as one segment. */
+/**
+ * Percent-encodes a path segment or a query key or value, as
+ * `encodeURIComponent` does, but refusing an unpaired surrogate (which no
+ * URI can carry) with the library's error instead of a `URIError`.
+ */
+function encodeComponent(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch (e) {
+    const shown = JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+    throw new InvalidInputError('M_INVALID_PARAM', `${shown} cannot be written in a URI`, { cause: e });
+  }
+}
+
+/**
+ * Builds a path from a template and parameters, each percent-encoded as one segment.
+ *
+ * @throws {@link InvalidInputError} `M_INVALID_PARAM` if a parameter holds
+ *   an unpaired surrogate.
+ */
 export function path(strings: TemplateStringsArray, ...params: string[]): string {
   let out = strings[0] as string;
   params.forEach((p, i) => {
-    out += encodeURIComponent(p) + (strings[i + 1] as string);
+    out += encodeComponent(p) + (strings[i + 1] as string);
   });
   return out;
 }
@@ -439,7 +458,7 @@ function queryString(query: FederationRequest['query']): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(query)) {
     for (const v of typeof value === 'string' ? [value] : value) {
-      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(v)}`);
+      parts.push(`${encodeComponent(key)}=${encodeComponent(v)}`);
     }
   }
   return parts.length === 0 ? '' : `?${parts.join('&')}`;

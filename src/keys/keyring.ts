@@ -31,6 +31,7 @@
 
 import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
+import { InvalidInputError } from '../errors.js';
 import type { EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
 import { isValidServerName } from '../identifiers/identifiers.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
@@ -217,7 +218,11 @@ export class Keyring {
   #queue: Queued[] = [];
   #scheduled = false;
 
-  /** @param options - transport, notaries, store, clock and policies. */
+  /**
+   * @param options - transport, notaries, store, clock and policies.
+   * @throws {@link InvalidInputError} `M_INVALID_PARAM` if two fetchers
+   *   have the same source name.
+   */
   constructor(options: KeyringOptions = {}) {
     this.#store = options.store ?? new MemoryKeyStore();
     this.#now = options.now ?? Date.now;
@@ -235,7 +240,9 @@ export class Keyring {
           ]);
     const sources = new Set<string>();
     for (const f of this.#fetchers) {
-      if (sources.has(f.source)) throw new TypeError(`Two key fetchers have the source name ${f.source}`);
+      if (sources.has(f.source)) {
+        throw new InvalidInputError('M_INVALID_PARAM', `Two key fetchers have the source name ${f.source}`);
+      }
       sources.add(f.source);
     }
     this.#sources = new Failures(options.backoff ?? {}, 10_000);
