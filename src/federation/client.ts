@@ -510,7 +510,11 @@ export class FederationClient {
     this.#bytesPerValue = Math.max(1, options.minBytesPerValue ?? MIN_BYTES_PER_VALUE);
   }
 
-  /** Closes every connection. */
+  /**
+   * Closes every connection.
+   *
+   * @returns when every connection is closed. Never rejects.
+   */
   async close(): Promise<void> {
     await Promise.all([...this.#agents.values()].map((a) => a.close()));
     this.#agents.clear();
@@ -623,8 +627,8 @@ export class FederationClient {
    * ```
    *
    * @param options - the size cap; default the keyring's default (1 MiB).
-   * @returns the transport. Its promise rejects with a {@link FederationError}
-   *   on any failure or status other than 2xx.
+   * @returns the transport (never throws). Its promise rejects with a
+   *   {@link FederationError} on any failure or status other than 2xx.
    */
   keyTransport(options: FederationKeyTransportOptions = {}): KeyTransport {
     const maxBytes = options.maxBytes ?? MAX_KEYS_BODY_BYTES;
@@ -778,7 +782,12 @@ export class FederationClient {
     return v;
   }
 
-  /** `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module). */
+  /**
+   * `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module).
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
   getServerKeys(destination: string): Promise<JsonObject> {
     return this.#object(destination, {
       method: 'GET',
@@ -796,6 +805,8 @@ export class FederationClient {
    * @param notary - the notary's server name.
    * @param serverKeys - the query criteria: server name to key ID to
    *   `{ minimum_valid_until_ts }` (no key IDs: all the server's keys).
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
    */
   queryKeys(notary: string, serverKeys: JsonObject): Promise<JsonObject> {
     return this.#object(notary, {
@@ -807,7 +818,12 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/version`: the server's implementation name and version. */
+  /**
+   * `GET /_matrix/federation/v1/version`: the server's implementation name and version.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
   getVersion(destination: string): Promise<JsonObject> {
     return this.#object(destination, {
       method: 'GET',
@@ -821,6 +837,10 @@ export class FederationClient {
    * template. Validate it (`checkMembershipTemplate`) before signing it.
    *
    * @param supportedVersions - the room versions we support (`ver`).
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   makeJoin(destination: string, roomId: string, userId: string, supportedVersions: readonly string[]) {
     return this.#object(destination, {
@@ -836,6 +856,10 @@ export class FederationClient {
    * signed join; answers the room state and auth chain.
    *
    * @param omitMembers - ask for a partial state (MSC3706, `omit_members`).
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   sendJoin(destination: string, roomId: string, eventId: string, event: JsonObject, omitMembers = false) {
     return this.#object(destination, {
@@ -847,7 +871,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/make_leave/{roomId}/{userId}`: a leave template. */
+  /**
+   * `GET /_matrix/federation/v1/make_leave/{roomId}/{userId}`: a leave template.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   makeLeave(destination: string, roomId: string, userId: string) {
     return this.#object(destination, {
       method: 'GET',
@@ -856,7 +887,14 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}`. */
+  /**
+   * `PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}`.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   sendLeave(destination: string, roomId: string, eventId: string, event: JsonObject) {
     return this.#object(destination, {
       method: 'PUT',
@@ -866,7 +904,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/make_knock/{roomId}/{userId}`: a knock template. */
+  /**
+   * `GET /_matrix/federation/v1/make_knock/{roomId}/{userId}`: a knock template.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   makeKnock(destination: string, roomId: string, userId: string, supportedVersions: readonly string[]) {
     return this.#object(destination, {
       method: 'GET',
@@ -876,7 +921,14 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}`. */
+  /**
+   * `PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}`.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   sendKnock(destination: string, roomId: string, eventId: string, event: JsonObject) {
     return this.#object(destination, {
       method: 'PUT',
@@ -891,6 +943,10 @@ export class FederationClient {
    * `PUT /_matrix/federation/v2/invite/{roomId}/{eventId}`: asks the
    * invitee's server to sign an invite; answers `{event}` with its
    * signature.
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   invite(
     destination: string,
@@ -910,7 +966,14 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and EDUs. */
+  /**
+   * `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and EDUs.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   sendTransaction(
     destination: string,
     txnId: string,
@@ -931,7 +994,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event. */
+  /**
+   * `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getEvent(destination: string, eventId: string) {
     return this.#object(destination, {
       method: 'GET',
@@ -940,7 +1010,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event. */
+  /**
+   * `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getState(destination: string, roomId: string, eventId: string) {
     return this.#object(destination, {
       method: 'GET',
@@ -950,7 +1027,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/state_ids/{roomId}?event_id=`: their IDs. */
+  /**
+   * `GET /_matrix/federation/v1/state_ids/{roomId}?event_id=`: their IDs.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getStateIds(destination: string, roomId: string, eventId: string) {
     return this.#object(destination, {
       method: 'GET',
@@ -960,7 +1044,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}`: an event's auth chain. */
+  /**
+   * `GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}`: an event's auth chain.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getEventAuth(destination: string, roomId: string, eventId: string) {
     return this.#object(destination, {
       method: 'GET',
@@ -973,6 +1064,11 @@ export class FederationClient {
    * `POST /_matrix/federation/v1/get_missing_events/{roomId}`: events between the earliest and latest.
    * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
    * maximum number of events to retrieve"), and one more for the envelope.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   getMissingEvents(
     destination: string,
@@ -997,6 +1093,11 @@ export class FederationClient {
    * `GET /_matrix/federation/v1/backfill/{roomId}?v=…&limit=`: history before the given events.
    * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
    * maximum number of PDUs to retrieve, including the given events"), and one more for the envelope.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   backfill(destination: string, roomId: string, fromEventIds: readonly string[], limit: number) {
     return this.#object(destination, {
@@ -1007,7 +1108,12 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/query/profile`: a user's profile (or one field of it). */
+  /**
+   * `GET /_matrix/federation/v1/query/profile`: a user's profile (or one field of it).
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
   queryProfile(destination: string, userId: string, field?: 'displayname' | 'avatar_url') {
     return this.#object(destination, {
       method: 'GET',

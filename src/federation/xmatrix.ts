@@ -341,7 +341,7 @@ function assertAscii(name: string, value: string): void {
  * request has a body.
  *
  * @param request - the request.
- * @returns the object to sign (without `signatures`).
+ * @returns the object to sign (without `signatures`). Never throws.
  */
 export function requestJson(request: OutgoingRequest): JsonObject {
   const json: JsonObject = {

@@ -162,6 +162,8 @@ export class DirectKeyFetcher implements KeyFetcher {
   readonly #concurrency: number;
 
   /**
+   * Never throws; {@link DirectKeyFetcher.fetch} never rejects either.
+   *
    * @param transport - makes the requests.
    * @param options - body limits and concurrency.
    */
@@ -227,6 +229,8 @@ export class NotaryKeyFetcher implements KeyFetcher {
   readonly #limits: ParseKeysBodyOptions | undefined;
 
   /**
+   * Never throws; {@link NotaryKeyFetcher.fetch} never rejects either.
+   *
    * @param transport - makes the requests.
    * @param notary - the notary and its known keys.
    * @param options - body limits.

@@ -353,6 +353,7 @@ export class Keyring {
    * for the requests (see {@link Keyring.prepare}).
    *
    * @param requests - the keys wanted.
+   * @returns the lookup. Rejects only if the store fails.
    */
   async eventKeyLookup(requests: readonly KeyringRequest[]): Promise<EventKeyLookup> {
     return this.prepare(requests);
@@ -366,6 +367,8 @@ export class Keyring {
    * @param requests - the keys wanted; an empty `keyIds` asks for the
    *   server's current response, whatever its keys.
    * @param options - which sources, and how many servers at most to fetch.
+   * @returns when done; fetch failures are remembered, not raised.
+   *   Rejects only if the store fails.
    */
   async refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions = {}): Promise<void> {
     const now = this.#now();
@@ -393,6 +396,7 @@ export class Keyring {
    *
    * @param serverName - the server.
    * @param keyIds - the key IDs; empty for all.
+   * @returns the responses. Rejects only if the store fails.
    */
   async storedResponses(serverName: string, keyIds: readonly string[]): Promise<StoredKey['response'][]> {
     const keys =

@@ -247,6 +247,7 @@ export function setVerifyBackend(choice: VerifyBackendChoice): VerifyBackend {
  * `auto` first (which loads `sodium-native` if it is installed).
  *
  * @returns `sodium` if libsodium verifies, `node` if `node:crypto` does.
+ *   Never throws: if `sodium-native` cannot be used, `node` is.
  */
 export function verifyBackend(): VerifyBackend {
   return sodiumBinding() === null ? 'node' : 'sodium';

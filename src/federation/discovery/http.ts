@@ -74,6 +74,11 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * after it.
  *
  * @param options - resolver, policy, trusted CAs and time limits.
+ * @returns the transport (never throws). Its `get` rejects with a
+ *   {@link DiscoveryError}: `not-found`, `dns-failure` or `blocked-address`
+ *   when the host has no address it may connect to, `too-large` for a body
+ *   over `maxBytes`, `timeout` or `network` (undici's error as `cause`) for
+ *   any other failure.
  */
 export function createUndiciTransport(options: UndiciTransportOptions = {}): HttpTransport {
   const dns = options.dns ?? createDnsResolver();

@@ -332,7 +332,7 @@ export class ServerResolver {
     }
   }
 
-  /** Forgets everything cached. */
+  /** Forgets everything cached. Never throws. */
   clearCache(): void {
     this.#wellKnown.clear();
     this.#hadValid.clear();
@@ -341,7 +341,10 @@ export class ServerResolver {
     this.#results.clear();
   }
 
-  /** Closes the default HTTP transport's connections (an injected transport is left open). */
+  /**
+   * Closes the default HTTP transport's connections (an injected transport
+   * is left open). Never rejects.
+   */
   async close(): Promise<void> {
     if (this.#ownsHttp && this.#http !== undefined) await this.#http.close?.();
     if (this.#ownsHttp) this.#http = undefined;
