@@ -14,7 +14,7 @@
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { own, type PyInt, PythonError, pyGet, pyIn, pyInt, pySet } from './pyvalue.js';
+import { own, type PyInt, PythonError, pyGet, pyIn, pyInt, pySet, readingContent } from './pyvalue.js';
 import type { StateLookup } from './state.js';
 
 /** A power level: an integer of any size (see {@link PyInt}). */
@@ -71,10 +71,14 @@ function contentOf(event: JsonObject | undefined): JsonObject | undefined {
  * @param create - the room's `m.room.create` event.
  * @param userId - the user.
  * @param rules - the room version's rules.
- * @throws {@link PythonError} if `additional_creators` cannot be read as a
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if `additional_creators` cannot be read as a
  *   set (not a list, or holding lists or objects).
  */
 export function isCreator(create: JsonObject, userId: string, rules: RoomVersionRules): boolean {
+  return readingContent(() => creatorIs(create, userId, rules));
+}
+
+function creatorIs(create: JsonObject, userId: string, rules: RoomVersionRules): boolean {
   if (create.sender === userId) return true;
   if (!rules.auth.privilegedCreators) return false;
   const additional = pyGet(contentOf(create) ?? {}, 'additional_creators', []);
@@ -85,9 +89,13 @@ export function isCreator(create: JsonObject, userId: string, rules: RoomVersion
  * The user the room version treats as the creator when there are no power
  * levels: the create event's `creator` (v1–v10) or its sender (v11 on).
  *
- * @throws {@link PythonError} if a v1–v10 create event has no `creator`.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if a v1–v10 create event has no `creator`.
  */
 export function roomCreator(create: JsonObject, rules: RoomVersionRules): JsonValue | undefined {
+  return readingContent(() => creatorOf(create, rules));
+}
+
+function creatorOf(create: JsonObject, rules: RoomVersionRules): JsonValue | undefined {
   if (rules.auth.implicitRoomCreator) return create.sender;
   const content = contentOf(create) ?? {};
   if (!Object.hasOwn(content, 'creator')) throw new PythonError("KeyError: 'creator'");
@@ -105,15 +113,19 @@ export function roomCreator(create: JsonObject, rules: RoomVersionRules): JsonVa
  * @param state - the state (or auth events) to read.
  * @param userId - the user.
  * @param rules - the room version's rules.
- * @throws {@link PythonError} if the state has no create event, or the
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the state has no create event, or the
  *   level cannot be read (see {@link pyInt}).
  */
 export function userPowerLevel(state: StateLookup, userId: string, rules: RoomVersionRules): PowerLevel {
+  return readingContent(() => levelOfUser(state, userId, rules));
+}
+
+function levelOfUser(state: StateLookup, userId: string, rules: RoomVersionRules): PowerLevel {
   const create = state.get('m.room.create', '');
   if (create === undefined) throw new PythonError('A create event is needed to work out power levels');
-  if (rules.auth.privilegedCreators && isCreator(create, userId, rules)) return CREATOR_POWER_LEVEL;
+  if (rules.auth.privilegedCreators && creatorIs(create, userId, rules)) return CREATOR_POWER_LEVEL;
   const levels = contentOf(state.get('m.room.power_levels', ''));
-  if (levels === undefined) return roomCreator(create, rules) === userId ? 100 : 0;
+  if (levels === undefined) return creatorOf(create, rules) === userId ? 100 : 0;
   let level = pyGet(pyGet(levels, 'users', {}), userId, undefined);
   if (level === undefined || level === null) level = own(levels, 'users_default');
   return level === undefined || level === null ? 0 : pyInt(level);
@@ -124,9 +136,13 @@ export function userPowerLevel(state: StateLookup, userId: string, rules: RoomVe
  * levels event's value, or the spec's default when it has none (or holds
  * `null`).
  *
- * @throws {@link PythonError} if the value cannot be read as an integer.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the value cannot be read as an integer.
  */
 export function namedPowerLevel(state: StateLookup, name: NamedLevel): PowerLevel {
+  return readingContent(() => namedLevel(state, name));
+}
+
+function namedLevel(state: StateLookup, name: NamedLevel): PowerLevel {
   const levels = contentOf(state.get('m.room.power_levels', ''));
   const level = levels === undefined ? undefined : own(levels, name);
   return level === undefined || level === null ? DEFAULT_LEVELS[name] : pyInt(level);
@@ -142,10 +158,14 @@ export function namedPowerLevel(state: StateLookup, name: NamedLevel): PowerLeve
  * @param state - the state to read.
  * @param type - the event type.
  * @param isState - whether the event has a state key.
- * @throws {@link PythonError} if `events` is not an object or the level
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if `events` is not an object or the level
  *   cannot be read (an explicit `null` default included, as in Synapse).
  */
 export function sendPowerLevel(state: StateLookup, type: string, isState: boolean): PowerLevel {
+  return readingContent(() => sendLevel(state, type, isState));
+}
+
+function sendLevel(state: StateLookup, type: string, isState: boolean): PowerLevel {
   const levels = contentOf(state.get('m.room.power_levels', '')) ?? {};
   let level = pyGet(pyGet(levels, 'events', {}), type, undefined);
   if (level === undefined || level === null) {

@@ -21,7 +21,7 @@ export class JsonFloat {
   /** The IEEE 754 double the text rounds to. Always finite. */
   readonly value: number;
 
-  /** @param value - a finite double. */
+  /** @param value - a finite double (not checked: never throws). */
   constructor(value: number) {
     this.value = value;
   }
@@ -37,7 +37,7 @@ export type JsonValue = null | boolean | number | bigint | JsonFloat | string | 
 
 /**
  * Whether `value` is a JSON object (a plain object, not an array, class
- * instance or null).
+ * instance or null). Never throws.
  */
 export function isJsonObject(value: unknown): value is JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -49,6 +49,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
  * Sets `key` on `target` as an own data property, even when `key` is
  * `__proto__` (a plain assignment would replace the prototype instead, and the
  * key would vanish from the object: a parsing difference an attacker can use).
+ * Never throws on a plain object.
  */
 export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
   if (key === '__proto__') {

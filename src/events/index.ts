@@ -19,7 +19,7 @@
  * @module events
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export {
   assertEventNesting,
   assertEventSchema,

@@ -9,9 +9,10 @@
  * test's); whatever the resolver gives passes the address policy before
  * anything is connected to. Every request has a timeout, and every response
  * a size cap fitted to its endpoint and a bound on the values its parse may
- * create; failures are typed ({@link FederationError}) and carry the remote
- * `errcode`; a destination that keeps failing is backed off. {@link FederationClient.keyTransport}
- * makes it the transport of a keyring (matrix-serverlib/keys).
+ * create; failures are typed ({@link FederationError}, with the error
+ * underneath as `cause`) and carry the remote `errcode` as `remoteErrcode`;
+ * a destination that keeps failing is backed off. {@link FederationClient.keyTransport} makes
+ * it the transport of a keyring (matrix-serverlib/keys).
  *
  * @module
  */
@@ -21,7 +22,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, type MatrixErrcode, MatrixServerlibError } from '../errors.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
 import { type AbortOptions, raceAbort, withDeadline } from '../util/abort.js';
@@ -34,6 +35,7 @@ import {
   requestChannel,
 } from './diagnostics.js';
 import { AddressPolicy } from './discovery/addresses.js';
+import { DiscoveryError } from './discovery/errors.js';
 import { ServerResolver } from './discovery/resolve.js';
 import { printable } from './text.js';
 
@@ -221,7 +223,7 @@ export interface FederationClientOptions {
    * The most response-body bytes held at once across all requests of this
    * client, from the first byte read until the body is parsed (or handed to
    * the keyring): a response that would take the total past it fails with
-   * kind `busy`, and nothing is backed off. With the bound on values per
+   * code `busy`, and nothing is backed off. With the bound on values per
    * byte this bounds the heap that concurrent responses take while they are
    * read and parsed, whoever sends them. Default twice `maxResponseBytes`
    * (128 MiB by default): two of the largest responses at once.
@@ -244,33 +246,81 @@ export interface FederationClientOptions {
   readonly now?: () => number;
 }
 
-/** Why a federation request failed. */
-export type FederationErrorKind =
-  /** The remote server answered with an error status (see `status`, `errcode`). */
+/**
+ * Why a federation request failed: the `code` of a {@link FederationError},
+ * with the `errcode` each carries.
+ */
+export type FederationErrorCode =
+  /**
+   * The remote server answered with an error status (see `status`,
+   * `remoteErrcode`); errcode `M_UNKNOWN` (the remote server's own errcode
+   * is `remoteErrcode`, for a homeserver that passes it on).
+   */
   | 'remote'
-  /** The destination is backed off after earlier failures (see `retryAt`). */
+  /**
+   * The destination is backed off after earlier failures (see `retryAt`);
+   * errcode `M_LIMIT_EXCEEDED`.
+   */
   | 'backoff'
-  /** No connection, a TLS failure, or a reset. */
+  /** No connection, a TLS failure, or a reset; errcode `M_UNKNOWN`. */
   | 'network'
-  /** The request took longer than the timeout. */
+  /** The request took longer than the timeout; errcode `M_UNKNOWN`. */
   | 'timeout'
   /**
    * The response body was larger than the cap, or held more values than
-   * its size allows (see {@link MIN_BYTES_PER_VALUE}).
+   * its size allows (see {@link MIN_BYTES_PER_VALUE}); errcode `M_UNKNOWN`
+   * (the remote server's fault, not the request's: not `M_TOO_LARGE`).
    */
-  | 'too_large'
+  | 'too-large'
   /**
    * The client already held `maxBufferedBytes` of responses being read or
-   * parsed; the request may be made again.
+   * parsed; the request may be made again. Errcode `M_LIMIT_EXCEEDED`.
    */
   | 'busy'
-  /** The response was not the JSON the endpoint returns. */
-  | 'bad_response'
-  /** The destination could not be resolved. */
+  /** The response was not the JSON the endpoint returns; errcode `M_UNKNOWN`. */
+  | 'bad-response'
+  /**
+   * The destination could not be resolved, or resolves to an address the
+   * policy refuses; `cause` is the {@link DiscoveryError} (or what a
+   * resolver of the caller's threw), and the errcode is the
+   * DiscoveryError's (`M_FORBIDDEN` for a refused address), else
+   * `M_UNKNOWN`.
+   */
   | 'discovery';
+
+/** The errcode of each {@link FederationErrorCode} (see there). */
+const FEDERATION_ERRCODES: Readonly<Record<FederationErrorCode, MatrixErrcode>> = {
+  remote: 'M_UNKNOWN',
+  backoff: 'M_LIMIT_EXCEEDED',
+  network: 'M_UNKNOWN',
+  timeout: 'M_UNKNOWN',
+  'too-large': 'M_UNKNOWN',
+  busy: 'M_LIMIT_EXCEEDED',
+  'bad-response': 'M_UNKNOWN',
+  discovery: 'M_UNKNOWN',
+};
+
+/** What a {@link FederationError} carries besides its code, destination and message. */
+export interface FederationErrorDetails {
+  /** The HTTP status, for `remote`. */
+  readonly status?: number;
+  /** The remote server's `errcode`, for `remote`, if it gave one. */
+  readonly remoteErrcode?: string;
+  /** For `backoff`: when requests may be made again (clock milliseconds). */
+  readonly retryAt?: number;
+  /** The error this one is raised because of. */
+  readonly cause?: unknown;
+}
 
 /**
  * A failed federation request.
+ *
+ * `code` says what failed (see {@link FederationErrorCode}), `errcode` what
+ * a homeserver answers when the request it serves fails so, and `cause` is
+ * the error underneath: the {@link DiscoveryError} of a destination that
+ * cannot be resolved, undici's error for a network failure or a timeout,
+ * the parser's {@link InvalidInputError} for a response that is not JSON
+ * or too large to parse.
  *
  * Its message may quote the remote server (its `error` string, a
  * certificate's names): every control and bidirectional formatting
@@ -278,36 +328,37 @@ export type FederationErrorKind =
  * terminal or forge a log line, and it is at most 1,000 characters (the
  * remote `error` at most 200 of them).
  */
-export class FederationError extends Error {
+export class FederationError extends MatrixServerlibError {
   /** What went wrong. */
-  readonly kind: FederationErrorKind;
+  readonly code: FederationErrorCode;
   /** The server the request was for. */
   readonly destination: string;
   /** The HTTP status, for `remote`. */
   readonly status: number | undefined;
-  /** The Matrix `errcode` the remote server gave, if any (escaped as the message is, at most 100 characters). */
-  readonly errcode: string | undefined;
+  /**
+   * The Matrix `errcode` the remote server gave, if any (escaped as the
+   * message is, at most 100 characters). Not ours: ours is `errcode`.
+   */
+  readonly remoteErrcode: string | undefined;
   /** For `backoff`: when requests may be made again (clock milliseconds). */
   readonly retryAt: number | undefined;
 
   /**
-   * @param kind - what went wrong.
+   * @param code - what went wrong.
    * @param destination - the server.
    * @param message - a sentence.
-   * @param details - status, errcode, retryAt.
+   * @param details - status, remote errcode, retryAt, cause.
    */
-  constructor(
-    kind: FederationErrorKind,
-    destination: string,
-    message: string,
-    details: { status?: number; errcode?: string; retryAt?: number } = {},
-  ) {
-    super(printable(message, MAX_MESSAGE_LENGTH));
+  constructor(code: FederationErrorCode, destination: string, message: string, details: FederationErrorDetails = {}) {
+    const cause = details.cause;
+    const errcode = code === 'discovery' && cause instanceof DiscoveryError ? cause.errcode : FEDERATION_ERRCODES[code];
+    super(errcode, printable(message, MAX_MESSAGE_LENGTH), 'cause' in details ? { cause } : {});
     this.name = 'FederationError';
-    this.kind = kind;
+    this.code = code;
     this.destination = destination;
     this.status = details.status;
-    this.errcode = details.errcode === undefined ? undefined : printable(details.errcode, MAX_ERRCODE_LENGTH);
+    this.remoteErrcode =
+      details.remoteErrcode === undefined ? undefined : printable(details.remoteErrcode, MAX_ERRCODE_LENGTH);
     this.retryAt = details.retryAt;
   }
 }
@@ -418,11 +469,30 @@ function eventsCap(limit: number): number {
   return (events + 1) * SINGLE_EVENT_RESPONSE_MAX_BYTES;
 }
 
-/** Builds a path from a template and parameters, each percent-encoded as one segment. */
+/**
+ * Percent-encodes a path segment or a query key or value, as
+ * `encodeURIComponent` does, but refusing an unpaired surrogate (which no
+ * URI can carry) with the library's error instead of a `URIError`.
+ */
+function encodeComponent(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch (e) {
+    const shown = JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+    throw new InvalidInputError('M_INVALID_PARAM', `${shown} cannot be written in a URI`, { cause: e });
+  }
+}
+
+/**
+ * Builds a path from a template and parameters, each percent-encoded as one segment.
+ *
+ * @throws {@link InvalidInputError} `M_INVALID_PARAM` if a parameter holds
+ *   an unpaired surrogate.
+ */
 export function path(strings: TemplateStringsArray, ...params: string[]): string {
   let out = strings[0] as string;
   params.forEach((p, i) => {
-    out += encodeURIComponent(p) + (strings[i + 1] as string);
+    out += encodeComponent(p) + (strings[i + 1] as string);
   });
   return out;
 }
@@ -432,7 +502,7 @@ function queryString(query: FederationRequest['query']): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(query)) {
     for (const v of typeof value === 'string' ? [value] : value) {
-      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(v)}`);
+      parts.push(`${encodeComponent(key)}=${encodeComponent(v)}`);
     }
   }
   return parts.length === 0 ? '' : `?${parts.join('&')}`;
@@ -524,7 +594,11 @@ export class FederationClient {
     this.#backoff.succeeded(destination);
   }
 
-  /** Closes every connection. */
+  /**
+   * Closes every connection.
+   *
+   * @returns when every connection is closed. Never rejects.
+   */
   async close(): Promise<void> {
     await Promise.all([...this.#agents.values()].map((a) => a.close()));
     this.#agents.clear();
@@ -572,12 +646,17 @@ export class FederationClient {
    * @param destination - the server name.
    * @param req - method, path, query, body, size cap.
    * @param options - the signal.
-   * @throws {@link FederationError} on any failure: `too_large` for a body
-   *   over `maxBytes` (default `maxResponseBytes`) or holding more values
-   *   than its size allows, `busy` when the client holds
-   *   `maxBufferedBytes` of responses already, `bad_response` for one that
-   *   is not JSON (or not UTF-8); the signal's reason if it aborts;
-   *   whatever the signer throws if it cannot sign as the origin.
+   * @throws {@link FederationError} on any failure (see
+   *   {@link FederationErrorCode}): `too-large` for a body over `maxBytes`
+   *   (default `maxResponseBytes`) or holding more values than its size
+   *   allows, `busy` when the client holds `maxBufferedBytes` of responses
+   *   already, `bad-response` for one that is not JSON (or not UTF-8),
+   *   `remote` for a status other than 2xx, `backoff`, `discovery`,
+   *   `network`, `timeout`; {@link InvalidInputError} `M_BAD_JSON` for a
+   *   body Canonical JSON cannot encode, `M_INVALID_PARAM` for a query
+   *   holding an unpaired surrogate; the signal's reason if it aborts;
+   *   whatever the signer throws if it cannot sign as the origin. The
+   *   promise rejects; nothing is thrown.
    */
   request(destination: string, req: FederationRequest, options: FederationCallOptions = {}): Promise<JsonValue> {
     return this.#exchange(destination, req, req.maxBytes ?? this.#maxBytes, false, options, (answer) =>
@@ -589,6 +668,7 @@ export class FederationClient {
   #parse(destination: string, req: FederationRequest, { status, body, uri }: Exchanged): JsonValue {
     let parsed: JsonValue | undefined;
     let problem = '';
+    let unparsed: unknown;
     try {
       // The bytes, not a decoded string: invalid UTF-8 is refused rather
       // than silently replaced. The body is within its cap already, so the
@@ -600,9 +680,10 @@ export class FederationClient {
       });
     } catch (e) {
       if (e instanceof InvalidInputError && e.errcode === 'M_TOO_LARGE') {
-        throw new FederationError('too_large', destination, `${req.method} ${uri}: ${e.message}`);
+        throw new FederationError('too-large', destination, `${req.method} ${uri}: ${e.message}`, { cause: e });
       }
       problem = e instanceof Error ? e.message : String(e);
+      unparsed = e;
     }
     if (status < 200 || status >= 300) {
       const errcode = isJsonObject(parsed) && typeof parsed.errcode === 'string' ? parsed.errcode : undefined;
@@ -612,11 +693,13 @@ export class FederationClient {
           : '';
       throw new FederationError('remote', destination, `${req.method} ${uri} answered ${status}${error}`, {
         status,
-        ...(errcode !== undefined ? { errcode } : {}),
+        ...(errcode !== undefined ? { remoteErrcode: errcode } : {}),
       });
     }
     if (parsed === undefined) {
-      throw new FederationError('bad_response', destination, `${req.method} ${uri} did not answer JSON: ${problem}`);
+      throw new FederationError('bad-response', destination, `${req.method} ${uri} did not answer JSON: ${problem}`, {
+        cause: unparsed,
+      });
     }
     return parsed;
   }
@@ -636,9 +719,9 @@ export class FederationClient {
    * ```
    *
    * @param options - the size cap; default the keyring's default (1 MiB).
-   * @returns the transport. Its promise rejects with a {@link FederationError}
-   *   on any failure or status other than 2xx, and with the signal's reason
-   *   if the keyring's signal aborts.
+   * @returns the transport (never throws). Its promise rejects with a
+   *   {@link FederationError} on any failure or status other than 2xx, and
+   *   with the signal's reason if the keyring's signal aborts.
    */
   keyTransport(options: FederationKeyTransportOptions = {}): KeyTransport {
     const maxBytes = options.maxBytes ?? MAX_KEYS_BODY_BYTES;
@@ -710,13 +793,15 @@ export class FederationClient {
     } catch (e) {
       if (caller?.aborted === true) throw caller.reason;
       this.#backoff.failed(destination, this.#now());
-      throw new FederationError('discovery', destination, `Cannot resolve ${destination}: ${String(e)}`);
+      throw new FederationError('discovery', destination, `Cannot resolve ${destination}: ${String(e)}`, { cause: e });
     }
     // A resolver of the caller's is held to the policy too (CVE-2024-52594:
     // a server name must not make us reach into our own network).
     const refused = refusedAddress(target, this.#policy);
     if (refused !== undefined) {
-      throw new FederationError('discovery', destination, `Refusing to connect for ${destination}: ${refused}`);
+      throw new FederationError('discovery', destination, `Refusing to connect for ${destination}: ${refused}`, {
+        cause: new DiscoveryError('blocked-address', `${destination}: ${refused}`),
+      });
     }
     const uri = req.path + queryString(req.query);
     const headers: Record<string, string> = { host: target.hostHeader };
@@ -772,7 +857,9 @@ export class FederationClient {
       if (caller?.aborted === true) throw caller.reason;
       this.#backoff.failed(destination, this.#now());
       const timedOut = e instanceof Error && (e.name === 'TimeoutError' || /timeout/i.test(e.name + e.message));
-      throw new FederationError(timedOut ? 'timeout' : 'network', destination, `${req.method} ${uri}: ${String(e)}`);
+      throw new FederationError(timedOut ? 'timeout' : 'network', destination, `${req.method} ${uri}: ${String(e)}`, {
+        cause: e,
+      });
     }
     if (status >= 500) this.#backoff.failed(destination, this.#now());
     else this.#backoff.succeeded(destination);
@@ -801,7 +888,7 @@ export class FederationClient {
       hold(chunk.byteLength);
       if (n > maxBytes) {
         body.destroy?.();
-        throw new FederationError('too_large', destination, `The response is larger than ${maxBytes} bytes`);
+        throw new FederationError('too-large', destination, `The response is larger than ${maxBytes} bytes`);
       }
       if (this.#buffered > this.#maxBuffered) {
         body.destroy?.();
@@ -824,11 +911,16 @@ export class FederationClient {
   ): Promise<JsonObject> {
     const v = await this.request(destination, { ...req, maxBytes: Math.min(req.maxBytes, this.#maxBytes) }, options);
     if (!isJsonObject(v))
-      throw new FederationError('bad_response', destination, `${req.path} did not answer an object`);
+      throw new FederationError('bad-response', destination, `${req.path} did not answer an object`);
     return v;
   }
 
-  /** `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module). */
+  /**
+   * `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module).
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
   getServerKeys(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
     return this.#object(destination, options, {
       method: 'GET',
@@ -846,6 +938,8 @@ export class FederationClient {
    * @param notary - the notary's server name.
    * @param serverKeys - the query criteria: server name to key ID to
    *   `{ minimum_valid_until_ts }` (no key IDs: all the server's keys).
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
    */
   queryKeys(notary: string, serverKeys: JsonObject, options: FederationCallOptions = {}): Promise<JsonObject> {
     return this.#object(notary, options, {
@@ -857,7 +951,12 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/version`: the server's implementation name and version. */
+  /**
+   * `GET /_matrix/federation/v1/version`: the server's implementation name and version.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
   getVersion(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
     return this.#object(destination, options, {
       method: 'GET',
@@ -871,6 +970,10 @@ export class FederationClient {
    * template. Validate it (`checkMembershipTemplate`) before signing it.
    *
    * @param supportedVersions - the room versions we support (`ver`).
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   makeJoin(
     destination: string,
@@ -893,6 +996,10 @@ export class FederationClient {
    *
    * @param options - `omitMembers`: ask for a partial state (MSC3706,
    *   `omit_members`); the signal.
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   sendJoin(destination: string, roomId: string, eventId: string, event: JsonObject, options: SendJoinOptions = {}) {
     return this.#object(destination, options, {
@@ -904,7 +1011,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/make_leave/{roomId}/{userId}`: a leave template. */
+  /**
+   * `GET /_matrix/federation/v1/make_leave/{roomId}/{userId}`: a leave template.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   makeLeave(destination: string, roomId: string, userId: string, options: FederationCallOptions = {}) {
     return this.#object(destination, options, {
       method: 'GET',
@@ -913,7 +1027,14 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}`. */
+  /**
+   * `PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}`.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   sendLeave(
     destination: string,
     roomId: string,
@@ -929,7 +1050,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/make_knock/{roomId}/{userId}`: a knock template. */
+  /**
+   * `GET /_matrix/federation/v1/make_knock/{roomId}/{userId}`: a knock template.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   makeKnock(
     destination: string,
     roomId: string,
@@ -945,7 +1073,14 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}`. */
+  /**
+   * `PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}`.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   sendKnock(
     destination: string,
     roomId: string,
@@ -966,6 +1101,10 @@ export class FederationClient {
    * `PUT /_matrix/federation/v2/invite/{roomId}/{eventId}`: asks the
    * invitee's server to sign an invite; answers `{event}` with its
    * signature.
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   invite(
     destination: string,
@@ -986,7 +1125,14 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and EDUs. */
+  /**
+   * `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and EDUs.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   sendTransaction(
     destination: string,
     txnId: string,
@@ -1008,7 +1154,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event. */
+  /**
+   * `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getEvent(destination: string, eventId: string, options: FederationCallOptions = {}) {
     return this.#object(destination, options, {
       method: 'GET',
@@ -1017,7 +1170,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event. */
+  /**
+   * `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getState(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
     return this.#object(destination, options, {
       method: 'GET',
@@ -1027,7 +1187,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/state_ids/{roomId}?event_id=`: their IDs. */
+  /**
+   * `GET /_matrix/federation/v1/state_ids/{roomId}?event_id=`: their IDs.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getStateIds(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
     return this.#object(destination, options, {
       method: 'GET',
@@ -1037,7 +1204,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}`: an event's auth chain. */
+  /**
+   * `GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}`: an event's auth chain.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   getEventAuth(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
     return this.#object(destination, options, {
       method: 'GET',
@@ -1050,6 +1224,11 @@ export class FederationClient {
    * `POST /_matrix/federation/v1/get_missing_events/{roomId}`: events between the earliest and latest.
    * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
    * maximum number of events to retrieve"), and one more for the envelope.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   getMissingEvents(
     destination: string,
@@ -1075,6 +1254,11 @@ export class FederationClient {
    * `GET /_matrix/federation/v1/backfill/{roomId}?v=…&limit=`: history before the given events.
    * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
    * maximum number of PDUs to retrieve, including the given events"), and one more for the envelope.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   backfill(
     destination: string,
@@ -1091,7 +1275,12 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/query/profile`: a user's profile (or one field of it). */
+  /**
+   * `GET /_matrix/federation/v1/query/profile`: a user's profile (or one field of it).
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
   queryProfile(
     destination: string,
     userId: string,

@@ -17,7 +17,7 @@
  * @module federation
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export type { AbortOptions } from '../util/abort.js';
 export { type BackoffListener, type BackoffPolicy, type BackoffState, Failures } from '../util/backoff.js';
 export {
@@ -29,7 +29,8 @@ export {
   type FederationClientOptions,
   type FederationDestination,
   FederationError,
-  type FederationErrorKind,
+  type FederationErrorCode,
+  type FederationErrorDetails,
   type FederationKeyTransportOptions,
   type FederationRequest,
   type FederationTarget,

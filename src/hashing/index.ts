@@ -18,7 +18,7 @@
  * @module hashing
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export { PduEncoding } from './encoding.js';
 export { contentHash, referenceHash } from './hashes.js';
 export { eventId, eventIdOf, roomIdOfCreateEvent } from './ids.js';

@@ -85,6 +85,12 @@ export interface FetchFailure {
   readonly serverName?: string;
   /** What went wrong. */
   readonly reason: string;
+  /**
+   * The error the fetch failed with, if it threw: the transport's (a
+   * `FederationError` from the federation client's transport) or the
+   * parser's {@link InvalidInputError} for a body that is not JSON.
+   */
+  readonly cause?: unknown;
 }
 
 /** What one call of a fetcher gave. */
@@ -164,6 +170,8 @@ export class DirectKeyFetcher implements KeyFetcher {
   readonly #concurrency: number;
 
   /**
+   * Never throws; {@link DirectKeyFetcher.fetch} never rejects either.
+   *
    * @param transport - makes the requests.
    * @param options - body limits and concurrency.
    */
@@ -203,7 +211,7 @@ export class DirectKeyFetcher implements KeyFetcher {
           keys: check.verifyKeys,
         });
       } catch (e) {
-        failures.push({ serverName, reason: `Fetching the keys of ${serverName} failed: ${describe(e)}` });
+        failures.push({ serverName, reason: `Fetching the keys of ${serverName} failed: ${describe(e)}`, cause: e });
       }
     };
     const worker = async (): Promise<void> => {
@@ -236,6 +244,8 @@ export class NotaryKeyFetcher implements KeyFetcher {
   readonly #limits: ParseKeysBodyOptions | undefined;
 
   /**
+   * Never throws; {@link NotaryKeyFetcher.fetch} never rejects either.
+   *
    * @param transport - makes the requests.
    * @param notary - the notary and its known keys.
    * @param options - body limits.
@@ -290,7 +300,7 @@ export class NotaryKeyFetcher implements KeyFetcher {
       );
     } catch (e) {
       if (signal?.aborted === true) throw signal.reason;
-      return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}` }] };
+      return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}`, cause: e }] };
     }
     const check = checkNotaryResponse(body, this.#notary, { serverNames: new Set(query.keys()) });
     if (!check.valid) return { fetched: [], failures: [{ reason: `The notary ${notary}: ${check.reason}` }] };

@@ -14,7 +14,7 @@
  * @module keys
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export type { AbortOptions } from '../util/abort.js';
 export type { BackoffPolicy, BackoffState } from '../util/backoff.js';
 export {

@@ -31,6 +31,7 @@
 
 import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
+import { InvalidInputError } from '../errors.js';
 import type { EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
 import { isValidServerName } from '../identifiers/identifiers.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
@@ -220,8 +221,9 @@ export class Keyring {
 
   /**
    * @param options - transport, notaries, store, local keys, clock and policies.
-   * @throws TypeError if two fetchers have the same source name, or local
-   *   keys are given twice for one server name.
+   * @throws {@link InvalidInputError} `M_INVALID_PARAM` if two fetchers
+   *   have the same source name, or local keys are given twice for one
+   *   server name.
    */
   constructor(options: KeyringOptions = {}) {
     this.#store = options.store ?? new MemoryKeyStore();
@@ -229,7 +231,8 @@ export class Keyring {
     this.#cap = options.maxKeyValidityMs ?? MAX_KEY_VALIDITY_MS;
     const local = options.local;
     for (const l of local === undefined ? [] : 'serverName' in local ? [local] : local) {
-      if (this.#local.has(l.serverName)) throw new TypeError(`Local keys of ${l.serverName} are given twice`);
+      if (this.#local.has(l.serverName))
+        throw new InvalidInputError('M_INVALID_PARAM', `Local keys of ${l.serverName} are given twice`);
       this.#local.set(l.serverName, l);
     }
     const limits = options.limits === undefined ? {} : { limits: options.limits };
@@ -244,7 +247,9 @@ export class Keyring {
           ]);
     const sources = new Set<string>();
     for (const f of this.#fetchers) {
-      if (sources.has(f.source)) throw new TypeError(`Two key fetchers have the source name ${f.source}`);
+      if (sources.has(f.source)) {
+        throw new InvalidInputError('M_INVALID_PARAM', `Two key fetchers have the source name ${f.source}`);
+      }
       sources.add(f.source);
     }
     this.#sources = new Failures(options.backoff ?? {}, 10_000, (name, state) => {
@@ -407,6 +412,7 @@ export class Keyring {
    *
    * @param requests - the keys wanted.
    * @param options - the signal, as for {@link Keyring.getKeys}.
+   * @returns the lookup. Rejects only if the store fails, or with the signal's reason.
    */
   async eventKeyLookup(requests: readonly KeyringRequest[], options: AbortOptions = {}): Promise<EventKeyLookup> {
     return this.prepare(requests, options);
@@ -421,7 +427,8 @@ export class Keyring {
    *   server's current response, whatever its keys.
    * @param options - which sources, how many servers at most to fetch, and
    *   the signal, as for {@link Keyring.getKeys}.
-   * @returns rejects only if the store fails, or with the signal's reason.
+   * @returns when done; fetch failures are remembered, not raised.
+   *   Rejects only if the store fails, or with the signal's reason.
    */
   refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions = {}): Promise<void> {
     const { signal } = options;
@@ -455,6 +462,7 @@ export class Keyring {
    *
    * @param serverName - the server.
    * @param keyIds - the key IDs; empty for all.
+   * @returns the responses. Rejects only if the store fails.
    */
   async storedResponses(serverName: string, keyIds: readonly string[]): Promise<StoredKey['response'][]> {
     const keys =
@@ -689,7 +697,7 @@ export class Keyring {
           }),
         );
       } catch (e) {
-        result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e) }] };
+        result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e), cause: e }] };
       }
       // A fetcher of the caller's may report the abort as failures.
       signal.throwIfAborted();

@@ -99,6 +99,8 @@ export function parseKeyQuery(body: JsonValue): KeyQuery {
  *
  * @param serverName - the path parameter, decoded.
  * @param minimumValidUntilTs - the query parameter, if given.
+ * @returns the query. Never throws: the server name is checked when the
+ *   query is answered.
  */
 export function keyQueryForServer(serverName: string, minimumValidUntilTs?: number): KeyQuery {
   return [minimumValidUntilTs === undefined ? { serverName } : { serverName, minimumValidUntilTs }];
@@ -135,7 +137,7 @@ export class KeyNotary {
   readonly #identity: NotaryIdentity;
   readonly #maxFetches: number;
 
-  /** @param options - the keyring, our identity and the fetch bound. */
+  /** @param options - the keyring, our identity and the fetch bound. Never throws. */
   constructor(options: KeyNotaryOptions) {
     this.#keyring = options.keyring;
     this.#identity = options.identity;

@@ -15,12 +15,12 @@ import {
   InvalidInputError,
   isCreator,
   namedPowerLevel,
-  PythonError,
   roomCreator,
   StateMap,
   sendPowerLevel,
   userPowerLevel,
 } from '../../src/auth/index.js';
+import { PythonError } from '../../src/auth/pyvalue.js';
 import { JsonFloat, type JsonObject, type JsonValue } from '../../src/canonicaljson/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 
@@ -48,7 +48,10 @@ function state(v: string, levels?: JsonValue, createContent: JsonObject = {}): S
   return new StateMap(events);
 }
 
-/** Asserts that `f` throws the library's malformed-input error: a PythonError, an InvalidInputError, M_BAD_JSON. */
+/**
+ * Asserts that `f` throws the library's malformed-input error: an
+ * InvalidInputError M_BAD_JSON, the internal PythonError only its cause.
+ */
 function expectMalformed(f: () => unknown): void {
   let error: unknown;
   try {
@@ -57,8 +60,10 @@ function expectMalformed(f: () => unknown): void {
     error = e;
   }
   expect(error).toBeInstanceOf(InvalidInputError);
-  expect(error).toBeInstanceOf(PythonError);
+  expect((error as Error).constructor).toBe(InvalidInputError);
   expect((error as InvalidInputError).errcode).toBe('M_BAD_JSON');
+  expect((error as InvalidInputError).cause).toBeInstanceOf(PythonError);
+  expect((error as InvalidInputError).message).toBe(((error as InvalidInputError).cause as Error).message);
 }
 
 describe('the defaults (spec: m.room.power_levels)', () => {
@@ -274,7 +279,7 @@ describe('null entries (Synapse: a None level falls back)', () => {
   });
 });
 
-describe('malformed content: PythonError, an InvalidInputError with errcode M_BAD_JSON', () => {
+describe('malformed content: an InvalidInputError M_BAD_JSON (caused by the internal PythonError)', () => {
   const rules = getRoomVersion('9');
 
   it('a level int() cannot read: users_default "abc", users[user] "50.9", ban "", kick []', () => {

@@ -15,6 +15,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonFloat } from '../../src/canonicaljson/index.js';
+import { InvalidInputError } from '../../src/errors.js';
 import {
   FederationClient,
   type FederationDestination,
@@ -28,6 +29,7 @@ import {
   type FederationRequestMessage,
 } from '../../src/federation/diagnostics.js';
 import { AddressPolicy } from '../../src/federation/discovery/addresses.js';
+import { DiscoveryError } from '../../src/federation/discovery/errors.js';
 import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import { Keyring } from '../../src/keys/index.js';
 import { encodeBase64 } from '../../src/signing/index.js';
@@ -307,7 +309,10 @@ describe('FederationClient', () => {
 
   it('refuses a certificate that is not for the server name', async () => {
     const { c } = client({ dest: { tlsServerName: 'other.test' } });
-    await expect(c.getVersion('other.test')).rejects.toMatchObject({ kind: 'network' });
+    const e = (await c.getVersion('other.test').catch((x: unknown) => x)) as FederationError;
+    // undici's TLS error underneath is kept.
+    expect(e).toMatchObject({ code: 'network', errcode: 'M_UNKNOWN', cause: expect.any(Error) });
+    expect((e.cause as Error).message).toMatch(/other\.test/);
     await c.close();
   });
 
@@ -315,7 +320,13 @@ describe('FederationClient', () => {
     const { c } = client();
     const e = (await c.queryProfile('fed.test', '@u:fed.test').catch((x: unknown) => x)) as FederationError;
     expect(e).toBeInstanceOf(FederationError);
-    expect(e).toMatchObject({ kind: 'remote', status: 403, errcode: 'M_FORBIDDEN', destination: 'fed.test' });
+    expect(e).toMatchObject({
+      code: 'remote',
+      status: 403,
+      remoteErrcode: 'M_FORBIDDEN',
+      errcode: 'M_UNKNOWN',
+      destination: 'fed.test',
+    });
     await expect(c.getVersion('fed.test')).resolves.toBeDefined();
     await c.close();
   });
@@ -323,9 +334,9 @@ describe('FederationClient', () => {
   it('backs a destination off after a 5xx until the wait is over', async () => {
     let now = 1_000_000;
     const { c } = client({ now: () => now });
-    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ kind: 'remote', status: 500 });
+    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ code: 'remote', status: 500 });
     const before = seen.length;
-    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'backoff', retryAt: 1_060_000 });
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ code: 'backoff', retryAt: 1_060_000 });
     expect(seen.length).toBe(before);
     now += 60_001;
     await expect(c.getVersion('fed.test')).resolves.toBeDefined();
@@ -343,7 +354,7 @@ describe('FederationClient', () => {
     // The second wait is twice the first.
     expect(c.backoffState('fed.test')).toEqual({ failures: 2, retryAt: 2_180_000 });
     expect([...c.backoffStates()]).toEqual([['fed.test', { failures: 2, retryAt: 2_180_000 }]]);
-    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'backoff' });
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ code: 'backoff' });
     c.resetBackoff('fed.test');
     expect(c.backoffState('fed.test')).toBeUndefined();
     expect([...c.backoffStates()]).toEqual([]);
@@ -353,8 +364,8 @@ describe('FederationClient', () => {
 
   it('refuses responses over the size cap, and bodies that are not JSON', async () => {
     const { c } = client({ max: 1_000 });
-    await expect(c.getStateIds('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ kind: 'too_large' });
-    await expect(c.getState('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ kind: 'bad_response' });
+    await expect(c.getStateIds('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ code: 'too-large' });
+    await expect(c.getState('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ code: 'bad-response' });
     await c.close();
   });
 
@@ -365,7 +376,7 @@ describe('FederationClient', () => {
     expect(r.state[0]).toHaveLength(17 * 1024 * 1024);
     // And the same body over a smaller cap is too large, not "not JSON".
     const small = client({ max: 16 * 1024 * 1024 }).c;
-    await expect(small.request('fed.test', devices)).rejects.toMatchObject({ kind: 'too_large' });
+    await expect(small.request('fed.test', devices)).rejects.toMatchObject({ code: 'too-large', errcode: 'M_UNKNOWN' });
     await c.close();
     await small.close();
   });
@@ -375,33 +386,45 @@ describe('FederationClient', () => {
     const e = (await c
       .request('fed.test', { method: 'GET', path: '/_matrix/federation/v1/openid/userinfo' })
       .catch((x: unknown) => x)) as FederationError;
-    expect(e).toMatchObject({ kind: 'bad_response', message: expect.stringContaining('UTF-8') });
+    expect(e).toMatchObject({ code: 'bad-response', message: expect.stringContaining('UTF-8') });
+    // The parser's error is the cause.
+    expect(e.cause).toBeInstanceOf(InvalidInputError);
+    expect(e.cause).toMatchObject({ errcode: 'M_NOT_JSON' });
     await c.close();
   });
 
   it('times out a server that never answers', async () => {
     const { c } = client({ timeoutMs: 300 });
-    await expect(c.getEventAuth('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ kind: 'timeout' });
+    await expect(c.getEventAuth('fed.test', '!r:fed.test', '$e')).rejects.toMatchObject({ code: 'timeout' });
     await c.close();
   });
 
   it('resolves with the spec discovery by default, which refuses loopback addresses (SSRF)', async () => {
     const c = new FederationClient({ serverName: 'us.test', sign: () => 'X-Matrix', ca: ca.certPem });
     const before = seen.length;
-    await expect(c.getVersion(`${ADDRESS}:${port}`)).rejects.toMatchObject({ kind: 'discovery' });
+    const e = (await c.getVersion(`${ADDRESS}:${port}`).catch((x: unknown) => x)) as FederationError;
+    // The resolver's DiscoveryError is the cause, and gives its errcode.
+    expect(e).toMatchObject({ code: 'discovery', errcode: 'M_FORBIDDEN' });
+    expect(e.cause).toBeInstanceOf(DiscoveryError);
+    expect(e.cause).toMatchObject({ code: 'blocked-address', errcode: 'M_FORBIDDEN' });
     expect(seen.length).toBe(before);
     await c.close();
   });
 
   it('reports a destination that cannot be resolved', async () => {
+    const nxdomain = new Error('NXDOMAIN');
     const c = new FederationClient({
       serverName: 'us.test',
       sign: () => 'X-Matrix',
       resolve: async () => {
-        throw new Error('NXDOMAIN');
+        throw nxdomain;
       },
     });
-    await expect(c.getVersion('nowhere.test')).rejects.toMatchObject({ kind: 'discovery' });
+    await expect(c.getVersion('nowhere.test')).rejects.toMatchObject({
+      code: 'discovery',
+      errcode: 'M_UNKNOWN',
+      cause: nxdomain,
+    });
   });
 });
 
@@ -443,9 +466,9 @@ describe('FederationClient: diagnostics channels', () => {
         origin: 'us.test',
         path: '/_matrix/federation/v1/event/%24e',
         status: 500,
-        error: expect.objectContaining({ kind: 'remote', status: 500 }),
+        error: expect.objectContaining({ code: 'remote', status: 500 }),
       }),
-      expect.objectContaining({ status: undefined, error: expect.objectContaining({ kind: 'backoff' }) }),
+      expect.objectContaining({ status: undefined, error: expect.objectContaining({ code: 'backoff' }) }),
     ]);
     for (const r of requests as FederationRequestMessage[]) expect(r.durationMs).toBeGreaterThanOrEqual(0);
     // Back-off changes: the failure, and its reset.
@@ -525,7 +548,7 @@ describe('FederationClient: cancelling with a signal', () => {
     await expect(pending).rejects.toBe(reason);
     expect(given?.aborted).toBe(true);
     // Not backed off: the next request is made (and refused by nobody).
-    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'network' });
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ code: 'network' });
     await c.close();
   });
 
@@ -578,10 +601,10 @@ describe('FederationClient: the addresses discovery gives, in order', () => {
   it('does not try another address after an HTTP error, or a certificate not valid for the name', async () => {
     const before = seenBySecond.length;
     const { c } = client({ dest: { targets: [target(ADDRESS, port), target(SECOND, secondPort)] } });
-    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ kind: 'remote', status: 500 });
+    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ code: 'remote', status: 500 });
     await c.close();
     const tls = client({ dest: { targets: [target(WRONG_CERT, wrongCertPort), target(SECOND, secondPort)] } }).c;
-    await expect(tls.getVersion('fed.test')).rejects.toMatchObject({ kind: 'network' });
+    await expect(tls.getVersion('fed.test')).rejects.toMatchObject({ code: 'network' });
     await tls.close();
     expect(seenBySecond.length).toBe(before);
   });
@@ -590,11 +613,11 @@ describe('FederationClient: the addresses discovery gives, in order', () => {
     let now = 5_000_000;
     const { c } = client({ now: () => now, dest: { targets: [target(NOBODY, port), target('127.0.0.10', port)] } });
     const e = (await c.getVersion('fed.test').catch((x: unknown) => x)) as FederationError;
-    expect(e).toMatchObject({ kind: 'network', message: expect.stringContaining(`${NOBODY}:${port}`) });
-    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'backoff' });
+    expect(e).toMatchObject({ code: 'network', message: expect.stringContaining(`${NOBODY}:${port}`) });
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ code: 'backoff' });
     now += 60_001;
     const none = client({ dest: { targets: [] } }).c;
-    await expect(none.getVersion('fed.test')).rejects.toMatchObject({ kind: 'network' });
+    await expect(none.getVersion('fed.test')).rejects.toMatchObject({ code: 'network' });
     await c.close();
     await none.close();
   });
@@ -625,22 +648,22 @@ describe('FederationClient.keyTransport', () => {
     const size = Buffer.byteLength(JSON.stringify(fedKeys()));
     const get = { method: 'GET', path: '/_matrix/key/v2/server' } as const;
     await expect(c.keyTransport({ maxBytes: size - 1 }).fetchJson('fed.test', get)).rejects.toMatchObject({
-      kind: 'too_large',
+      code: 'too-large',
     });
     expect(await c.keyTransport({ maxBytes: size }).fetchJson('fed.test', get)).toHaveLength(size);
     const limited = new Keyring({ transport: c.keyTransport({ maxBytes: 100 }), limits: { maxBytes: 100 } });
     expect((await limited.getKeys('fed.test', ['ed25519:a'])).size).toBe(0);
     await expect(
       c.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/missing' }),
-    ).rejects.toMatchObject({ kind: 'remote', status: 404 });
+    ).rejects.toMatchObject({ code: 'remote', status: 404 });
     await c.close();
   });
 
   it("fetches keys from a destination backed off for other requests (as Synapse's key fetchers do)", async () => {
     const now = 9_000_000;
     const { c } = client({ now: () => now });
-    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ kind: 'remote', status: 500 });
-    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ kind: 'backoff' });
+    await expect(c.getEvent('fed.test', '$e')).rejects.toMatchObject({ code: 'remote', status: 500 });
+    await expect(c.getVersion('fed.test')).rejects.toMatchObject({ code: 'backoff' });
     const body = await c.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/server' });
     expect(body).toBeInstanceOf(Uint8Array);
     await c.close();
@@ -831,7 +854,7 @@ describe('FederationClient: response caps fitted to each endpoint', () => {
     for (const [prefix, call, body] of cases) {
       await withRoutes([[prefix, (res) => json(res, 200, body)]], async () => {
         const e = await call(c).catch((x: unknown) => x);
-        expect(e, prefix).toMatchObject({ kind: 'too_large', message: expect.stringMatching(/larger than \d+ bytes/) });
+        expect(e, prefix).toMatchObject({ code: 'too-large', message: expect.stringMatching(/larger than \d+ bytes/) });
       });
     }
     // The endpoints that answer many events take it (up to maxResponseBytes, 64 MiB by default).
@@ -850,11 +873,11 @@ describe('FederationClient: response caps fitted to each endpoint', () => {
         ['/_matrix/federation/v1/get_missing_events/', (res) => json(res, 200, body)],
       ],
       async () => {
-        await expect(c.backfill('fed.test', room, ['$a'], 1)).rejects.toMatchObject({ kind: 'too_large' });
+        await expect(c.backfill('fed.test', room, ['$a'], 1)).rejects.toMatchObject({ code: 'too-large' });
         await expect(c.backfill('fed.test', room, ['$a'], 2)).resolves.toHaveProperty('pad');
         await expect(
           c.getMissingEvents('fed.test', room, { earliestEvents: [], latestEvents: ['$b'], limit: 1 }),
-        ).rejects.toMatchObject({ kind: 'too_large' });
+        ).rejects.toMatchObject({ code: 'too-large' });
         await expect(
           c.getMissingEvents('fed.test', room, { earliestEvents: [], latestEvents: ['$b'] }),
         ).resolves.toHaveProperty('pad');
@@ -866,7 +889,7 @@ describe('FederationClient: response caps fitted to each endpoint', () => {
   it('never goes above maxResponseBytes', async () => {
     const { c } = client({ max: 100 * KiB });
     await withRoutes([['/_matrix/federation/v1/make_join/', (res) => json(res, 200, padded(100 * KiB + 1))]], () =>
-      expect(c.makeJoin('fed.test', room, '@u:us.test', ['10'])).rejects.toMatchObject({ kind: 'too_large' }),
+      expect(c.makeJoin('fed.test', room, '@u:us.test', ['10'])).rejects.toMatchObject({ code: 'too-large' }),
     );
     await c.close();
   });
@@ -901,7 +924,7 @@ describe('FederationClient: hostile responses', () => {
         // answer many events (64 MiB) by the values the body holds: ~700,000, where 2 MiB may
         // hold 32,768 (one dense PDU) + one per 16 bytes.
         const allowed = 32_768 + Math.floor(body.length / 16);
-        expect(refusals.map((e) => e?.kind)).toEqual(Array(6).fill('too_large'));
+        expect(refusals.map((e) => e?.code)).toEqual(Array(6).fill('too-large'));
         expect(refusals.slice(0, 3).map((e) => e?.message)).toEqual(
           Array(3).fill(expect.stringContaining('larger than 262144 bytes')),
         );
@@ -954,14 +977,18 @@ describe('FederationClient: hostile responses', () => {
     });
     const body = JSON.stringify({ state: Array.from({ length: 8 }, (_, i) => dense(i)), auth_chain: [] });
     for (const [bytesPerValue, outcome] of [
-      [undefined, 'too_large'],
+      [undefined, 'too-large'],
       [2, 'taken'],
     ] as const) {
       const { c } = client(bytesPerValue === undefined ? {} : { bytesPerValue });
       await withRoutes([['/_matrix/federation/v2/send_join/', (res) => json(res, 200, body)]], async () => {
         const r = await c.sendJoin('fed.test', '!r:fed.test', '$j', {}).then(
           () => 'taken',
-          (e: FederationError) => e.kind,
+          (e: FederationError) => {
+            // Refused by the parser's bound on values: its error is the cause.
+            expect(e.cause).toMatchObject({ errcode: 'M_TOO_LARGE' });
+            return e.code;
+          },
         );
         expect(r).toBe(outcome);
       });
@@ -989,7 +1016,7 @@ describe('FederationClient: hostile responses', () => {
       const settle = (p: Promise<unknown>) =>
         p.then(
           () => 'ok',
-          (e: unknown) => (e as FederationError).kind,
+          (e: unknown) => (e as FederationError).code,
         );
       const both = [settle(c.request('fed.test', req)), settle(c.request('fed.test', req))];
       // Neither can finish while held: the first to settle is the one refused.
@@ -1012,7 +1039,7 @@ describe('FederationClient: hostile responses', () => {
       const e = (await c
         .request('fed.test', { method: 'GET', path: '/_matrix/federation/v1/query/directory' })
         .catch((x: unknown) => x)) as FederationError;
-      expect(e).toMatchObject({ kind: 'remote', status: 400, errcode: 'M_\\u001b[1mBAD' });
+      expect(e).toMatchObject({ code: 'remote', status: 400, remoteErrcode: 'M_\\u001b[1mBAD' });
       expect(e.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028-\u202e]/);
       expect(e.message).toContain(
         '\\u001b[31mred\\u001b[0m\\u000d\\u000a2024-01-01 FAKE LOG LINE \\u009b2J \\u202eevil',
@@ -1064,14 +1091,16 @@ describe('FederationClient: whatever the resolver gives passes the address polic
       const c = strict(dest);
       const e = (await c.getVersion('fed.test').catch((x: unknown) => x)) as FederationError;
       expect(e, dest.address).toBeInstanceOf(FederationError);
-      expect(e, dest.address).toMatchObject({ kind: 'discovery', message: expect.stringContaining(why) });
+      expect(e, dest.address).toMatchObject({ code: 'discovery', message: expect.stringContaining(why) });
+      expect(e.cause, dest.address).toMatchObject({ code: 'blocked-address', errcode: 'M_FORBIDDEN' });
+      expect(e.errcode, dest.address).toBe('M_FORBIDDEN');
       await c.close();
     }
     // The key transport too.
     const k = strict(at(ADDRESS));
     await expect(
       k.keyTransport().fetchJson('fed.test', { method: 'GET', path: '/_matrix/key/v2/server' }),
-    ).rejects.toMatchObject({ kind: 'discovery' });
+    ).rejects.toMatchObject({ code: 'discovery' });
     await k.close();
     expect(seen.length).toBe(before);
   });

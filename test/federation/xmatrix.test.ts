@@ -540,6 +540,72 @@ describe('verifyRequest and checkRequestSignature', () => {
     );
   });
 
+  it('follows one rule: throws when the request cannot be read (400), answers when it is not authenticated (401)', async () => {
+    const sig = parseXMatrix(header).sig;
+    const withKey = (keyId: string) => header.replace('ed25519:key1', keyId);
+    // Synapse answers 400 "Malformed Authorization header" (or HTTP refuses the header).
+    const unreadable: [string, unknown, string][] = [
+      ['no origin', 'X-Matrix key="ed25519:key1",sig="AAAA"', 'M_MISSING_PARAM'],
+      ['no key', `X-Matrix origin=${ORIGIN},sig="AAAA"`, 'M_MISSING_PARAM'],
+      ['no sig', `X-Matrix origin=${ORIGIN},key="ed25519:key1"`, 'M_MISSING_PARAM'],
+      ['no parameters at all', 'X-Matrix', 'M_MISSING_PARAM'],
+      ['an origin that is not a server name', 'X-Matrix origin="a b",key="ed25519:key1",sig="AAAA"', 'M_INVALID_PARAM'],
+      ['a syntax error', 'X-Matrix origin=', 'M_INVALID_PARAM'],
+      ['an unterminated quoted value', `${header},x="a`, 'M_INVALID_PARAM'],
+      ['a control character', `${header},x="\u0001"`, 'M_INVALID_PARAM'],
+      ['NUL in a header of another scheme', ['Bearer \u0000', header], 'M_INVALID_PARAM'],
+      ['an unpaired surrogate', `${header},x="\ud800"`, 'M_INVALID_PARAM'],
+      ['a header over the size limit', `${header},x="${'x'.repeat(MAX_AUTHORIZATION_BYTES)}"`, 'M_TOO_LARGE'],
+      ['a malformed header after a good one', [header, 'X-Matrix ,'], 'M_MISSING_PARAM'],
+      ['a header that is not a string (from JavaScript)', [header, 5], 'M_INVALID_PARAM'],
+      ['headers that are neither a string nor a list (from JavaScript)', 5, 'M_INVALID_PARAM'],
+    ];
+    // Synapse answers 401.
+    const unauthenticated: [string, unknown][] = [
+      ['no header', []],
+      ['only headers of other schemes', ['Bearer abc', 'X-Matrixy origin=a']],
+      ['a destination that is not ours', header.replace(DESTINATION, 'other.example')],
+      ['a destination that is not a server name', header.replace(DESTINATION, 'a b')],
+      ['an empty destination', header.replace(DESTINATION, '')],
+      ['a key of another algorithm', withKey('rsa:1')],
+      ['a key ID without an algorithm', withKey('ed25519')],
+      ['a key ID of no key', withKey('ed25519:')],
+      ['a key that is not known', withKey('ed25519:other')],
+      ['an empty signature', header.replace(sig, '')],
+      ['a signature that is not Base64', header.replace(sig, `${sig}!!`)],
+      ['a signature that does not match', header.replace(sig, `${sig.slice(0, -4)}AAAA`)],
+      ['a signature of another origin', header.replace(ORIGIN, 'other.example')],
+    ];
+    const asyncKeys = (server: string, keyIds: readonly string[]) =>
+      new Map(
+        keyIds.flatMap((id) => (KEYS(server, id) === undefined ? [] : [[id, KEYS(server, id) as EventVerifyKey]])),
+      );
+    for (const [what, authorization, code] of unreadable) {
+      const request = { ...received, authorization } as IncomingRequest;
+      expect(
+        errcode(() => checkRequestSignature(request, KEYS, { now: 0 })),
+        what,
+      ).toBe(code);
+      const failure = await verifyRequest(request, asyncKeys, { now: 0 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failure, what).toBeInstanceOf(InvalidInputError);
+      expect((failure as InvalidInputError).errcode, what).toBe(code);
+    }
+    for (const [what, authorization] of unauthenticated) {
+      const request = { ...received, authorization } as IncomingRequest;
+      const answer = checkRequestSignature(request, KEYS, { now: 0 });
+      expect(answer, what).toEqual({ valid: false, reason: expect.any(String) });
+      expect(await verifyRequest(request, asyncKeys, { now: 0 }), what).toEqual(answer);
+    }
+    // The parse failure under a malformed origin is kept as the cause.
+    const [, badOrigin] = unreadable[4] as [string, string, string];
+    expect(() => checkRequestSignature({ ...received, authorization: badOrigin }, KEYS)).toThrow(
+      expect.objectContaining({ cause: expect.objectContaining({ errcode: 'M_INVALID_PARAM' }) }),
+    );
+  });
+
   it('stops at the first header naming another destination, as Synapse does', () => {
     const misdirected = 'X-Matrix origin="other.example",destination="x.example",key="ed25519:1",sig="AAAA"';
     expect(check({ authorization: [misdirected, 'X-Matrix origin="a b"'] }).valid).toBe(false);

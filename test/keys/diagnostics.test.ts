@@ -58,8 +58,16 @@ describe('Keyring diagnostics channels', () => {
         servers: ['a.example', 'b.example'],
         fetched: [],
         failures: [
-          { serverName: 'a.example', reason: expect.stringContaining('connection refused: a.example') },
-          { serverName: 'b.example', reason: expect.stringContaining('connection refused: b.example') },
+          {
+            serverName: 'a.example',
+            reason: expect.stringContaining('connection refused: a.example'),
+            cause: expect.any(Error),
+          },
+          {
+            serverName: 'b.example',
+            reason: expect.stringContaining('connection refused: b.example'),
+            cause: expect.any(Error),
+          },
         ],
         error: undefined,
         durationMs: expect.any(Number),

@@ -12,6 +12,7 @@ import type { JsonObject } from '../../src/canonicaljson/index.js';
 import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/events/index.js';
 import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import {
+  InvalidInputError,
   KEY_REFETCH_INTERVAL_MS,
   Keyring,
   type KeyStore,
@@ -166,7 +167,7 @@ describe('Keyring: fetching and caching', () => {
     expect((await kr.getKeys('other.example', ['ed25519:me'])).size).toBe(0);
     await kr.refresh([{ serverName: 'other.example', keyIds: [] }]);
     expect(t.calls).toHaveLength(0);
-    expect(() => new Keyring({ local: [me, { ...me }] })).toThrow(TypeError);
+    expect(() => new Keyring({ local: [me, { ...me }] })).toThrow(InvalidInputError);
   });
 
   it('parses bodies the transport returns as bytes, with the size limit', async () => {

@@ -76,6 +76,11 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * after it.
  *
  * @param options - resolver, policy, trusted CAs and time limits.
+ * @returns the transport (never throws). Its `get` rejects with a
+ *   {@link DiscoveryError}: `not-found`, `dns-failure` or `blocked-address`
+ *   when the host has no address it may connect to, `too-large` for a body
+ *   over `maxBytes`, `timeout` or `network` (undici's error as `cause`) for
+ *   any other failure.
  */
 export function createUndiciTransport(options: UndiciTransportOptions = {}): HttpTransport {
   const dns = options.dns ?? createDnsResolver();
@@ -195,7 +200,7 @@ export function transportError(e: unknown, url: string): DiscoveryError {
   const err = e as { name?: unknown; code?: unknown; message?: unknown } | null;
   const detail = typeof err?.message === 'string' && err.message !== '' ? err.message : String(e);
   if (err?.name === 'TimeoutError' || (typeof err?.code === 'string' && TIMEOUT_CODES.has(err.code))) {
-    return new DiscoveryError('timeout', `${url}: ${detail}`, true);
+    return new DiscoveryError('timeout', `${url}: ${detail}`, true, { cause: e });
   }
-  return new DiscoveryError('network', `${url}: ${detail}`, true);
+  return new DiscoveryError('network', `${url}: ${detail}`, true, { cause: e });
 }

@@ -379,7 +379,7 @@ export class ServerResolver {
     }
   }
 
-  /** Forgets everything cached. */
+  /** Forgets everything cached. Never throws. */
   clearCache(): void {
     this.#wellKnown.clear();
     this.#hadValid.clear();
@@ -388,7 +388,10 @@ export class ServerResolver {
     this.#results.clear();
   }
 
-  /** Closes the default HTTP transport's connections (an injected transport is left open). */
+  /**
+   * Closes the default HTTP transport's connections (an injected transport
+   * is left open). Never rejects.
+   */
   async close(): Promise<void> {
     if (this.#ownsHttp && this.#http !== undefined) await this.#http.close?.();
     if (this.#ownsHttp) this.#http = undefined;
@@ -635,7 +638,7 @@ function isUsableSrvRecord(r: SrvRecord): boolean {
 
 function asDiscoveryError(e: unknown, code: 'dns-failure' | 'network'): DiscoveryError {
   if (e instanceof DiscoveryError) return e;
-  return new DiscoveryError(code, e instanceof Error ? e.message : String(e), true);
+  return new DiscoveryError(code, e instanceof Error ? e.message : String(e), true, { cause: e });
 }
 
 /** The SRV target "." (an empty name from `node:dns`): no service here. */

@@ -67,8 +67,8 @@ export async function fetchWellKnown(hostname: string, options: WellKnownFetchOp
   let url: URL;
   try {
     url = new URL(`https://${hostname}${port}/.well-known/matrix/server`);
-  } catch {
-    throw new DiscoveryError('network', `${JSON.stringify(hostname)} does not make a valid URL`);
+  } catch (e) {
+    throw new DiscoveryError('network', `${JSON.stringify(hostname)} does not make a valid URL`, false, { cause: e });
   }
   // URL parsers read some valid DNS names as IPv4 addresses (0177.0.0.1, 0x7f.1, 127.1):
   // the request would not go to the name the spec means.
@@ -105,8 +105,8 @@ export async function fetchWellKnown(hostname: string, options: WellKnownFetchOp
       }
       try {
         url = new URL(location, url);
-      } catch {
-        throw new DiscoveryError('http-status', `${url.href}: ${res.status} to an invalid URL`, true);
+      } catch (e) {
+        throw new DiscoveryError('http-status', `${url.href}: ${res.status} to an invalid URL`, true, { cause: e });
       }
       continue;
     }
@@ -163,7 +163,9 @@ export function parseWellKnown(body: Uint8Array): string {
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body));
   } catch (e) {
-    throw new DiscoveryError('invalid-json', `the well-known is not UTF-8 JSON: ${(e as Error).message}`);
+    throw new DiscoveryError('invalid-json', `the well-known is not UTF-8 JSON: ${(e as Error).message}`, false, {
+      cause: e,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DiscoveryError('invalid-well-known', 'the well-known is not a JSON object');

@@ -384,9 +384,9 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       );
       expect(e).toBeInstanceOf(FederationError);
       const fe = e as FederationError;
-      expect(fe.kind).toBe('remote');
+      expect(fe.code).toBe('remote');
       expect(fe.status).toBe(401);
-      expect(fe.errcode).toBe('M_UNAUTHORIZED');
+      expect(fe.remoteErrcode).toBe('M_UNAUTHORIZED');
       return fe;
     };
     // Another key under our key ID: the signature does not verify.
