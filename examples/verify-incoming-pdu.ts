@@ -1,6 +1,8 @@
 /**
  * Verifying a PDU received over federation: the code of
- * docs/verifying-events.md, run by test/examples.test.ts.
+ * docs/verifying-events.md, run by test/examples.test.ts. `npm run
+ * example -- verify-incoming-pdu` receives an event as sent, altered and
+ * forged.
  */
 import {
   encodeCanonicalJsonBytes,
@@ -11,6 +13,7 @@ import {
 } from 'matrix-serverlib/canonicaljson';
 import {
   type AsyncEventKeyLookup,
+  buildEvent,
   checkIncomingPdu,
   checkPduFormat,
   type EventKeyLookup,
@@ -20,6 +23,7 @@ import {
 } from 'matrix-serverlib/events';
 import { eventId } from 'matrix-serverlib/hashing';
 import { getRoomVersion } from 'matrix-serverlib/roomversions';
+import { SigningKey } from 'matrix-serverlib/signing';
 
 /** What became of a received PDU. */
 export type Received =
@@ -95,4 +99,39 @@ export function receiveTransaction(body: Uint8Array, roomVersion: string, keys: 
     if (check.result === 'invalid') return { accepted: false, reason: check.reason };
     return { accepted: true, eventId: check.eventId, event: check.event, redacted: check.result === 'redacted' };
   });
+}
+
+/** Receives one event as sent, with its content altered on the way, and with its signature forged. */
+export async function main(): Promise<void> {
+  const key = SigningKey.generate();
+  const keys: AsyncEventKeyLookup = async (server) =>
+    new Map(
+      server === 'remote.example' ? [['ed25519:k', { key: key.verifyKey, validUntilTs: Date.now() + 3_600_000 }]] : [],
+    );
+  const { event } = buildEvent(
+    {
+      type: 'm.room.message',
+      room_id: '!r:remote.example',
+      sender: '@a:remote.example',
+      content: { body: 'hello', msgtype: 'm.text' },
+      depth: 4,
+      prev_events: [`$${'P'.repeat(43)}`],
+      auth_events: [`$${'C'.repeat(43)}`],
+    },
+    getRoomVersion('10'),
+    { serverName: 'remote.example', keyId: 'ed25519:k', key },
+  );
+  const signatures = event.signatures as Record<string, Record<string, string>>;
+  const forged = { ...signatures['remote.example'], 'ed25519:k': 'A'.repeat(86) };
+  const variants: [string, JsonObject][] = [
+    ['as sent', event],
+    ['content altered', { ...event, content: { body: 'hello!', msgtype: 'm.text' } }],
+    ['signature forged', { ...event, signatures: { 'remote.example': forged } }],
+  ];
+  for (const [what, pdu] of variants) {
+    const r = await receivePdu(encodeCanonicalJsonBytes(pdu), '10', keys);
+    console.log(
+      `${what}: ${r.accepted ? `accepted${r.redacted ? ' redacted' : ''} as ${r.eventId}` : `refused: ${r.reason}`}`,
+    );
+  }
 }

@@ -152,7 +152,8 @@ export function checkEventAuth(
  * @param currentState - the room's current state.
  * @param rules - the room version's rules.
  * @returns allowed, or rejected with the rule and why (the event should be
- *   soft-failed).
+ *   soft-failed). Never throws for an event or content, however malformed:
+ *   they are rejected.
  */
 export function checkSoftFail(event: Pdu, currentState: StateLookup, rules: RoomVersionRules): AuthResult {
   if (event.type === 'm.room.create') return ALLOWED;

@@ -13,7 +13,7 @@
  * @module auth
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export { checkEventAuth, checkSoftFail, type EventAuthOptions } from './check.js';
 export {
   CREATOR_POWER_LEVEL,

@@ -15,7 +15,7 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
-import { own, PythonError, pyGet, pyIn, pyInt, pySet } from './pyvalue.js';
+import { own, PythonError, pyGet, pyIn, pyInt, pySet, readingContent } from './pyvalue.js';
 import type { StateLookup } from './state.js';
 
 /**
@@ -77,10 +77,14 @@ function contentOf(event: JsonObject | undefined): JsonObject | undefined {
  * @param create - the room's `m.room.create` event.
  * @param userId - the user.
  * @param rules - the room version's rules.
- * @throws {@link InvalidInputError} `M_BAD_JSON` if `additional_creators`
- *   cannot be read as a set (not a list, or holding lists or objects).
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if `additional_creators` cannot be read as a
+ *   set (not a list, or holding lists or objects).
  */
 export function isCreator(create: Pdu, userId: string, rules: RoomVersionRules): boolean {
+  return readingContent(() => creatorIs(create, userId, rules));
+}
+
+function creatorIs(create: Pdu, userId: string, rules: RoomVersionRules): boolean {
   if (create.sender === userId) return true;
   if (!rules.auth.privilegedCreators) return false;
   const additional = pyGet(contentOf(create) ?? {}, 'additional_creators', []);
@@ -91,10 +95,13 @@ export function isCreator(create: Pdu, userId: string, rules: RoomVersionRules):
  * The user the room version treats as the creator when there are no power
  * levels: the create event's `creator` (v1–v10) or its sender (v11 on).
  *
- * @throws {@link InvalidInputError} `M_BAD_JSON` if a v1–v10 create event
- *   has no `creator`.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if a v1–v10 create event has no `creator`.
  */
 export function roomCreator(create: Pdu, rules: RoomVersionRules): JsonValue | undefined {
+  return readingContent(() => creatorOf(create, rules));
+}
+
+function creatorOf(create: Pdu, rules: RoomVersionRules): JsonValue | undefined {
   if (rules.auth.implicitRoomCreator) return create.sender;
   const content = contentOf(create) ?? {};
   if (!Object.hasOwn(content, 'creator')) throw new PythonError("KeyError: 'creator'");
@@ -112,15 +119,19 @@ export function roomCreator(create: Pdu, rules: RoomVersionRules): JsonValue | u
  * @param state - the state (or auth events) to read.
  * @param userId - the user.
  * @param rules - the room version's rules.
- * @throws {@link InvalidInputError} `M_BAD_JSON` if the state has no
- *   create event, or the level cannot be read as Python's `int()` reads it.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the state has no create event, or the
+ *   level cannot be read as Python's `int()` reads it.
  */
 export function userPowerLevel(state: StateLookup, userId: string, rules: RoomVersionRules): PowerLevel {
+  return readingContent(() => levelOfUser(state, userId, rules));
+}
+
+function levelOfUser(state: StateLookup, userId: string, rules: RoomVersionRules): PowerLevel {
   const create = state.get('m.room.create', '');
   if (create === undefined) throw new PythonError('A create event is needed to work out power levels');
-  if (rules.auth.privilegedCreators && isCreator(create, userId, rules)) return CREATOR_POWER_LEVEL;
+  if (rules.auth.privilegedCreators && creatorIs(create, userId, rules)) return CREATOR_POWER_LEVEL;
   const levels = contentOf(state.get('m.room.power_levels', ''));
-  if (levels === undefined) return roomCreator(create, rules) === userId ? 100 : 0;
+  if (levels === undefined) return creatorOf(create, rules) === userId ? 100 : 0;
   let level = pyGet(pyGet(levels, 'users', {}), userId, undefined);
   if (level === undefined || level === null) level = own(levels, 'users_default');
   return level === undefined || level === null ? 0 : pyInt(level);
@@ -131,10 +142,13 @@ export function userPowerLevel(state: StateLookup, userId: string, rules: RoomVe
  * levels event's value, or the spec's default when it has none (or holds
  * `null`).
  *
- * @throws {@link InvalidInputError} `M_BAD_JSON` if the value cannot be
- *   read as an integer.
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if the value cannot be read as an integer.
  */
 export function namedPowerLevel(state: StateLookup, name: NamedLevel): PowerLevel {
+  return readingContent(() => namedLevel(state, name));
+}
+
+function namedLevel(state: StateLookup, name: NamedLevel): PowerLevel {
   const levels = contentOf(state.get('m.room.power_levels', ''));
   const level = levels === undefined ? undefined : own(levels, name);
   return level === undefined || level === null ? DEFAULT_LEVELS[name] : pyInt(level);
@@ -150,11 +164,14 @@ export function namedPowerLevel(state: StateLookup, name: NamedLevel): PowerLeve
  * @param state - the state to read.
  * @param type - the event type.
  * @param isState - whether the event has a state key.
- * @throws {@link InvalidInputError} `M_BAD_JSON` if `events` is not an
- *   object or the level cannot be read (an explicit `null` default
- *   included, as in Synapse).
+ * @throws {@link InvalidInputError} `M_BAD_JSON` if `events` is not an object or the level
+ *   cannot be read (an explicit `null` default included, as in Synapse).
  */
 export function sendPowerLevel(state: StateLookup, type: string, isState: boolean): PowerLevel {
+  return readingContent(() => sendLevel(state, type, isState));
+}
+
+function sendLevel(state: StateLookup, type: string, isState: boolean): PowerLevel {
   const levels = contentOf(state.get('m.room.power_levels', '')) ?? {};
   let level = pyGet(pyGet(levels, 'events', {}), type, undefined);
   if (level === undefined || level === null) {

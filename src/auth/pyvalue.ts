@@ -20,10 +20,11 @@ import { InvalidInputError } from '../errors.js';
  * Where Python would raise (`TypeError`, `KeyError`, `ValueError`,
  * `AttributeError`): the content cannot be read the way the rules need.
  *
- * It is an {@link InvalidInputError} with errcode `M_BAD_JSON` (DESIGN: one
- * typed error class with a stable errcode for malformed input), so a caller
- * of the power level helpers catches it like any other malformed input; the
- * subclass only tells the auth rules' own reads apart.
+ * Internal to the auth rules, which catch it like any other malformed
+ * input (it is an {@link InvalidInputError} with errcode `M_BAD_JSON`);
+ * the public functions that read content turn it into a plain
+ * {@link InvalidInputError} with it as `cause` (`readingContent`), so
+ * that it never escapes them.
  */
 export class PythonError extends InvalidInputError {
   /** `PythonError`. */
@@ -32,6 +33,19 @@ export class PythonError extends InvalidInputError {
   /** @param message - what Python would have raised, for people. */
   constructor(message: string) {
     super('M_BAD_JSON', message);
+  }
+}
+
+/**
+ * Runs `read` for a public function: a {@link PythonError} becomes the
+ * {@link InvalidInputError} `M_BAD_JSON` the function documents, with the
+ * same message and the PythonError as `cause`.
+ */
+export function readingContent<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw e instanceof PythonError ? new InvalidInputError('M_BAD_JSON', e.message, { cause: e }) : e;
   }
 }
 

@@ -48,12 +48,12 @@ export class StateMap implements StateLookup {
     }
   }
 
-  /** The event for `type` and `stateKey`, if the state has one. */
+  /** The event for `type` and `stateKey`, if the state has one. Never throws. */
   get(type: string, stateKey: string): Pdu | undefined {
     return this.#byType.get(type)?.get(stateKey);
   }
 
-  /** Puts `event` in the state for `type` and `stateKey`, replacing any. */
+  /** Puts `event` in the state for `type` and `stateKey`, replacing any. Never throws. */
   set(type: string, stateKey: string, event: Pdu): void {
     let byKey = this.#byType.get(type);
     if (byKey === undefined) {
@@ -63,7 +63,7 @@ export class StateMap implements StateLookup {
     byKey.set(stateKey, event);
   }
 
-  /** Every state event of `type`, by state key. */
+  /** Every state event of `type`, by state key. Never throws. */
   ofType(type: string): ReadonlyMap<string, Pdu> {
     return this.#byType.get(type) ?? new Map();
   }

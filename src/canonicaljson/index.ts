@@ -12,7 +12,14 @@
  * @module canonicaljson
  */
 
-export { type ErrCode, InvalidInputError } from '../errors.js';
+export {
+  type ErrCode,
+  type InvalidInputCode,
+  InvalidInputError,
+  type MatrixErrcode,
+  MatrixServerlibError,
+  type MatrixServerlibErrorOptions,
+} from '../errors.js';
 export { type EncodeOptions, encodeCanonicalJson, encodeCanonicalJsonBytes } from './encode.js';
 export { compareCodePoints, sortByCodePoint, sortedKeys } from './keyorder.js';
 export {

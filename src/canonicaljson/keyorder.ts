@@ -29,6 +29,7 @@ function unitAt(s: string, i: number): number {
  * Compares two strings by Unicode code point. UTF-16 order agrees except at
  * a first difference between a surrogate (U+D800–U+DFFF, part of a character
  * above U+FFFF) and a unit in U+E000–U+FFFF, which this corrects.
+ * Never throws.
  */
 export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
@@ -130,7 +131,7 @@ function multikeySort(keys: string[], lo: number, hi: number, d: number, budget:
  * Sorts distinct strings (an object's keys) in place by code point.
  *
  * @param keys - distinct strings; reordered.
- * @returns `keys`.
+ * @returns `keys`. Never throws.
  */
 export function sortByCodePoint(keys: string[]): string[] {
   const n = keys.length;
@@ -148,7 +149,7 @@ export function sortByCodePoint(keys: string[]): string[] {
 }
 
 /**
- * Returns the keys of `obj` in Canonical JSON order.
+ * Returns the keys of `obj` in Canonical JSON order. Never throws.
  *
  * @param obj - any object.
  */

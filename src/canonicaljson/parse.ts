@@ -188,8 +188,8 @@ function parse(input: string | Uint8Array, options: ParseOptions, spans: Canonic
     bytes = input;
     try {
       text = utf8Decoder.decode(input);
-    } catch {
-      throw new InvalidInputError('M_NOT_JSON', 'JSON bytes are not valid UTF-8');
+    } catch (e) {
+      throw new InvalidInputError('M_NOT_JSON', 'JSON bytes are not valid UTF-8', { cause: e });
     }
   }
   const scan = bytes === undefined ? undefined : scanUtf8(bytes);

@@ -18,6 +18,7 @@
  *
  * @param x - a finite number.
  * @returns e.g. `1.0`, `-0.0`, `0.0001`, `1e-05`, `1e+16`, `1.7976931348623157e+308`.
+ *   Never throws.
  */
 export function pythonFloatRepr(x: number): string {
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';

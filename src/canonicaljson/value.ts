@@ -22,8 +22,9 @@ export class JsonFloat {
   readonly value: number;
 
   /**
-   * @param value - a finite double. The instance is frozen: a value of a
-   *   tree, like the tree's strings and numbers, never changes.
+   * @param value - a finite double (not checked: never throws). The
+   *   instance is frozen: a value of a tree, like the tree's strings and
+   *   numbers, never changes.
    */
   constructor(value: number) {
     this.value = value;
@@ -41,7 +42,7 @@ export type JsonValue = null | boolean | number | bigint | JsonFloat | string | 
 
 /**
  * Whether `value` is a JSON object (a plain object, not an array, class
- * instance or null).
+ * instance or null). Never throws.
  */
 export function isJsonObject(value: unknown): value is JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -53,6 +54,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
  * Sets `key` on `target` as an own data property, even when `key` is
  * `__proto__` (a plain assignment would replace the prototype instead, and the
  * key would vanish from the object: a parsing difference an attacker can use).
+ * Never throws on a plain object.
  */
 export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
   if (key === '__proto__') {

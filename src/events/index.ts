@@ -17,7 +17,7 @@
  * @module events
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export {
   assertEventNesting,
   assertEventSchema,
@@ -55,3 +55,4 @@ export {
   signMembershipTemplate,
   type TemplateCheck,
 } from './templates.js';
+export { type PduKeySource, type VerifyIncomingPduOptions, verifyIncomingPdu } from './verify.js';

@@ -16,6 +16,7 @@ import type { RoomVersionRules } from '../roomversions/rules.js';
 import { decodeBase64, encodeBase64 } from '../signing/base64.js';
 import type { SigningKey, VerifyKey } from '../signing/ed25519.js';
 import { signedBytes, signJson } from '../signing/signedjson.js';
+import { type AbortOptions, raceAbort } from '../util/abort.js';
 import { type RequiredSignature, requiredSignatures } from './signers.js';
 
 /**
@@ -69,6 +70,43 @@ export interface EventVerifyKey {
 /** Finds the key a server signed with, or `undefined` if unknown. */
 export type EventKeyLookup = (serverName: string, keyId: string) => EventVerifyKey | undefined;
 
+/**
+ * Why what a lookup gave for a key is not an {@link EventVerifyKey}, or
+ * undefined if it is one. A lookup is the caller's code: one of the wrong
+ * kind (an asynchronous lookup where a synchronous one is taken, a map of
+ * raw keys) must be named as such, not surface as a `TypeError` from deep
+ * in the check.
+ *
+ * @param found - what the lookup gave (not undefined).
+ */
+export function keyAnswerProblem(found: unknown, serverName: string, keyId: string): string | undefined {
+  const what = `The key lookup's answer for ${keyId} of ${serverName}`;
+  if (typeof (found as { then?: unknown } | null)?.then === 'function') {
+    return `${what} is a promise: this check takes a synchronous lookup (verifyEvent and verifyIncomingPdu take an asynchronous one)`;
+  }
+  const key = (found as { key?: unknown } | null)?.key;
+  if (typeof (key as { verify?: unknown } | null | undefined)?.verify !== 'function') {
+    return `${what} is not a key ({ key: VerifyKey, validUntilTs })`;
+  }
+  if (typeof (found as { validUntilTs?: unknown }).validUntilTs !== 'number') {
+    return `${what} has no numeric validUntilTs`;
+  }
+  return undefined;
+}
+
+/**
+ * Why what an asynchronous lookup answered for a server is not a map of
+ * key IDs to keys, or undefined if it is one (its keys are checked as they
+ * are used, by {@link keyAnswerProblem}).
+ *
+ * @param answer - what the lookup answered.
+ */
+export function keyMapProblem(answer: unknown, serverName: string): string | undefined {
+  return typeof (answer as { get?: unknown } | null | undefined)?.get === 'function'
+    ? undefined
+    : `The key lookup's answer for ${serverName} is not a Map of key IDs to keys`;
+}
+
 /** The outcome of checking an event's signatures and content hash. */
 export type EventCheck =
   | {
@@ -113,7 +151,10 @@ function checkServer(
   let verified = false;
   for (const keyId of keyIds) {
     const found = lookup(need.serverName, keyId);
-    if (found === undefined || found.validUntilTs < need.minimumValidUntilTs) continue;
+    if (found === undefined) continue;
+    const wrong = keyAnswerProblem(found, need.serverName, keyId);
+    if (wrong !== undefined) return wrong;
+    if (found.validUntilTs < need.minimumValidUntilTs) continue;
     const encoded = (mine as JsonObject)[keyId];
     if (typeof encoded !== 'string') return `The signature of ${need.serverName} with ${keyId} is not a string`;
     let signature: Uint8Array;
@@ -258,12 +299,60 @@ export function checkSignaturesFor(
  *   `origin_server_ts` in room versions that enforce key validity (5 and
  *   later) and 0 before, as Synapse's `_check_sigs_on_pdu` asks; for
  *   `verifyRequest` (matrix-serverlib/federation), the time of the check.
+ * @param options - given only when the caller has a signal: the lookup
+ *   should stop its fetches for this call when it aborts (as
+ *   `Keyring.lookup` does).
  */
 export type AsyncEventKeyLookup = (
   serverName: string,
   keyIds: readonly string[],
   minimumValidUntilTs: number,
+  options?: AbortOptions,
 ) => Promise<ReadonlyMap<string, EventVerifyKey>> | ReadonlyMap<string, EventVerifyKey>;
+
+/**
+ * Asks `lookup` for the keys each server in `needs` signed `event` with,
+ * all servers at once, and gives a synchronous lookup over the answers.
+ *
+ * @param event - the event.
+ * @param needs - the servers that must have signed it (see {@link requiredSignatures}).
+ * @param lookup - fetches keys.
+ * @param signal - gives up; passed on to the lookup.
+ * @returns the lookup, or why the keys could not be had (a lookup that
+ *   failed or answered something other than a map). Rejects only with the
+ *   signal's reason.
+ */
+export async function lookUpSigningKeys(
+  event: JsonObject,
+  needs: readonly RequiredSignature[],
+  lookup: AsyncEventKeyLookup,
+  signal?: AbortSignal,
+): Promise<EventKeyLookup | string> {
+  const signatures = isJsonObject(event.signatures) ? event.signatures : {};
+  const found = new Map<string, ReadonlyMap<string, EventVerifyKey>>();
+  let wrong: string | undefined;
+  try {
+    const asked = needs.map(async ({ serverName, minimumValidUntilTs }) => {
+      const mine = signatures[serverName];
+      const keyIds = isJsonObject(mine) ? Object.keys(mine) : [];
+      if (keyIds.length === 0) return;
+      // The time goes to the lookup so that a keyring holding a key valid
+      // now but not at the event's origin_server_ts fetches it again
+      // (Synapse's federation_base.py passes the same minimum).
+      const answer =
+        signal === undefined
+          ? await lookup(serverName, keyIds, minimumValidUntilTs)
+          : await lookup(serverName, keyIds, minimumValidUntilTs, { signal });
+      wrong ??= keyMapProblem(answer, serverName);
+      found.set(serverName, answer);
+    });
+    await raceAbort(Promise.all(asked), signal);
+  } catch (e) {
+    if (signal?.aborted === true) throw signal.reason;
+    return `Key lookup failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return wrong ?? ((server, keyId) => found.get(server)?.get(keyId));
+}
 
 /**
  * {@link checkEventSignatures} with keys fetched on demand: asks `lookup`
@@ -274,8 +363,9 @@ export type AsyncEventKeyLookup = (
  * @param event - the event as received.
  * @param rules - the room version's rules.
  * @param lookup - fetches keys, e.g. from a keyring.
- * @returns as {@link checkEventSignatures}; a lookup that fails makes the
- *   event `invalid` with the failure as reason. Never rejects.
+ * @returns as {@link checkEventSignatures}; a lookup that fails, or answers
+ *   something other than a map of keys, makes the event `invalid` with the
+ *   failure as reason. Never rejects.
  */
 export async function verifyEvent(
   event: JsonObject,
@@ -288,21 +378,7 @@ export async function verifyEvent(
   } catch (e) {
     return { result: 'invalid', reason: e instanceof Error ? e.message : String(e) };
   }
-  const signatures = isJsonObject(event.signatures) ? event.signatures : {};
-  const found = new Map<string, ReadonlyMap<string, EventVerifyKey>>();
-  try {
-    await Promise.all(
-      needs.map(async ({ serverName, minimumValidUntilTs }) => {
-        const mine = signatures[serverName];
-        const keyIds = isJsonObject(mine) ? Object.keys(mine) : [];
-        // The time goes to the lookup so that a keyring holding a key valid
-        // now but not at the event's origin_server_ts fetches it again
-        // (Synapse's federation_base.py passes the same minimum).
-        if (keyIds.length > 0) found.set(serverName, await lookup(serverName, keyIds, minimumValidUntilTs));
-      }),
-    );
-  } catch (e) {
-    return { result: 'invalid', reason: `Key lookup failed: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  return checkEventSignatures(event, rules, (server, keyId) => found.get(server)?.get(keyId));
+  const keys = await lookUpSigningKeys(event, needs, lookup);
+  if (typeof keys === 'string') return { result: 'invalid', reason: keys };
+  return checkEventSignatures(event, rules, keys);
 }

@@ -130,7 +130,8 @@ export type SignedTemplate =
  * @param response - the `make_*` response body.
  * @param request - what we asked for.
  * @param options - our server name, key and clock.
- * @returns the signed event, or the reason the template was refused.
+ * @returns the signed event, or the reason the template was refused (one
+ *   that cannot be built or signed included). Never throws.
  */
 export function signMembershipTemplate(
   response: unknown,

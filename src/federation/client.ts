@@ -9,9 +9,10 @@
  * test's); whatever the resolver gives passes the address policy before
  * anything is connected to. Every request has a timeout, and every response
  * a size cap fitted to its endpoint and a bound on the values its parse may
- * create; failures are typed ({@link FederationError}) and carry the remote
- * `errcode`; a destination that keeps failing is backed off. {@link FederationClient.keyTransport}
- * makes it the transport of a keyring (matrix-serverlib/keys).
+ * create; failures are typed ({@link FederationError}, with the error
+ * underneath as `cause`) and carry the remote `errcode` as `remoteErrcode`;
+ * a destination that keeps failing is backed off. {@link FederationClient.keyTransport} makes
+ * it the transport of a keyring (matrix-serverlib/keys).
  *
  * @module
  */
@@ -21,11 +22,20 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, type MatrixErrcode, MatrixServerlibError } from '../errors.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
-import { type BackoffPolicy, Failures } from '../util/backoff.js';
+import { type AbortOptions, raceAbort, withDeadline } from '../util/abort.js';
+import { type BackoffPolicy, type BackoffState, Failures } from '../util/backoff.js';
+import { measured } from '../util/diagnostics.js';
+import {
+  backoffChannel,
+  type FederationBackoffMessage,
+  type FederationRequestMessage,
+  requestChannel,
+} from './diagnostics.js';
 import { AddressPolicy } from './discovery/addresses.js';
+import { DiscoveryError } from './discovery/errors.js';
 import { ServerResolver } from './discovery/resolve.js';
 import { printable } from './text.js';
 
@@ -122,29 +132,49 @@ export interface FederationDestination {
   readonly targets?: readonly FederationTarget[] | undefined;
 }
 
-/** Finds where to connect for a server name (see server discovery). */
-export type DestinationResolver = (serverName: string) => Promise<FederationDestination>;
+/**
+ * Finds where to connect for a server name (see server discovery). The
+ * client passes the caller's signal: a resolver should stop what it does
+ * for the call when it aborts (the client stops waiting in any case).
+ */
+export type DestinationResolver = (serverName: string, options?: AbortOptions) => Promise<FederationDestination>;
 
-/** What a request signature covers (spec: "Request Authentication"). */
+/**
+ * What a request signature covers (spec: "Request Authentication"): an
+ * `OutgoingRequest` of `signRequest`, which signs it as it is.
+ */
 export interface RequestToSign {
   /** The method, upper case. */
   readonly method: string;
   /** The path and query string, as sent. */
   readonly uri: string;
+  /**
+   * The server name to sign as: the request's `origin`, or the client's
+   * `serverName` (see {@link FederationCallOptions.origin}).
+   */
+  readonly origin: string;
   /** The server the request is for. */
   readonly destination: string;
   /** The JSON body, if any. */
   readonly content?: JsonValue;
 }
 
-/** Returns the `Authorization` header value (X-Matrix) for a request. */
+/**
+ * Returns the `Authorization` header value (X-Matrix) for a request, signed
+ * as its `origin`: with one key, `(r) => signRequest(r, keyId, key)`; when
+ * hosting several server names, with the key of `r.origin`. A signer that
+ * cannot sign as the origin should throw (the request is then not sent).
+ */
 export type RequestSigner = (request: RequestToSign) => string;
 
 /** Options for {@link FederationClient}. */
 export interface FederationClientOptions {
-  /** Our server name (the `origin` of our requests). */
+  /**
+   * Our server name: the `origin` of our requests unless a request names
+   * another ({@link FederationCallOptions.origin}, for virtual hosting).
+   */
   readonly serverName: string;
-  /** Signs requests. */
+  /** Signs requests, as the origin each names. */
   readonly sign: RequestSigner;
   /**
    * Finds where other servers are. Default: a {@link ServerResolver} with
@@ -193,7 +223,7 @@ export interface FederationClientOptions {
    * The most response-body bytes held at once across all requests of this
    * client, from the first byte read until the body is parsed (or handed to
    * the keyring): a response that would take the total past it fails with
-   * kind `busy`, and nothing is backed off. With the bound on values per
+   * code `busy`, and nothing is backed off. With the bound on values per
    * byte this bounds the heap that concurrent responses take while they are
    * read and parsed, whoever sends them. Default twice `maxResponseBytes`
    * (128 MiB by default): two of the largest responses at once.
@@ -216,33 +246,81 @@ export interface FederationClientOptions {
   readonly now?: () => number;
 }
 
-/** Why a federation request failed. */
-export type FederationErrorKind =
-  /** The remote server answered with an error status (see `status`, `errcode`). */
+/**
+ * Why a federation request failed: the `code` of a {@link FederationError},
+ * with the `errcode` each carries.
+ */
+export type FederationErrorCode =
+  /**
+   * The remote server answered with an error status (see `status`,
+   * `remoteErrcode`); errcode `M_UNKNOWN` (the remote server's own errcode
+   * is `remoteErrcode`, for a homeserver that passes it on).
+   */
   | 'remote'
-  /** The destination is backed off after earlier failures (see `retryAt`). */
+  /**
+   * The destination is backed off after earlier failures (see `retryAt`);
+   * errcode `M_LIMIT_EXCEEDED`.
+   */
   | 'backoff'
-  /** No connection, a TLS failure, or a reset. */
+  /** No connection, a TLS failure, or a reset; errcode `M_UNKNOWN`. */
   | 'network'
-  /** The request took longer than the timeout. */
+  /** The request took longer than the timeout; errcode `M_UNKNOWN`. */
   | 'timeout'
   /**
    * The response body was larger than the cap, or held more values than
-   * its size allows (see {@link MIN_BYTES_PER_VALUE}).
+   * its size allows (see {@link MIN_BYTES_PER_VALUE}); errcode `M_UNKNOWN`
+   * (the remote server's fault, not the request's: not `M_TOO_LARGE`).
    */
-  | 'too_large'
+  | 'too-large'
   /**
    * The client already held `maxBufferedBytes` of responses being read or
-   * parsed; the request may be made again.
+   * parsed; the request may be made again. Errcode `M_LIMIT_EXCEEDED`.
    */
   | 'busy'
-  /** The response was not the JSON the endpoint returns. */
-  | 'bad_response'
-  /** The destination could not be resolved. */
+  /** The response was not the JSON the endpoint returns; errcode `M_UNKNOWN`. */
+  | 'bad-response'
+  /**
+   * The destination could not be resolved, or resolves to an address the
+   * policy refuses; `cause` is the {@link DiscoveryError} (or what a
+   * resolver of the caller's threw), and the errcode is the
+   * DiscoveryError's (`M_FORBIDDEN` for a refused address), else
+   * `M_UNKNOWN`.
+   */
   | 'discovery';
+
+/** The errcode of each {@link FederationErrorCode} (see there). */
+const FEDERATION_ERRCODES: Readonly<Record<FederationErrorCode, MatrixErrcode>> = {
+  remote: 'M_UNKNOWN',
+  backoff: 'M_LIMIT_EXCEEDED',
+  network: 'M_UNKNOWN',
+  timeout: 'M_UNKNOWN',
+  'too-large': 'M_UNKNOWN',
+  busy: 'M_LIMIT_EXCEEDED',
+  'bad-response': 'M_UNKNOWN',
+  discovery: 'M_UNKNOWN',
+};
+
+/** What a {@link FederationError} carries besides its code, destination and message. */
+export interface FederationErrorDetails {
+  /** The HTTP status, for `remote`. */
+  readonly status?: number;
+  /** The remote server's `errcode`, for `remote`, if it gave one. */
+  readonly remoteErrcode?: string;
+  /** For `backoff`: when requests may be made again (clock milliseconds). */
+  readonly retryAt?: number;
+  /** The error this one is raised because of. */
+  readonly cause?: unknown;
+}
 
 /**
  * A failed federation request.
+ *
+ * `code` says what failed (see {@link FederationErrorCode}), `errcode` what
+ * a homeserver answers when the request it serves fails so, and `cause` is
+ * the error underneath: the {@link DiscoveryError} of a destination that
+ * cannot be resolved, undici's error for a network failure or a timeout,
+ * the parser's {@link InvalidInputError} for a response that is not JSON
+ * or too large to parse.
  *
  * Its message may quote the remote server (its `error` string, a
  * certificate's names): every control and bidirectional formatting
@@ -250,36 +328,37 @@ export type FederationErrorKind =
  * terminal or forge a log line, and it is at most 1,000 characters (the
  * remote `error` at most 200 of them).
  */
-export class FederationError extends Error {
+export class FederationError extends MatrixServerlibError {
   /** What went wrong. */
-  readonly kind: FederationErrorKind;
+  readonly code: FederationErrorCode;
   /** The server the request was for. */
   readonly destination: string;
   /** The HTTP status, for `remote`. */
   readonly status: number | undefined;
-  /** The Matrix `errcode` the remote server gave, if any (escaped as the message is, at most 100 characters). */
-  readonly errcode: string | undefined;
+  /**
+   * The Matrix `errcode` the remote server gave, if any (escaped as the
+   * message is, at most 100 characters). Not ours: ours is `errcode`.
+   */
+  readonly remoteErrcode: string | undefined;
   /** For `backoff`: when requests may be made again (clock milliseconds). */
   readonly retryAt: number | undefined;
 
   /**
-   * @param kind - what went wrong.
+   * @param code - what went wrong.
    * @param destination - the server.
    * @param message - a sentence.
-   * @param details - status, errcode, retryAt.
+   * @param details - status, remote errcode, retryAt, cause.
    */
-  constructor(
-    kind: FederationErrorKind,
-    destination: string,
-    message: string,
-    details: { status?: number; errcode?: string; retryAt?: number } = {},
-  ) {
-    super(printable(message, MAX_MESSAGE_LENGTH));
+  constructor(code: FederationErrorCode, destination: string, message: string, details: FederationErrorDetails = {}) {
+    const cause = details.cause;
+    const errcode = code === 'discovery' && cause instanceof DiscoveryError ? cause.errcode : FEDERATION_ERRCODES[code];
+    super(errcode, printable(message, MAX_MESSAGE_LENGTH), 'cause' in details ? { cause } : {});
     this.name = 'FederationError';
-    this.kind = kind;
+    this.code = code;
     this.destination = destination;
     this.status = details.status;
-    this.errcode = details.errcode === undefined ? undefined : printable(details.errcode, MAX_ERRCODE_LENGTH);
+    this.remoteErrcode =
+      details.remoteErrcode === undefined ? undefined : printable(details.remoteErrcode, MAX_ERRCODE_LENGTH);
     this.retryAt = details.retryAt;
   }
 }
@@ -302,6 +381,22 @@ export interface FederationRequest {
    * the body's size (see {@link MIN_BYTES_PER_VALUE}).
    */
   readonly maxBytes?: number;
+}
+
+/** Options of each request of a {@link FederationClient}. */
+export interface FederationCallOptions extends AbortOptions {
+  /**
+   * The server name to send the request as (virtual hosting: one client
+   * for every server name we host): the `origin` the signer signs as, and
+   * the `origin` of a transaction. Default the client's `serverName`.
+   */
+  readonly origin?: string;
+}
+
+/** Options for {@link FederationClient.sendJoin}. */
+export interface SendJoinOptions extends FederationCallOptions {
+  /** Ask for a partial state (MSC3706, `omit_members`); default false. */
+  readonly omitMembers?: boolean;
 }
 
 /** Options for {@link FederationClient.keyTransport}. */
@@ -374,11 +469,30 @@ function eventsCap(limit: number): number {
   return (events + 1) * SINGLE_EVENT_RESPONSE_MAX_BYTES;
 }
 
-/** Builds a path from a template and parameters, each percent-encoded as one segment. */
+/**
+ * Percent-encodes a path segment or a query key or value, as
+ * `encodeURIComponent` does, but refusing an unpaired surrogate (which no
+ * URI can carry) with the library's error instead of a `URIError`.
+ */
+function encodeComponent(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch (e) {
+    const shown = JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+    throw new InvalidInputError('M_INVALID_PARAM', `${shown} cannot be written in a URI`, { cause: e });
+  }
+}
+
+/**
+ * Builds a path from a template and parameters, each percent-encoded as one segment.
+ *
+ * @throws {@link InvalidInputError} `M_INVALID_PARAM` if a parameter holds
+ *   an unpaired surrogate.
+ */
 export function path(strings: TemplateStringsArray, ...params: string[]): string {
   let out = strings[0] as string;
   params.forEach((p, i) => {
-    out += encodeURIComponent(p) + (strings[i + 1] as string);
+    out += encodeComponent(p) + (strings[i + 1] as string);
   });
   return out;
 }
@@ -388,7 +502,7 @@ function queryString(query: FederationRequest['query']): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(query)) {
     for (const v of typeof value === 'string' ? [value] : value) {
-      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(v)}`);
+      parts.push(`${encodeComponent(key)}=${encodeComponent(v)}`);
     }
   }
   return parts.length === 0 ? '' : `?${parts.join('&')}`;
@@ -427,11 +541,18 @@ export class FederationClient {
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
         ...(options.now !== undefined ? { now: options.now } : {}),
       });
-      this.#resolve = (name) => resolver.resolve(name);
+      this.#resolve = (name, o) => resolver.resolve(name, o);
     } else {
       this.#resolve = options.resolve;
     }
-    this.#backoff = new Failures({ initialMs: 10 * 60_000, maxMs: 24 * 3_600_000, ...options.backoff }, 10_000);
+    this.#backoff = new Failures(
+      { initialMs: 10 * 60_000, maxMs: 24 * 3_600_000, ...options.backoff },
+      10_000,
+      (destination, state) => {
+        if (backoffChannel.hasSubscribers)
+          backoffChannel.publish({ destination, state } satisfies FederationBackoffMessage);
+      },
+    );
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
@@ -440,7 +561,44 @@ export class FederationClient {
     this.#bytesPerValue = Math.max(1, options.minBytesPerValue ?? MIN_BYTES_PER_VALUE);
   }
 
-  /** Closes every connection. */
+  /**
+   * What the client remembers of a destination's failures: how many in a
+   * row, and when requests may be made again (if that is past, the next
+   * request is made, and a failure makes the wait longer). Undefined when
+   * the destination is not failing.
+   *
+   * @param destination - the server name.
+   */
+  backoffState(destination: string): BackoffState | undefined {
+    return this.#backoff.state(destination);
+  }
+
+  /**
+   * Every destination remembered as failing, with its state (see
+   * {@link FederationClient.backoffState}), the least recently failed first.
+   * At most 10,000 are remembered: past that the oldest is forgotten.
+   */
+  backoffStates(): IterableIterator<[string, BackoffState]> {
+    return this.#backoff.states();
+  }
+
+  /**
+   * Forgets a destination's failures, so that the next request is made at
+   * once: for when you learn it is back (it sent us a request, or an
+   * operator says so), as Synapse resets its back-off when a destination
+   * contacts it.
+   *
+   * @param destination - the server name.
+   */
+  resetBackoff(destination: string): void {
+    this.#backoff.succeeded(destination);
+  }
+
+  /**
+   * Closes every connection.
+   *
+   * @returns when every connection is closed. Never rejects.
+   */
   async close(): Promise<void> {
     await Promise.all([...this.#agents.values()].map((a) => a.close()));
     this.#agents.clear();
@@ -479,16 +637,29 @@ export class FederationClient {
    * fails; once one connects, its answer is the answer (an HTTP error is
    * not retried elsewhere).
    *
+   * Every request method of the client takes the same `options` last:
+   * `signal` cancels the request (discovery included) at any point; the
+   * promise then rejects with the signal's reason, and the destination is
+   * not backed off for it. `origin` sends it as another server name we
+   * host (the signer is asked to sign as it).
+   *
    * @param destination - the server name.
    * @param req - method, path, query, body, size cap.
-   * @throws {@link FederationError} on any failure: `too_large` for a body
-   *   over `maxBytes` (default `maxResponseBytes`) or holding more values
-   *   than its size allows, `busy` when the client holds
-   *   `maxBufferedBytes` of responses already, `bad_response` for one that
-   *   is not JSON (or not UTF-8).
+   * @param options - the signal.
+   * @throws {@link FederationError} on any failure (see
+   *   {@link FederationErrorCode}): `too-large` for a body over `maxBytes`
+   *   (default `maxResponseBytes`) or holding more values than its size
+   *   allows, `busy` when the client holds `maxBufferedBytes` of responses
+   *   already, `bad-response` for one that is not JSON (or not UTF-8),
+   *   `remote` for a status other than 2xx, `backoff`, `discovery`,
+   *   `network`, `timeout`; {@link InvalidInputError} `M_BAD_JSON` for a
+   *   body Canonical JSON cannot encode, `M_INVALID_PARAM` for a query
+   *   holding an unpaired surrogate; the signal's reason if it aborts;
+   *   whatever the signer throws if it cannot sign as the origin. The
+   *   promise rejects; nothing is thrown.
    */
-  request(destination: string, req: FederationRequest): Promise<JsonValue> {
-    return this.#exchange(destination, req, req.maxBytes ?? this.#maxBytes, false, (answer) =>
+  request(destination: string, req: FederationRequest, options: FederationCallOptions = {}): Promise<JsonValue> {
+    return this.#exchange(destination, req, req.maxBytes ?? this.#maxBytes, false, options, (answer) =>
       this.#parse(destination, req, answer),
     );
   }
@@ -497,6 +668,7 @@ export class FederationClient {
   #parse(destination: string, req: FederationRequest, { status, body, uri }: Exchanged): JsonValue {
     let parsed: JsonValue | undefined;
     let problem = '';
+    let unparsed: unknown;
     try {
       // The bytes, not a decoded string: invalid UTF-8 is refused rather
       // than silently replaced. The body is within its cap already, so the
@@ -508,9 +680,10 @@ export class FederationClient {
       });
     } catch (e) {
       if (e instanceof InvalidInputError && e.errcode === 'M_TOO_LARGE') {
-        throw new FederationError('too_large', destination, `${req.method} ${uri}: ${e.message}`);
+        throw new FederationError('too-large', destination, `${req.method} ${uri}: ${e.message}`, { cause: e });
       }
       problem = e instanceof Error ? e.message : String(e);
+      unparsed = e;
     }
     if (status < 200 || status >= 300) {
       const errcode = isJsonObject(parsed) && typeof parsed.errcode === 'string' ? parsed.errcode : undefined;
@@ -520,11 +693,13 @@ export class FederationClient {
           : '';
       throw new FederationError('remote', destination, `${req.method} ${uri} answered ${status}${error}`, {
         status,
-        ...(errcode !== undefined ? { errcode } : {}),
+        ...(errcode !== undefined ? { remoteErrcode: errcode } : {}),
       });
     }
     if (parsed === undefined) {
-      throw new FederationError('bad_response', destination, `${req.method} ${uri} did not answer JSON: ${problem}`);
+      throw new FederationError('bad-response', destination, `${req.method} ${uri} did not answer JSON: ${problem}`, {
+        cause: unparsed,
+      });
     }
     return parsed;
   }
@@ -544,15 +719,16 @@ export class FederationClient {
    * ```
    *
    * @param options - the size cap; default the keyring's default (1 MiB).
-   * @returns the transport. Its promise rejects with a {@link FederationError}
-   *   on any failure or status other than 2xx.
+   * @returns the transport (never throws). Its promise rejects with a
+   *   {@link FederationError} on any failure or status other than 2xx, and
+   *   with the signal's reason if the keyring's signal aborts.
    */
   keyTransport(options: FederationKeyTransportOptions = {}): KeyTransport {
     const maxBytes = options.maxBytes ?? MAX_KEYS_BODY_BYTES;
     return {
-      fetchJson: async (serverName, { method, path: p, body }) => {
+      fetchJson: async (serverName, { method, path: p, body }, callOptions = {}) => {
         const req: FederationRequest = { method, path: p, signed: false, ...(body !== undefined ? { body } : {}) };
-        const answer = await this.#exchange(serverName, req, maxBytes, true, (a) => a);
+        const answer = await this.#exchange(serverName, req, maxBytes, true, callOptions, (a) => a);
         if (answer.status < 200 || answer.status >= 300) {
           throw new FederationError('remote', serverName, `${method} ${p} answered ${answer.status}`, {
             status: answer.status,
@@ -567,31 +743,65 @@ export class FederationClient {
    * Resolves, signs and sends a request, trying each address in turn while
    * connecting fails, reads the body up to `maxBytes`, and gives the answer
    * to `use`: the body's bytes count towards `maxBufferedBytes` until `use`
-   * returns.
+   * returns. A request the caller's signal aborts rejects with its reason,
+   * and is no failure of the destination.
    */
   async #exchange<T>(
     destination: string,
     req: FederationRequest,
     maxBytes: number,
     ignoreBackoff: boolean,
+    options: FederationCallOptions,
     use: (answer: Exchanged) => T,
   ): Promise<T> {
+    const trace: { status?: number } = {};
+    return measured(
+      requestChannel,
+      () => this.#send(destination, req, maxBytes, ignoreBackoff, options, use, trace),
+      ({ error, durationMs }): FederationRequestMessage => ({
+        destination,
+        origin: req.signed === false ? undefined : (options.origin ?? this.#options.serverName),
+        method: req.method,
+        path: req.path,
+        status: trace.status,
+        durationMs,
+        error,
+      }),
+    );
+  }
+
+  /** What `#exchange` does, telling `trace` the status once the server answered. */
+  async #send<T>(
+    destination: string,
+    req: FederationRequest,
+    maxBytes: number,
+    ignoreBackoff: boolean,
+    options: FederationCallOptions,
+    use: (answer: Exchanged) => T,
+    trace: { status?: number },
+  ): Promise<T> {
+    const caller = options.signal;
+    caller?.throwIfAborted();
     const retryAt = ignoreBackoff ? undefined : this.#backoff.retryAt(destination, this.#now());
     if (retryAt !== undefined) {
       throw new FederationError('backoff', destination, `${destination} is backed off after failures`, { retryAt });
     }
     let target: FederationDestination;
     try {
-      target = await this.#resolve(destination);
+      // A resolver of the caller's may not heed the signal: stop waiting anyway.
+      target = await raceAbort(this.#resolve(destination, caller === undefined ? {} : { signal: caller }), caller);
     } catch (e) {
+      if (caller?.aborted === true) throw caller.reason;
       this.#backoff.failed(destination, this.#now());
-      throw new FederationError('discovery', destination, `Cannot resolve ${destination}: ${String(e)}`);
+      throw new FederationError('discovery', destination, `Cannot resolve ${destination}: ${String(e)}`, { cause: e });
     }
     // A resolver of the caller's is held to the policy too (CVE-2024-52594:
     // a server name must not make us reach into our own network).
     const refused = refusedAddress(target, this.#policy);
     if (refused !== undefined) {
-      throw new FederationError('discovery', destination, `Refusing to connect for ${destination}: ${refused}`);
+      throw new FederationError('discovery', destination, `Refusing to connect for ${destination}: ${refused}`, {
+        cause: new DiscoveryError('blocked-address', `${destination}: ${refused}`),
+      });
     }
     const uri = req.path + queryString(req.query);
     const headers: Record<string, string> = { host: target.hostHeader };
@@ -601,14 +811,16 @@ export class FederationClient {
       headers['content-type'] = 'application/json';
     }
     if (req.signed !== false) {
+      const origin = options.origin ?? this.#options.serverName;
       const toSign: RequestToSign =
         req.body === undefined
-          ? { method: req.method, uri, destination }
-          : { method: req.method, uri, destination, content: req.body };
+          ? { method: req.method, uri, origin, destination }
+          : { method: req.method, uri, origin, destination, content: req.body };
       headers.authorization = this.#options.sign(toSign);
     }
-    // One deadline for the whole request, every attempt included.
-    const signal = AbortSignal.timeout(this.#timeoutMs);
+    // One deadline for the whole request, every attempt included; the
+    // caller's signal aborts it too (undici then destroys the body).
+    const signal = withDeadline(this.#timeoutMs, caller);
     let status: number;
     let bytes: Buffer;
     let held = 0;
@@ -635,15 +847,19 @@ export class FederationClient {
       // Synapse does ("probably the most interesting").
       if (res === undefined) throw first ?? new Error('Discovery gave no address to connect to');
       status = res.statusCode;
+      trace.status = status;
       bytes = await this.#readCapped(res.body, destination, maxBytes, (n) => {
         held += n;
       });
     } catch (e) {
       this.#buffered -= held;
       if (e instanceof FederationError) throw e;
+      if (caller?.aborted === true) throw caller.reason;
       this.#backoff.failed(destination, this.#now());
       const timedOut = e instanceof Error && (e.name === 'TimeoutError' || /timeout/i.test(e.name + e.message));
-      throw new FederationError(timedOut ? 'timeout' : 'network', destination, `${req.method} ${uri}: ${String(e)}`);
+      throw new FederationError(timedOut ? 'timeout' : 'network', destination, `${req.method} ${uri}: ${String(e)}`, {
+        cause: e,
+      });
     }
     if (status >= 500) this.#backoff.failed(destination, this.#now());
     else this.#backoff.succeeded(destination);
@@ -672,7 +888,7 @@ export class FederationClient {
       hold(chunk.byteLength);
       if (n > maxBytes) {
         body.destroy?.();
-        throw new FederationError('too_large', destination, `The response is larger than ${maxBytes} bytes`);
+        throw new FederationError('too-large', destination, `The response is larger than ${maxBytes} bytes`);
       }
       if (this.#buffered > this.#maxBuffered) {
         body.destroy?.();
@@ -688,16 +904,25 @@ export class FederationClient {
   }
 
   /** {@link request}, for endpoints that answer a JSON object, with a cap of at most `maxResponseBytes`. */
-  async #object(destination: string, req: FederationRequest & { readonly maxBytes: number }): Promise<JsonObject> {
-    const v = await this.request(destination, { ...req, maxBytes: Math.min(req.maxBytes, this.#maxBytes) });
+  async #object(
+    destination: string,
+    options: FederationCallOptions,
+    req: FederationRequest & { readonly maxBytes: number },
+  ): Promise<JsonObject> {
+    const v = await this.request(destination, { ...req, maxBytes: Math.min(req.maxBytes, this.#maxBytes) }, options);
     if (!isJsonObject(v))
-      throw new FederationError('bad_response', destination, `${req.path} did not answer an object`);
+      throw new FederationError('bad-response', destination, `${req.path} did not answer an object`);
     return v;
   }
 
-  /** `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module). */
-  getServerKeys(destination: string): Promise<JsonObject> {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/key/v2/server`: the server's keys (unauthenticated; check them with the keys module).
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
+  getServerKeys(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
+    return this.#object(destination, options, {
       method: 'GET',
       path: '/_matrix/key/v2/server',
       signed: false,
@@ -713,9 +938,11 @@ export class FederationClient {
    * @param notary - the notary's server name.
    * @param serverKeys - the query criteria: server name to key ID to
    *   `{ minimum_valid_until_ts }` (no key IDs: all the server's keys).
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
    */
-  queryKeys(notary: string, serverKeys: JsonObject): Promise<JsonObject> {
-    return this.#object(notary, {
+  queryKeys(notary: string, serverKeys: JsonObject, options: FederationCallOptions = {}): Promise<JsonObject> {
+    return this.#object(notary, options, {
       method: 'POST',
       path: '/_matrix/key/v2/query',
       body: { server_keys: serverKeys },
@@ -724,9 +951,14 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/version`: the server's implementation name and version. */
-  getVersion(destination: string): Promise<JsonObject> {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/version`: the server's implementation name and version.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
+  getVersion(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
+    return this.#object(destination, options, {
       method: 'GET',
       path: '/_matrix/federation/v1/version',
       maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
@@ -738,9 +970,19 @@ export class FederationClient {
    * template. Validate it (`checkMembershipTemplate`) before signing it.
    *
    * @param supportedVersions - the room versions we support (`ver`).
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
-  makeJoin(destination: string, roomId: string, userId: string, supportedVersions: readonly string[]) {
-    return this.#object(destination, {
+  makeJoin(
+    destination: string,
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_join/${roomId}/${userId}`,
       query: { ver: supportedVersions },
@@ -752,30 +994,55 @@ export class FederationClient {
    * `PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}`: sends a
    * signed join; answers the room state and auth chain.
    *
-   * @param omitMembers - ask for a partial state (MSC3706, `omit_members`).
+   * @param options - `omitMembers`: ask for a partial state (MSC3706,
+   *   `omit_members`); the signal.
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
-  sendJoin(destination: string, roomId: string, eventId: string, event: JsonObject, omitMembers = false) {
-    return this.#object(destination, {
+  sendJoin(destination: string, roomId: string, eventId: string, event: JsonObject, options: SendJoinOptions = {}) {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v2/send_join/${roomId}/${eventId}`,
-      ...(omitMembers ? { query: { omit_members: 'true' } } : {}),
+      ...(options.omitMembers === true ? { query: { omit_members: 'true' } } : {}),
       body: event,
       maxBytes: this.#maxBytes,
     });
   }
 
-  /** `GET /_matrix/federation/v1/make_leave/{roomId}/{userId}`: a leave template. */
-  makeLeave(destination: string, roomId: string, userId: string) {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/make_leave/{roomId}/{userId}`: a leave template.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  makeLeave(destination: string, roomId: string, userId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_leave/${roomId}/${userId}`,
       maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
-  /** `PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}`. */
-  sendLeave(destination: string, roomId: string, eventId: string, event: JsonObject) {
-    return this.#object(destination, {
+  /**
+   * `PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}`.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  sendLeave(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    event: JsonObject,
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v2/send_leave/${roomId}/${eventId}`,
       body: event,
@@ -783,9 +1050,22 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/make_knock/{roomId}/{userId}`: a knock template. */
-  makeKnock(destination: string, roomId: string, userId: string, supportedVersions: readonly string[]) {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/make_knock/{roomId}/{userId}`: a knock template.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  makeKnock(
+    destination: string,
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/make_knock/${roomId}/${userId}`,
       query: { ver: supportedVersions },
@@ -793,9 +1073,22 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}`. */
-  sendKnock(destination: string, roomId: string, eventId: string, event: JsonObject) {
-    return this.#object(destination, {
+  /**
+   * `PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}`.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  sendKnock(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    event: JsonObject,
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v1/send_knock/${roomId}/${eventId}`,
       body: event,
@@ -808,14 +1101,19 @@ export class FederationClient {
    * `PUT /_matrix/federation/v2/invite/{roomId}/{eventId}`: asks the
    * invitee's server to sign an invite; answers `{event}` with its
    * signature.
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   invite(
     destination: string,
     roomId: string,
     eventId: string,
     invite: { event: JsonObject; roomVersion: string; inviteRoomState?: JsonValue[] },
+    options: FederationCallOptions = {},
   ) {
-    return this.#object(destination, {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v2/invite/${roomId}/${eventId}`,
       body: {
@@ -827,19 +1125,27 @@ export class FederationClient {
     });
   }
 
-  /** `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and EDUs. */
+  /**
+   * `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and EDUs.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
   sendTransaction(
     destination: string,
     txnId: string,
     pdus: JsonValue[],
     edus: JsonValue[] = [],
     originServerTs?: number,
+    options: FederationCallOptions = {},
   ) {
-    return this.#object(destination, {
+    return this.#object(destination, options, {
       method: 'PUT',
       path: path`/_matrix/federation/v1/send/${txnId}`,
       body: {
-        origin: this.#options.serverName,
+        origin: options.origin ?? this.#options.serverName,
         origin_server_ts: originServerTs ?? this.#now(),
         pdus,
         edus,
@@ -848,18 +1154,32 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event. */
-  getEvent(destination: string, eventId: string) {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/event/{eventId}`: a transaction holding the event.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  getEvent(destination: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/event/${eventId}`,
       maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
     });
   }
 
-  /** `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event. */
-  getState(destination: string, roomId: string, eventId: string) {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/state/{roomId}?event_id=`: the state and auth chain at an event.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  getState(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/state/${roomId}`,
       query: { event_id: eventId },
@@ -867,9 +1187,16 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/state_ids/{roomId}?event_id=`: their IDs. */
-  getStateIds(destination: string, roomId: string, eventId: string) {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/state_ids/{roomId}?event_id=`: their IDs.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  getStateIds(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/state_ids/${roomId}`,
       query: { event_id: eventId },
@@ -877,9 +1204,16 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}`: an event's auth chain. */
-  getEventAuth(destination: string, roomId: string, eventId: string) {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}`: an event's auth chain.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
+   */
+  getEventAuth(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/event_auth/${roomId}/${eventId}`,
       maxBytes: this.#maxBytes,
@@ -890,14 +1224,20 @@ export class FederationClient {
    * `POST /_matrix/federation/v1/get_missing_events/{roomId}`: events between the earliest and latest.
    * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
    * maximum number of events to retrieve"), and one more for the envelope.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
   getMissingEvents(
     destination: string,
     roomId: string,
     q: { earliestEvents: string[]; latestEvents: string[]; limit?: number; minDepth?: number },
+    options: FederationCallOptions = {},
   ) {
     const limit = q.limit ?? 10;
-    return this.#object(destination, {
+    return this.#object(destination, options, {
       method: 'POST',
       path: path`/_matrix/federation/v1/get_missing_events/${roomId}`,
       body: {
@@ -914,9 +1254,20 @@ export class FederationClient {
    * `GET /_matrix/federation/v1/backfill/{roomId}?v=…&limit=`: history before the given events.
    * The response may be {@link SINGLE_EVENT_RESPONSE_MAX_BYTES} a PDU of `limit` (the spec: "the
    * maximum number of PDUs to retrieve, including the given events"), and one more for the envelope.
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}; {@link InvalidInputError}
+   *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
+   *   surrogate.
    */
-  backfill(destination: string, roomId: string, fromEventIds: readonly string[], limit: number) {
-    return this.#object(destination, {
+  backfill(
+    destination: string,
+    roomId: string,
+    fromEventIds: readonly string[],
+    limit: number,
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: path`/_matrix/federation/v1/backfill/${roomId}`,
       query: { v: fromEventIds, limit: String(limit) },
@@ -924,9 +1275,19 @@ export class FederationClient {
     });
   }
 
-  /** `GET /_matrix/federation/v1/query/profile`: a user's profile (or one field of it). */
-  queryProfile(destination: string, userId: string, field?: 'displayname' | 'avatar_url') {
-    return this.#object(destination, {
+  /**
+   * `GET /_matrix/federation/v1/query/profile`: a user's profile (or one field of it).
+   *
+   * @throws {@link FederationError} (the promise rejects), as
+   *   {@link FederationClient.request}.
+   */
+  queryProfile(
+    destination: string,
+    userId: string,
+    field?: 'displayname' | 'avatar_url',
+    options: FederationCallOptions = {},
+  ) {
+    return this.#object(destination, options, {
       method: 'GET',
       path: '/_matrix/federation/v1/query/profile',
       query: field === undefined ? { user_id: userId } : { user_id: userId, field },

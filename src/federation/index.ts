@@ -17,17 +17,20 @@
  * @module federation
  */
 
-export { InvalidInputError } from '../errors.js';
-export { type BackoffPolicy, Failures } from '../util/backoff.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
+export type { AbortOptions } from '../util/abort.js';
+export { type BackoffListener, type BackoffPolicy, type BackoffState, Failures } from '../util/backoff.js';
 export {
   DEFAULT_MAX_RESPONSE_BYTES,
   DENSEST_EVENT_VALUES,
   type DestinationResolver,
+  type FederationCallOptions,
   FederationClient,
   type FederationClientOptions,
   type FederationDestination,
   FederationError,
-  type FederationErrorKind,
+  type FederationErrorCode,
+  type FederationErrorDetails,
   type FederationKeyTransportOptions,
   type FederationRequest,
   type FederationTarget,
@@ -35,8 +38,17 @@ export {
   path,
   type RequestSigner,
   type RequestToSign,
+  type SendJoinOptions,
   SINGLE_EVENT_RESPONSE_MAX_BYTES,
 } from './client.js';
+export {
+  DISCOVERY_CHANNEL,
+  type DiscoveryMessage,
+  FEDERATION_BACKOFF_CHANNEL,
+  FEDERATION_REQUEST_CHANNEL,
+  type FederationBackoffMessage,
+  type FederationRequestMessage,
+} from './diagnostics.js';
 export * from './discovery/index.js';
 export {
   checkRequestSignature,

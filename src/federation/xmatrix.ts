@@ -15,16 +15,34 @@
  * empty list elements, commas inside quoted values) we follow the RFC.
  * Verification follows Synapse's `Authenticator.authenticate_request`.
  *
+ * One rule decides between throwing and answering, as Synapse's status
+ * codes do: a request that cannot be read — an `Authorization` header
+ * HTTP cannot carry or over the size limit, an X-Matrix header that does not
+ * parse or lacks `origin`, `key` or `sig`, an origin that is not a server
+ * name, a method or URI that is not ASCII, a body Canonical JSON cannot
+ * encode — throws {@link InvalidInputError} (Synapse answers 400); a
+ * request that can be read but is not authenticated — no X-Matrix header,
+ * a `destination` that is not ours (whatever it holds), no Ed25519 key, no
+ * key known and valid, a signature that does not decode or does not match —
+ * is the value `{valid: false, reason}` (Synapse answers 401).
+ *
  * @module
  */
 
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import type { JsonObject, JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
-import type { AsyncEventKeyLookup, EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
+import {
+  type AsyncEventKeyLookup,
+  type EventKeyLookup,
+  type EventVerifyKey,
+  keyAnswerProblem,
+  keyMapProblem,
+} from '../events/signatures.js';
 import { parseServerName } from '../identifiers/identifiers.js';
 import type { SigningKey } from '../signing/ed25519.js';
 import { signJson, verifyJson } from '../signing/signedjson.js';
+import { raceAbort } from '../util/abort.js';
 
 /**
  * The largest Authorization header value accepted, in UTF-8 bytes: Synapse's
@@ -68,8 +86,12 @@ const isValueChar = (c: number) => c < 128 && VALUE_CHAR[c] === 1;
 /** qdtext and the second character of a quoted-pair: HTAB, SP, VCHAR, obs-text. */
 const isQuotable = (c: number) => c === HTAB || (c >= 0x20 && c !== 0x7f);
 
-function malformed(message: string): InvalidInputError {
-  return new InvalidInputError('M_INVALID_PARAM', `Malformed X-Matrix Authorization header: ${message}`);
+function malformed(message: string, cause?: unknown): InvalidInputError {
+  return new InvalidInputError(
+    'M_INVALID_PARAM',
+    `Malformed X-Matrix Authorization header: ${message}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /** A short, printable excerpt of untrusted text for messages. */
@@ -83,6 +105,8 @@ function excerpt(text: string): string {
  * around it (RFC 9110 §5.5), and without NUL, CR or LF.
  */
 function fieldValue(header: string): string {
+  // For JavaScript callers, who may pass anything.
+  if (typeof header !== 'string') throw malformed(`it is a ${typeof header}, not a string`);
   if (!header.isWellFormed()) throw malformed('it holds an unpaired surrogate');
   if (header.length > MAX_AUTHORIZATION_BYTES || Buffer.byteLength(header, 'utf8') > MAX_AUTHORIZATION_BYTES) {
     throw new InvalidInputError('M_TOO_LARGE', `The Authorization header is over ${MAX_AUTHORIZATION_BYTES} bytes`);
@@ -205,8 +229,8 @@ function parseFieldValue(value: string): XMatrixAuthorization {
   if (origin === undefined) throw new InvalidInputError('M_MISSING_PARAM', 'The X-Matrix header has no origin');
   try {
     parseServerName(origin);
-  } catch {
-    throw malformed(`the origin ${excerpt(origin)} is not a valid server name`);
+  } catch (e) {
+    throw malformed(`the origin ${excerpt(origin)} is not a valid server name`, e);
   }
   const key = params.get('key');
   if (key === undefined) throw new InvalidInputError('M_MISSING_PARAM', 'The X-Matrix header has no key');
@@ -324,7 +348,7 @@ function assertAscii(name: string, value: string): void {
  * request has a body.
  *
  * @param request - the request.
- * @returns the object to sign (without `signatures`).
+ * @returns the object to sign (without `signatures`). Never throws.
  */
 export function requestJson(request: OutgoingRequest): JsonObject {
   const json: JsonObject = {
@@ -390,6 +414,12 @@ export interface VerifyRequestOptions {
    * must be valid; default now.
    */
   readonly now?: number;
+  /**
+   * For {@link verifyRequest}: gives up the key lookup (the request was
+   * cancelled), rejecting with the signal's reason; passed on to the
+   * lookup (a keyring stops its fetch unless other lookups wait for it).
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The outcome of verifying a request: who sent it, or why it is refused. */
@@ -424,10 +454,12 @@ type Prepared =
  */
 function prepare(request: IncomingRequest): Prepared {
   parseServerName(request.destination);
-  const given = request.authorization as string | readonly string[] | undefined;
+  const given = request.authorization as unknown;
   // A JavaScript caller may pass Node's `req.headers.authorization` as is:
   // absent is no header.
-  const values = (typeof given === 'string' ? [given] : (given ?? [])).map(fieldValue);
+  const headers = typeof given === 'string' ? [given] : (given ?? []);
+  if (!Array.isArray(headers)) throw malformed('the headers are neither a string nor a list');
+  const values = headers.map(fieldValue);
   const content = request.content ?? undefined;
   if (content !== undefined) encodeCanonicalJson(content, SIGNED_JSON);
   assertAscii('method', request.method);
@@ -486,7 +518,10 @@ function finish(
   let verified = false;
   for (const keyId of keyIds) {
     const found = find(keyId);
-    if (found === undefined || found.validUntilTs < now || found.old === true) continue;
+    if (found === undefined) continue;
+    const wrong = keyAnswerProblem(found, origin, keyId);
+    if (wrong !== undefined) return { valid: false, reason: wrong };
+    if (found.validUntilTs < now || found.old === true) continue;
     const check = verifyJson(signed, origin, keyId, found.key, SIGNED_JSON);
     if (!check.valid) return { valid: false, reason: check.reason };
     verified = true;
@@ -515,12 +550,16 @@ function finish(
  * @param lookup - finds a server's key by key ID.
  * @param options - the time at which keys must be valid.
  * @returns `{valid: true, origin}`, or `{valid: false, reason}` when the
- *   request is not authenticated (no X-Matrix header, another destination,
- *   no usable key, a bad signature): answer 401.
- * @throws {@link InvalidInputError} for a malformed request: a malformed
- *   X-Matrix header (as {@link parseXMatrix}; answer 400), a `destination`
- *   that is not a server name, a method or URI that is not ASCII
- *   (`M_INVALID_PARAM`), a body Canonical JSON cannot encode (`M_BAD_JSON`).
+ *   request can be read but is not authenticated (answer 401): no X-Matrix
+ *   header, a header naming another destination (or one that is not a
+ *   server name), no Ed25519 key, no key known and valid at `now`, a
+ *   signature that is not Base64 or does not match.
+ * @throws {@link InvalidInputError} when the request cannot be read
+ *   (answer 400): a malformed `Authorization` header, X-Matrix or not, as
+ *   {@link parseXMatrix} (`M_INVALID_PARAM`, `M_MISSING_PARAM`,
+ *   `M_TOO_LARGE`), our `destination` not a server name or a method or URI
+ *   not ASCII (`M_INVALID_PARAM`), a body Canonical JSON cannot encode
+ *   (`M_BAD_JSON`); and whatever `lookup` throws.
  */
 export function checkRequestSignature(
   request: IncomingRequest,
@@ -551,10 +590,12 @@ export function checkRequestSignature(
  * @param lookup - fetches keys, e.g. from a keyring; may answer at once or
  *   with a promise.
  * @param options - the time at which keys must be valid.
- * @returns as {@link checkRequestSignature}; a lookup that fails makes the
+ * @returns as {@link checkRequestSignature}; a lookup that fails (rejects
+ *   or throws), or answers something other than a map of keys, makes the
  *   request not valid, with the failure as reason.
- * @throws {@link InvalidInputError} (the promise rejects) for a malformed
- *   request, as {@link checkRequestSignature}.
+ * @throws {@link InvalidInputError} (the promise rejects) when the request
+ *   cannot be read, as {@link checkRequestSignature}; the signal's reason if
+ *   it aborts.
  */
 export async function verifyRequest(
   request: IncomingRequest,
@@ -564,13 +605,22 @@ export async function verifyRequest(
   const prepared = prepare(request);
   if (prepared.done !== undefined) return prepared.done;
   const now = options.now ?? Date.now();
+  const { signal } = options;
+  signal?.throwIfAborted();
   let keys: ReadonlyMap<string, EventVerifyKey>;
   try {
     // The keys must be valid at the time of the check: a keyring fetches
     // again a cached key that is not.
-    keys = await lookup(prepared.origin, prepared.keyIds, now);
+    const answer =
+      signal === undefined
+        ? lookup(prepared.origin, prepared.keyIds, now)
+        : lookup(prepared.origin, prepared.keyIds, now, { signal });
+    keys = await raceAbort(Promise.resolve(answer), signal);
   } catch (e) {
+    if (signal?.aborted === true) throw signal.reason;
     return { valid: false, reason: `Key lookup failed: ${e instanceof Error ? e.message : String(e)}` };
   }
+  const wrong = keyMapProblem(keys, prepared.origin);
+  if (wrong !== undefined) return { valid: false, reason: wrong };
   return finish(prepared, (keyId) => keys.get(keyId), now);
 }

@@ -18,7 +18,7 @@
  * @module hashing
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export { contentHash, referenceHash } from './hashes.js';
 export { eventId, roomIdOfCreateEvent } from './ids.js';
 export { redactEvent } from './redact.js';

@@ -279,7 +279,7 @@ export function assertEventNesting(event: JsonObject): void {
   try {
     checkNestingAndSize(event, event.unsigned, Number.POSITIVE_INFINITY, undefined);
   } catch (e) {
-    throw e instanceof Malformed ? new InvalidInputError('M_BAD_JSON', e.message) : e;
+    throw e instanceof Malformed ? new InvalidInputError('M_BAD_JSON', e.message, { cause: e }) : e;
   }
 }
 

@@ -110,7 +110,7 @@ function holds(parse: () => unknown): boolean {
   }
 }
 
-/** Whether `name` is a valid server name (see {@link parseServerName}). */
+/** Whether `name` is a valid server name (see {@link parseServerName}). Never throws. */
 export function isValidServerName(name: string): boolean {
   return holds(() => parseServerName(name));
 }
@@ -125,7 +125,7 @@ export function isValidServerName(name: string): boolean {
  *
  * @param id - a user, room or event ID, or an alias.
  * @returns the part after the first colon, or `undefined` if there is no
- *   colon.
+ *   colon. Never throws.
  */
 export function serverNameOf(id: string): string | undefined {
   const colon = id.indexOf(':');
@@ -215,7 +215,7 @@ export function parseUserId(id: string): UserId {
   return { ...parts, compliant: USER_LOCALPART.test(parts.localpart) };
 }
 
-/** Whether `id` is a valid user ID (see {@link parseUserId}). */
+/** Whether `id` is a valid user ID (see {@link parseUserId}). Never throws. */
 export function isValidUserId(id: string): boolean {
   return holds(() => parseUserId(id));
 }
@@ -297,7 +297,7 @@ export function parseRoomId(id: string, rules: IdentifierRules): RoomId {
   return { opaqueId: localpart, serverName };
 }
 
-/** Whether `id` is a room ID of the room version (see {@link parseRoomId}). */
+/** Whether `id` is a room ID of the room version (see {@link parseRoomId}). Never throws. */
 export function isValidRoomId(id: string, rules: IdentifierRules): boolean {
   return holds(() => parseRoomId(id, rules));
 }
@@ -332,7 +332,7 @@ export function parseEventId(id: string, rules: IdentifierRules): EventId {
   }
 }
 
-/** Whether `id` is an event ID of the room version (see {@link parseEventId}). */
+/** Whether `id` is an event ID of the room version (see {@link parseEventId}). Never throws. */
 export function isValidEventId(id: string, rules: IdentifierRules): boolean {
   return holds(() => parseEventId(id, rules));
 }
@@ -351,7 +351,7 @@ export function parseRoomAlias(alias: string): RoomAlias {
   return parseWithDomain(alias, '#', 'room alias');
 }
 
-/** Whether `alias` is a room alias (see {@link parseRoomAlias}). */
+/** Whether `alias` is a room alias (see {@link parseRoomAlias}). Never throws. */
 export function isValidRoomAlias(alias: string): boolean {
   return holds(() => parseRoomAlias(alias));
 }

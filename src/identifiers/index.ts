@@ -15,7 +15,7 @@
  * @module identifiers
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export {
   type EventId,
   type EventIdFormat,

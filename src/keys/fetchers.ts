@@ -8,6 +8,7 @@
  */
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
+import { type AbortOptions, raceAbort } from '../util/abort.js';
 import {
   checkNotaryResponse,
   checkServerKeys,
@@ -44,8 +45,11 @@ export interface KeyTransport {
    *
    * @param serverName - the server to ask.
    * @param request - method, path and body.
+   * @param options - `signal`: abort the request when it aborts (the
+   *   keyring aborts a fetch only once every lookup waiting for it has
+   *   given up), rejecting with its reason.
    */
-  fetchJson(serverName: string, request: KeyTransportRequest): Promise<JsonValue | Uint8Array>;
+  fetchJson(serverName: string, request: KeyTransportRequest, options?: AbortOptions): Promise<JsonValue | Uint8Array>;
 }
 
 /** Keys wanted from one server. */
@@ -81,6 +85,12 @@ export interface FetchFailure {
   readonly serverName?: string;
   /** What went wrong. */
   readonly reason: string;
+  /**
+   * The error the fetch failed with, if it threw: the transport's (a
+   * `FederationError` from the federation client's transport) or the
+   * parser's {@link InvalidInputError} for a body that is not JSON.
+   */
+  readonly cause?: unknown;
 }
 
 /** What one call of a fetcher gave. */
@@ -106,11 +116,14 @@ export interface KeyFetcher {
   readonly direct: boolean;
   /**
    * Fetches keys. Should not reject: failures are reported in the result
-   * (a rejection counts as a failure of the whole source).
+   * (a rejection counts as a failure of the whole source), except when
+   * `signal` aborts: then it should abort its requests and reject with the
+   * signal's reason (the keyring records nothing of a fetch it aborted).
    *
    * @param requests - what is wanted, at most one request per server.
+   * @param options - the signal.
    */
-  fetch(requests: readonly KeyRequest[]): Promise<KeyFetchResult>;
+  fetch(requests: readonly KeyRequest[], options?: AbortOptions): Promise<KeyFetchResult>;
 }
 
 /** Options of the fetchers. */
@@ -136,8 +149,9 @@ async function fetchBody(
   serverName: string,
   request: KeyTransportRequest,
   limits: ParseKeysBodyOptions | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<JsonValue> {
-  const body = await transport.fetchJson(serverName, request);
+  const body = await transport.fetchJson(serverName, request, signal === undefined ? {} : { signal });
   return body instanceof Uint8Array ? parseKeysBody(body, limits) : body;
 }
 
@@ -156,6 +170,8 @@ export class DirectKeyFetcher implements KeyFetcher {
   readonly #concurrency: number;
 
   /**
+   * Never throws; {@link DirectKeyFetcher.fetch} never rejects either.
+   *
    * @param transport - makes the requests.
    * @param options - body limits and concurrency.
    */
@@ -166,7 +182,9 @@ export class DirectKeyFetcher implements KeyFetcher {
   }
 
   /** {@inheritDoc KeyFetcher.fetch} */
-  async fetch(requests: readonly KeyRequest[]): Promise<KeyFetchResult> {
+  async fetch(requests: readonly KeyRequest[], options: AbortOptions = {}): Promise<KeyFetchResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const fetched: FetchedKeys[] = [];
     const failures: FetchFailure[] = [];
     const servers = [...new Set(requests.map((r) => r.serverName))];
@@ -178,6 +196,7 @@ export class DirectKeyFetcher implements KeyFetcher {
           serverName,
           { method: 'GET', path: '/_matrix/key/v2/server' },
           this.#limits,
+          signal,
         );
         const check = checkServerKeys(body, { serverName });
         if (!check.valid) {
@@ -192,13 +211,17 @@ export class DirectKeyFetcher implements KeyFetcher {
           keys: check.verifyKeys,
         });
       } catch (e) {
-        failures.push({ serverName, reason: `Fetching the keys of ${serverName} failed: ${describe(e)}` });
+        failures.push({ serverName, reason: `Fetching the keys of ${serverName} failed: ${describe(e)}`, cause: e });
       }
     };
     const worker = async (): Promise<void> => {
-      while (next < servers.length) await one(servers[next++] as string);
+      while (next < servers.length && signal?.aborted !== true) await one(servers[next++] as string);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.#concurrency, servers.length)) }, worker));
+    const workers = Array.from({ length: Math.max(1, Math.min(this.#concurrency, servers.length)) }, worker);
+    // A transport that does not heed the signal is not waited for.
+    await raceAbort(Promise.all(workers), signal);
+    // What failed because of the abort is no failure of the servers.
+    signal?.throwIfAborted();
     return { fetched, failures };
   }
 }
@@ -221,6 +244,8 @@ export class NotaryKeyFetcher implements KeyFetcher {
   readonly #limits: ParseKeysBodyOptions | undefined;
 
   /**
+   * Never throws; {@link NotaryKeyFetcher.fetch} never rejects either.
+   *
    * @param transport - makes the requests.
    * @param notary - the notary and its known keys.
    * @param options - body limits.
@@ -233,7 +258,9 @@ export class NotaryKeyFetcher implements KeyFetcher {
   }
 
   /** {@inheritDoc KeyFetcher.fetch} */
-  async fetch(requests: readonly KeyRequest[]): Promise<KeyFetchResult> {
+  async fetch(requests: readonly KeyRequest[], options: AbortOptions = {}): Promise<KeyFetchResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const query = new Map<string, Map<string, number>>();
     for (const r of requests) {
       let keys = query.get(r.serverName);
@@ -261,14 +288,19 @@ export class NotaryKeyFetcher implements KeyFetcher {
     const notary = this.#notary.serverName;
     let body: JsonValue;
     try {
-      body = await fetchBody(
-        this.#transport,
-        notary,
-        { method: 'POST', path: '/_matrix/key/v2/query', body: { server_keys: serverKeys } },
-        this.#limits,
+      body = await raceAbort(
+        fetchBody(
+          this.#transport,
+          notary,
+          { method: 'POST', path: '/_matrix/key/v2/query', body: { server_keys: serverKeys } },
+          this.#limits,
+          signal,
+        ),
+        signal,
       );
     } catch (e) {
-      return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}` }] };
+      if (signal?.aborted === true) throw signal.reason;
+      return { fetched: [], failures: [{ reason: `Asking the notary ${notary} failed: ${describe(e)}`, cause: e }] };
     }
     const check = checkNotaryResponse(body, this.#notary, { serverNames: new Set(query.keys()) });
     if (!check.valid) return { fetched: [], failures: [{ reason: `The notary ${notary}: ${check.reason}` }] };

@@ -14,8 +14,9 @@
  * @module keys
  */
 
-export { InvalidInputError } from '../errors.js';
-export type { BackoffPolicy } from '../util/backoff.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
+export type { AbortOptions } from '../util/abort.js';
+export type { BackoffPolicy, BackoffState } from '../util/backoff.js';
 export {
   checkNotaryResponse,
   checkNotaryServerKeys,
@@ -32,6 +33,12 @@ export {
   type ServerVerifyKey,
   type TrustedNotary,
 } from './check.js';
+export {
+  KEY_BACKOFF_CHANNEL,
+  KEY_FETCH_CHANNEL,
+  type KeyBackoffMessage,
+  type KeyFetchMessage,
+} from './diagnostics.js';
 export {
   DIRECT_FETCH_CONCURRENCY,
   DirectKeyFetcher,

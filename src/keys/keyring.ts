@@ -31,13 +31,17 @@
 
 import { hash } from 'node:crypto';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
+import { InvalidInputError } from '../errors.js';
 import type { EventKeyLookup, EventVerifyKey } from '../events/signatures.js';
 import { isValidServerName } from '../identifiers/identifiers.js';
 import { verifyKeyFromBytes } from '../signing/ed25519.js';
+import { type AbortOptions, raceAbort, SharedTask } from '../util/abort.js';
 import { type BackoffPolicy, Failures } from '../util/backoff.js';
 import { BoundedMap } from '../util/bounded.js';
+import { measured } from '../util/diagnostics.js';
 // biome-ignore lint/correctness/noUnusedImports: for TSDoc links.
 import type { checkServerKeys, ParseKeysBodyOptions, TrustedNotary } from './check.js';
+import { type KeyBackoffMessage, type KeyFetchMessage, keyBackoffChannel, keyFetchChannel } from './diagnostics.js';
 import {
   DirectKeyFetcher,
   type FetchedKeys,
@@ -130,8 +134,11 @@ export interface KeyringOptions {
   readonly fetchers?: readonly KeyFetcher[];
   /** Where keys are kept; default a new {@link MemoryKeyStore}. */
   readonly store?: KeyStore;
-  /** Our own keys, never fetched. */
-  readonly local?: LocalKeys;
+  /**
+   * Our own keys, never fetched: of one server name, or of each server
+   * name we host (virtual hosting), each name at most once.
+   */
+  readonly local?: LocalKeys | readonly LocalKeys[];
   /** The clock, in milliseconds since the epoch; default `Date.now`. */
   readonly now?: () => number;
   /**
@@ -159,7 +166,7 @@ export interface KeyringOptions {
 }
 
 /** Options for {@link Keyring.refresh}. */
-export interface KeyringRefreshOptions {
+export interface KeyringRefreshOptions extends AbortOptions {
   /**
    * Ask only the servers themselves, never another notary (what a notary
    * must do).
@@ -182,12 +189,6 @@ interface Need {
 /** The key ID of a need for any fresh response of a server (notary queries for all keys). */
 const ANY = '';
 
-interface Queued {
-  readonly needs: Need[];
-  readonly resolve: () => void;
-  readonly reject: (e: unknown) => void;
-}
-
 const needName = (n: { serverName: string; keyId: string }) => `${n.serverName}\n${n.keyId}`;
 
 /**
@@ -204,7 +205,8 @@ export class Keyring {
   readonly #fetchers: readonly KeyFetcher[];
   readonly #now: () => number;
   readonly #cap: number;
-  readonly #local: LocalKeys | undefined;
+  /** Our own keys, by server name. */
+  readonly #local = new Map<string, LocalKeys>();
   /** Failures of sources: `source` or `source\nserver`. */
   readonly #sources: Failures;
   /** Keys no source could give: `server\nkeyId`. */
@@ -212,17 +214,27 @@ export class Keyring {
   /** When a source last answered for a server, by server. */
   readonly #answered = new BoundedMap<string, number>(ANSWERED_LIMIT);
   readonly #refetchIntervalMs: number;
-  /** Fetch rounds under way, by server. */
-  readonly #inFlight = new Map<string, Promise<void>>();
-  #queue: Queued[] = [];
-  #scheduled = false;
+  /** Fetch rounds under way, by server, shared by the lookups waiting for them. */
+  readonly #inFlight = new Map<string, SharedTask<void>>();
+  /** The batch gathering lookups until the event loop turns, and what they need. */
+  #batch: { readonly task: SharedTask<void>; readonly needs: Need[] } | undefined;
 
-  /** @param options - transport, notaries, store, clock and policies. */
+  /**
+   * @param options - transport, notaries, store, local keys, clock and policies.
+   * @throws {@link InvalidInputError} `M_INVALID_PARAM` if two fetchers
+   *   have the same source name, or local keys are given twice for one
+   *   server name.
+   */
   constructor(options: KeyringOptions = {}) {
     this.#store = options.store ?? new MemoryKeyStore();
     this.#now = options.now ?? Date.now;
     this.#cap = options.maxKeyValidityMs ?? MAX_KEY_VALIDITY_MS;
-    this.#local = options.local;
+    const local = options.local;
+    for (const l of local === undefined ? [] : 'serverName' in local ? [local] : local) {
+      if (this.#local.has(l.serverName))
+        throw new InvalidInputError('M_INVALID_PARAM', `Local keys of ${l.serverName} are given twice`);
+      this.#local.set(l.serverName, l);
+    }
     const limits = options.limits === undefined ? {} : { limits: options.limits };
     const transport = options.transport;
     this.#fetchers =
@@ -235,11 +247,38 @@ export class Keyring {
           ]);
     const sources = new Set<string>();
     for (const f of this.#fetchers) {
-      if (sources.has(f.source)) throw new TypeError(`Two key fetchers have the source name ${f.source}`);
+      if (sources.has(f.source)) {
+        throw new InvalidInputError('M_INVALID_PARAM', `Two key fetchers have the source name ${f.source}`);
+      }
       sources.add(f.source);
     }
-    this.#sources = new Failures(options.backoff ?? {}, 10_000);
-    this.#missing = new Failures(options.backoff ?? {}, 100_000);
+    this.#sources = new Failures(options.backoff ?? {}, 10_000, (name, state) => {
+      if (!keyBackoffChannel.hasSubscribers) return;
+      // `source` or `source\nserver`: a server name never holds a line feed.
+      const i = name.lastIndexOf('\n');
+      const source = i < 0 ? name : name.slice(0, i);
+      const serverName = i < 0 ? undefined : name.slice(i + 1);
+      keyBackoffChannel.publish({
+        kind: 'source',
+        source,
+        serverName,
+        keyId: undefined,
+        state,
+      } satisfies KeyBackoffMessage);
+    });
+    this.#missing = new Failures(options.backoff ?? {}, 100_000, (name, state) => {
+      if (!keyBackoffChannel.hasSubscribers) return;
+      // `server\nkeyId` (see needName).
+      const i = name.indexOf('\n');
+      const [serverName, keyId] = [name.slice(0, i), name.slice(i + 1)];
+      keyBackoffChannel.publish({
+        kind: 'key',
+        source: undefined,
+        serverName,
+        keyId,
+        state,
+      } satisfies KeyBackoffMessage);
+    });
     this.#refetchIntervalMs = options.refetchIntervalMs ?? KEY_REFETCH_INTERVAL_MS;
   }
 
@@ -253,33 +292,46 @@ export class Keyring {
    * @param minimumValidUntilTs - when the keys must be valid until (an
    *   event's `origin_server_ts`, from room version 5); default now. A
    *   cached key valid for less is fetched again.
-   * @returns the keys found, by key ID. Rejects only if the store fails.
+   * @param options - the signal (see {@link Keyring.getKeys}).
+   * @returns the keys found, by key ID. Rejects only if the store fails,
+   *   or with the signal's reason.
    */
   readonly lookup = (
     serverName: string,
     keyIds: readonly string[],
     minimumValidUntilTs?: number,
-  ): Promise<ReadonlyMap<string, KeyringKey>> => this.getKeys(serverName, keyIds, minimumValidUntilTs);
+    options: AbortOptions = {},
+  ): Promise<ReadonlyMap<string, KeyringKey>> => this.getKeys(serverName, keyIds, minimumValidUntilTs, options);
 
   /**
    * The keys of `serverName` among `keyIds`, fetched if not cached or not
    * valid until `minimumValidUntilTs`. Only `ed25519:` key IDs are looked
    * up.
    *
+   * `signal` gives up the lookup at once, rejecting with its reason. A
+   * fetch is shared by every lookup that waits for it (those batched with
+   * this one, and those made while it runs): it goes on while any of them
+   * still waits, and its requests are aborted only once all have given up.
+   * An aborted fetch is not remembered as a failure.
+   *
    * @param serverName - the server.
    * @param keyIds - the key IDs wanted.
    * @param minimumValidUntilTs - when they must be valid until; default now.
+   * @param options - the signal.
    * @returns the keys found, by key ID, each with the time it is valid
-   *   until (which may be less than asked). Rejects only if the store fails.
+   *   until (which may be less than asked). Rejects only if the store fails,
+   *   or with the signal's reason.
    */
   async getKeys(
     serverName: string,
     keyIds: readonly string[],
     minimumValidUntilTs?: number,
+    options: AbortOptions = {},
   ): Promise<ReadonlyMap<string, KeyringKey>> {
-    const lookup = await this.prepare([
-      minimumValidUntilTs === undefined ? { serverName, keyIds } : { serverName, keyIds, minimumValidUntilTs },
-    ]);
+    const lookup = await this.prepare(
+      [minimumValidUntilTs === undefined ? { serverName, keyIds } : { serverName, keyIds, minimumValidUntilTs }],
+      options,
+    );
     const found = new Map<string, KeyringKey>();
     for (const keyId of keyIds) {
       const key = lookup(serverName, keyId);
@@ -294,11 +346,23 @@ export class Keyring {
    * `checkIncomingPdu` (matrix-serverlib/events).
    *
    * @param requests - the keys wanted.
+   * @param options - the signal, as for {@link Keyring.getKeys}.
    * @returns a lookup answering from the keys found (of any server asked).
-   *   Rejects only if the store fails.
+   *   Rejects only if the store fails, or with the signal's reason.
    */
-  async prepare(
+  prepare(
     requests: readonly KeyringRequest[],
+    options: AbortOptions = {},
+  ): Promise<(serverName: string, keyId: string) => KeyringKey | undefined> {
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    // The store is not given the signal: its reads are not waited for.
+    return raceAbort(this.#prepare(requests, signal), signal);
+  }
+
+  async #prepare(
+    requests: readonly KeyringRequest[],
+    signal: AbortSignal | undefined,
   ): Promise<(serverName: string, keyId: string) => KeyringKey | undefined> {
     const now = this.#now();
     const needs: Need[] = [];
@@ -314,15 +378,16 @@ export class Keyring {
       // Keys the store already holds, valid long enough, need no batch (and
       // no turn of the event loop): only the rest waits for a fetch.
       const unmet = await this.#unmet(needs, false);
-      if (unmet.size > 0) await this.#enqueue([...unmet.values()].flat());
+      if (unmet.size > 0) await this.#enqueue([...unmet.values()].flat(), signal);
     }
     const found = new Map<string, Map<string, KeyringKey>>();
     for (const r of requests) {
       const forServer = found.get(r.serverName) ?? new Map<string, KeyringKey>();
       found.set(r.serverName, forServer);
-      if (this.#isLocal(r.serverName)) {
+      const local = this.#local.get(r.serverName);
+      if (local !== undefined) {
         for (const keyId of r.keyIds) {
-          const key = this.#local?.keys.get(keyId);
+          const key = local.keys.get(keyId);
           if (key !== undefined) {
             forServer.set(keyId, {
               key: key.key,
@@ -346,9 +411,11 @@ export class Keyring {
    * for the requests (see {@link Keyring.prepare}).
    *
    * @param requests - the keys wanted.
+   * @param options - the signal, as for {@link Keyring.getKeys}.
+   * @returns the lookup. Rejects only if the store fails, or with the signal's reason.
    */
-  async eventKeyLookup(requests: readonly KeyringRequest[]): Promise<EventKeyLookup> {
-    return this.prepare(requests);
+  async eventKeyLookup(requests: readonly KeyringRequest[], options: AbortOptions = {}): Promise<EventKeyLookup> {
+    return this.prepare(requests, options);
   }
 
   /**
@@ -358,9 +425,18 @@ export class Keyring {
    *
    * @param requests - the keys wanted; an empty `keyIds` asks for the
    *   server's current response, whatever its keys.
-   * @param options - which sources, and how many servers at most to fetch.
+   * @param options - which sources, how many servers at most to fetch, and
+   *   the signal, as for {@link Keyring.getKeys}.
+   * @returns when done; fetch failures are remembered, not raised.
+   *   Rejects only if the store fails, or with the signal's reason.
    */
-  async refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions = {}): Promise<void> {
+  refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return raceAbort(this.#refresh(requests, options), signal);
+  }
+
+  async #refresh(requests: readonly KeyringRequest[], options: KeyringRefreshOptions): Promise<void> {
     const now = this.#now();
     const needs: Need[] = [];
     for (const r of requests) {
@@ -375,7 +451,7 @@ export class Keyring {
       }
     }
     const fetchers = options.directOnly === true ? this.#fetchers.filter((f) => f.direct) : this.#fetchers;
-    await this.#resolve(needs, fetchers, true, options.maxFetches ?? Number.POSITIVE_INFINITY);
+    await this.#resolve(needs, fetchers, true, options.maxFetches ?? Number.POSITIVE_INFINITY, options.signal);
   }
 
   /**
@@ -386,6 +462,7 @@ export class Keyring {
    *
    * @param serverName - the server.
    * @param keyIds - the key IDs; empty for all.
+   * @returns the responses. Rejects only if the store fails.
    */
   async storedResponses(serverName: string, keyIds: readonly string[]): Promise<StoredKey['response'][]> {
     const keys =
@@ -397,8 +474,32 @@ export class Keyring {
     return [...seen.values()];
   }
 
+  /**
+   * Forgets failures, so that the next lookup fetches at once: those of
+   * every source for `serverName` and of its keys that no source could
+   * give; without a server name, every failure (whole notaries that could
+   * not be reached included). For when you learn a server is back. A
+   * server that answered less than `refetchIntervalMs` ago is still not
+   * asked again before the interval has passed (it guards against forged
+   * key IDs, not failures).
+   *
+   * @param serverName - the server; none for all.
+   */
+  resetBackoff(serverName?: string): void {
+    const forget = (failures: Failures, matches: (name: string) => boolean) => {
+      for (const [name] of failures.states()) if (matches(name)) failures.succeeded(name);
+    };
+    if (serverName === undefined) {
+      forget(this.#sources, () => true);
+      forget(this.#missing, () => true);
+      return;
+    }
+    for (const f of this.#fetchers) this.#sources.succeeded(`${f.source}\n${serverName}`);
+    forget(this.#missing, (name) => name.startsWith(`${serverName}\n`));
+  }
+
   #isLocal(serverName: string): boolean {
-    return this.#local !== undefined && this.#local.serverName === serverName;
+    return this.#local.has(serverName);
   }
 
   /** A stored key as served: valid until the lesser of its own time and the cap. */
@@ -412,33 +513,27 @@ export class Keyring {
     };
   }
 
-  /** Queues needs for the next batch; resolves when they are settled. */
-  #enqueue(needs: Need[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ needs, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        // Everything looked up until the event loop turns goes in one batch.
-        setImmediate(() => {
-          this.#scheduled = false;
-          const batch = this.#queue;
-          this.#queue = [];
-          this.#resolve(
-            batch.flatMap((q) => q.needs),
-            this.#fetchers,
-            false,
-            Number.POSITIVE_INFINITY,
-          ).then(
-            () => {
-              for (const q of batch) q.resolve();
-            },
-            (e: unknown) => {
-              for (const q of batch) q.reject(e);
-            },
-          );
-        });
-      }
-    });
+  /**
+   * Queues needs for the next batch; resolves when they are settled. The
+   * batch is shared by the lookups in it: it is abandoned (its fetches
+   * aborted) only when every one of them has given up.
+   */
+  #enqueue(needs: Need[], signal: AbortSignal | undefined): Promise<void> {
+    let batch = this.#batch;
+    if (batch === undefined) {
+      const gathered: Need[] = [];
+      const task = new SharedTask((shared) =>
+        this.#resolve(gathered, this.#fetchers, false, Number.POSITIVE_INFINITY, shared),
+      );
+      this.#batch = batch = { task, needs: gathered };
+      // Everything looked up until the event loop turns goes in one batch.
+      setImmediate(() => {
+        this.#batch = undefined;
+        task.start();
+      });
+    }
+    batch.needs.push(...needs);
+    return batch.task.join(signal);
   }
 
   /**
@@ -493,12 +588,14 @@ export class Keyring {
    * Fetches until every need is met, or has been tried and failed (then
    * remembered as failing), or is still waiting after an earlier failure or
    * a recent answer; starting fetches for at most `maxFetches` servers.
+   * Rejects with the signal's reason once it aborts.
    */
   async #resolve(
     needs: readonly Need[],
     fetchers: readonly KeyFetcher[],
     published: boolean,
     maxFetches: number,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     // The most demanding time per key.
     const merged = new Map<string, Need>();
@@ -511,6 +608,7 @@ export class Keyring {
     const tried = new Set<string>();
     const fetched = new Set<string>();
     for (;;) {
+      signal?.throwIfAborted();
       const now = this.#now();
       const unmet = await this.#unmet(pending, published);
       const mine: Need[] = [];
@@ -522,10 +620,10 @@ export class Keyring {
         );
         if (open.length === 0) continue;
         const running = this.#inFlight.get(serverName);
-        if (running !== undefined) {
+        if (running !== undefined && !running.abandoned) {
           // Another lookup is fetching this server: wait for it, then see
-          // what is still missing.
-          others.push(running.catch(() => undefined));
+          // what is still missing (giving up this wait is seen above).
+          others.push(running.join(signal).catch(() => undefined));
           pending.push(...open);
         } else if (!this.#answeredRecently(serverName, now) && (fetched.has(serverName) || fetched.size < maxFetches)) {
           fetched.add(serverName);
@@ -537,23 +635,37 @@ export class Keyring {
       if (mine.length > 0) {
         for (const n of mine) tried.add(needName(n));
         const servers = [...new Set(mine.map((n) => n.serverName))];
-        const shared: Promise<void> = this.#round(mine, fetchers, published).finally(() => {
-          for (const s of servers) if (this.#inFlight.get(s) === shared) this.#inFlight.delete(s);
+        const shared: SharedTask<void> = new SharedTask(async (roundSignal) => {
+          try {
+            await this.#round(mine, fetchers, published, roundSignal);
+          } finally {
+            for (const s of servers) if (this.#inFlight.get(s) === shared) this.#inFlight.delete(s);
+          }
         });
         for (const s of servers) this.#inFlight.set(s, shared);
-        round = shared;
+        round = shared.start().join(signal);
       }
       // Another lookup's failure (of its store) is its own; ours rejects.
       await Promise.all([...others, ...(round === undefined ? [] : [round])]);
     }
   }
 
-  /** One fetch round: each source in turn, for what is still unmet. */
-  async #round(needs: readonly Need[], fetchers: readonly KeyFetcher[], published: boolean): Promise<void> {
+  /**
+   * One fetch round: each source in turn, for what is still unmet. Once
+   * the signal aborts (every lookup waiting gave up) it rejects, and
+   * records no failure: the sources did not fail.
+   */
+  async #round(
+    needs: readonly Need[],
+    fetchers: readonly KeyFetcher[],
+    published: boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
     let left: readonly Need[] = needs;
     const kept = new Map<string, StoredKey>();
     for (const fetcher of fetchers) {
       if (left.length === 0) break;
+      signal.throwIfAborted();
       const now = this.#now();
       if (this.#sources.waiting(fetcher.source, now)) continue;
       const asked = left.filter((n) => !this.#sources.waiting(`${fetcher.source}\n${n.serverName}`, now));
@@ -572,10 +684,23 @@ export class Keyring {
       }));
       let result: Awaited<ReturnType<KeyFetcher['fetch']>>;
       try {
-        result = await fetcher.fetch(list);
+        result = await measured(
+          keyFetchChannel,
+          () => fetcher.fetch(list, { signal }),
+          (outcome): KeyFetchMessage => ({
+            source: fetcher.source,
+            servers: list.map((r) => r.serverName),
+            fetched: outcome.result?.fetched.map((f) => f.serverName) ?? [],
+            failures: outcome.result?.failures ?? [],
+            error: outcome.error,
+            durationMs: outcome.durationMs,
+          }),
+        );
       } catch (e) {
-        result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e) }] };
+        result = { fetched: [], failures: [{ reason: e instanceof Error ? e.message : String(e), cause: e }] };
       }
+      // A fetcher of the caller's may report the abort as failures.
+      signal.throwIfAborted();
       const at = this.#now();
       for (const f of result.failures) {
         this.#sources.failed(f.serverName === undefined ? fetcher.source : `${fetcher.source}\n${f.serverName}`, at);

@@ -9,6 +9,7 @@
 
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
+import { type AbortOptions, raceAbort } from '../util/abort.js';
 import { DIRECT_FETCH_CONCURRENCY } from './fetchers.js';
 import { own } from './json.js';
 import type { Keyring } from './keyring.js';
@@ -98,6 +99,8 @@ export function parseKeyQuery(body: JsonValue): KeyQuery {
  *
  * @param serverName - the path parameter, decoded.
  * @param minimumValidUntilTs - the query parameter, if given.
+ * @returns the query. Never throws: the server name is checked when the
+ *   query is answered.
  */
 export function keyQueryForServer(serverName: string, minimumValidUntilTs?: number): KeyQuery {
   return [minimumValidUntilTs === undefined ? { serverName } : { serverName, minimumValidUntilTs }];
@@ -134,7 +137,7 @@ export class KeyNotary {
   readonly #identity: NotaryIdentity;
   readonly #maxFetches: number;
 
-  /** @param options - the keyring, our identity and the fetch bound. */
+  /** @param options - the keyring, our identity and the fetch bound. Never throws. */
   constructor(options: KeyNotaryOptions) {
     this.#keyring = options.keyring;
     this.#identity = options.identity;
@@ -145,12 +148,21 @@ export class KeyNotary {
    * Answers a query.
    *
    * @param query - from {@link parseKeyQuery} or {@link keyQueryForServer}.
+   * @param options - `signal` gives up the query at once (the requester
+   *   went away), rejecting with its reason; the fetches it started are
+   *   aborted unless other lookups of the keyring wait for them.
    * @returns the body to answer with: `{"server_keys": [...]}`.
    * @throws {@link InvalidInputError} if a held response cannot be signed
    *   (it was checked when fetched, so only if our keys are bad); rejects
-   *   if the keyring's store fails.
+   *   if the keyring's store fails, or with the signal's reason.
    */
-  async query(query: KeyQuery): Promise<JsonObject> {
+  query(query: KeyQuery, options: AbortOptions = {}): Promise<JsonObject> {
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return raceAbort(this.#query(query, signal), signal);
+  }
+
+  async #query(query: KeyQuery, signal: AbortSignal | undefined): Promise<JsonObject> {
     await this.#keyring.refresh(
       query.map((e) => {
         const keyIds = e.keyId === undefined ? [] : [e.keyId];
@@ -159,7 +171,7 @@ export class KeyNotary {
           ? { serverName: e.serverName, keyIds }
           : { serverName: e.serverName, keyIds, minimumValidUntilTs: minimum };
       }),
-      { directOnly: true, maxFetches: this.#maxFetches },
+      { directOnly: true, maxFetches: this.#maxFetches, ...(signal === undefined ? {} : { signal }) },
     );
     // The key IDs asked of each server, or undefined for all its keys: one
     // read of the store per server, whose responses are each passed on once

@@ -117,12 +117,12 @@ export class MemoryKeyStore implements KeyStore {
   readonly #maxBytes: number;
   #bytes = 0;
 
-  /** @param options - the bound. */
+  /** @param options - the bound. Never throws. */
   constructor(options: MemoryKeyStoreOptions = {}) {
     this.#maxBytes = options.maxBytes ?? MEMORY_KEY_STORE_MAX_BYTES;
   }
 
-  /** What the store holds, as {@link MemoryKeyStoreOptions.maxBytes} counts it. */
+  /** What the store holds, as {@link MemoryKeyStoreOptions.maxBytes} counts it. Never throws. */
   get bytes(): number {
     return this.#bytes;
   }

@@ -14,7 +14,7 @@
  * @module roomversions
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export {
   type AuthRules,
   type EventFormatRules,

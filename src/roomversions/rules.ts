@@ -228,7 +228,7 @@ export function getRoomVersion(id: string): RoomVersionRules {
 }
 
 /**
- * Whether a room version is known (in the spec or registered).
+ * Whether a room version is known (in the spec or registered). Never throws.
  *
  * @param id - the version identifier.
  */

@@ -130,6 +130,14 @@ const SELF_TEST: readonly (readonly [string, string, string, string, boolean])[]
  */
 const requireSodium = (): unknown => createRequire(import.meta.url)('sodium-native');
 
+/** Why `sodium-native` cannot be used. */
+export interface SodiumUnavailable {
+  /** A sentence. */
+  readonly reason: string;
+  /** What loading it threw, if it threw. */
+  readonly cause?: unknown;
+}
+
 /**
  * Loads `sodium-native` and runs the self-test. Any failure (not installed,
  * no prebuild for this platform, a wrong answer) means the binding is not
@@ -138,15 +146,15 @@ const requireSodium = (): unknown => createRequire(import.meta.url)('sodium-nati
  * @param load - what requires the package (replaced in tests).
  * @returns the binding, or why it cannot be used.
  */
-export function loadSodium(load: () => unknown = requireSodium): SodiumBinding | string {
+export function loadSodium(load: () => unknown = requireSodium): SodiumBinding | SodiumUnavailable {
   let binding: SodiumBinding;
   try {
     binding = load() as SodiumBinding;
     if (typeof binding?.crypto_sign_verify_detached !== 'function') {
-      return 'sodium-native has no crypto_sign_verify_detached';
+      return { reason: 'sodium-native has no crypto_sign_verify_detached' };
     }
   } catch (e) {
-    return `sodium-native cannot be loaded: ${e instanceof Error ? e.message : String(e)}`;
+    return { reason: `sodium-native cannot be loaded: ${e instanceof Error ? e.message : String(e)}`, cause: e };
   }
   for (const [name, pk, msg, sig, valid] of SELF_TEST) {
     let answer: unknown;
@@ -160,16 +168,18 @@ export function loadSodium(load: () => unknown = requireSodium): SodiumBinding |
       answer = e instanceof Error ? e.message : String(e);
     }
     if (answer !== valid) {
-      return `sodium-native answers ${String(answer)} on ${name}, where libsodium (and Synapse) answers ${valid}`;
+      return {
+        reason: `sodium-native answers ${String(answer)} on ${name}, where libsodium (and Synapse) answers ${valid}`,
+      };
     }
   }
   return binding;
 }
 
 /** The outcome of loading `sodium-native`, once tried. */
-let loaded: SodiumBinding | string | undefined;
+let loaded: SodiumBinding | SodiumUnavailable | undefined;
 
-function sodium(): SodiumBinding | string {
+function sodium(): SodiumBinding | SodiumUnavailable {
   loaded ??= loadSodium();
   return loaded;
 }
@@ -183,13 +193,17 @@ function choose(choice: string): SodiumBinding | null {
     active = null;
   } else if (choice === 'sodium') {
     const s = sodium();
-    if (typeof s === 'string') {
-      throw new InvalidInputError('M_INVALID_PARAM', `The sodium Ed25519 backend is not available: ${s}`);
+    if ('reason' in s) {
+      throw new InvalidInputError(
+        'M_INVALID_PARAM',
+        `The sodium Ed25519 backend is not available: ${s.reason}`,
+        'cause' in s ? { cause: s.cause } : {},
+      );
     }
     active = s;
   } else if (choice === 'auto') {
     const s = sodium();
-    active = typeof s === 'string' ? null : s;
+    active = 'reason' in s ? null : s;
   } else {
     throw new InvalidInputError(
       'M_INVALID_PARAM',
@@ -221,8 +235,8 @@ export function sodiumBinding(): SodiumBinding | null {
  * @returns the backend now in use.
  * @throws {@link InvalidInputError} `M_INVALID_PARAM` for an unknown
  *   choice, or for `sodium` when `sodium-native` is not installed, cannot
- *   be loaded, or fails the self-test (the message says which). The backend
- *   in use is then unchanged.
+ *   be loaded, or fails the self-test (the message says which; when loading
+ *   threw, `cause` is what it threw). The backend in use is then unchanged.
  */
 export function setVerifyBackend(choice: VerifyBackendChoice): VerifyBackend {
   return choose(choice) === null ? 'node' : 'sodium';
@@ -233,6 +247,7 @@ export function setVerifyBackend(choice: VerifyBackendChoice): VerifyBackend {
  * `auto` first (which loads `sodium-native` if it is installed).
  *
  * @returns `sodium` if libsodium verifies, `node` if `node:crypto` does.
+ *   Never throws: if `sodium-native` cannot be used, `node` is.
  */
 export function verifyBackend(): VerifyBackend {
   return sodiumBinding() === null ? 'node' : 'sodium';
@@ -261,6 +276,7 @@ if (fromEnvironment !== undefined && fromEnvironment !== '') {
     throw new InvalidInputError(
       'M_INVALID_PARAM',
       `${ENV}=${fromEnvironment}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
     );
   }
 }

@@ -15,7 +15,7 @@
 import { InvalidInputError } from '../errors.js';
 
 /**
- * Encodes bytes as unpadded standard Base64.
+ * Encodes bytes as unpadded standard Base64. Never throws.
  *
  * @param bytes - any bytes.
  */
@@ -26,7 +26,7 @@ export function encodeBase64(bytes: Uint8Array): string {
 
 /**
  * Encodes bytes as unpadded URL-safe Base64 (RFC 4648 §5), as used for
- * event IDs from room version 4.
+ * event IDs from room version 4. Never throws.
  *
  * @param bytes - any bytes.
  */

@@ -165,6 +165,7 @@ export class VerifyKey {
    * Whether libsodium would use this key at all. Keys that are not canonical
    * or of small order verify nothing. Decided by this library's checks and
    * `node:crypto`'s decoding of the point, whichever backend verifies.
+   * Never throws.
    */
   get usable(): boolean {
     return keyObjectOf(this) !== null;
@@ -259,14 +260,14 @@ export class SigningKey {
     this.verifyKey = new VerifyKey(spki.subarray(SPKI_PREFIX.length));
   }
 
-  /** Generates a new random signing key. */
+  /** Generates a new random signing key. Never throws. */
   static generate(): SigningKey {
     const { privateKey } = generateKeyPairSync('ed25519');
     const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
     return new SigningKey(pkcs8.subarray(PKCS8_PREFIX.length));
   }
 
-  /** The 32-byte public key. */
+  /** The 32-byte public key. Never throws. */
   get publicKey(): Uint8Array {
     return this.verifyKey.bytes;
   }
@@ -275,7 +276,7 @@ export class SigningKey {
    * Signs bytes.
    *
    * @param message - the bytes to sign.
-   * @returns the 64-byte signature.
+   * @returns the 64-byte signature. Never throws.
    */
   sign(message: Uint8Array): Uint8Array {
     return sign(null, message, this.#privateKey);
@@ -293,6 +294,7 @@ export class SigningKey {
    * responses or telemetry.
    *
    * @returns a new array each call (changing it does not change the key).
+   *   Never throws.
    */
   exportSeed(): Uint8Array {
     return Uint8Array.from(this.#seed);
@@ -302,7 +304,7 @@ export class SigningKey {
    * What `JSON.stringify` writes for the key: the public key (unpadded
    * Base64) and `seed: "[redacted]"`, never the seed.
    *
-   * @returns `{ publicKey, seed: "[redacted]" }`.
+   * @returns `{ publicKey, seed: "[redacted]" }`. Never throws.
    */
   toJSON(): {
     /** The public key, unpadded Base64. */
@@ -317,7 +319,7 @@ export class SigningKey {
    * What `util.inspect` (and so `console.log` and `util.format`) shows for
    * the key: its public key, and the seed as `[redacted]`.
    *
-   * @returns `SigningKey { publicKey: '…', seed: [redacted] }`.
+   * @returns `SigningKey { publicKey: '…', seed: [redacted] }`. Never throws.
    */
   [INSPECT](): string {
     return `SigningKey { publicKey: '${encodeBase64(this.publicKey)}', seed: ${REDACTED} }`;

@@ -18,7 +18,7 @@
  * @module signing
  */
 
-export { InvalidInputError } from '../errors.js';
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export {
   setVerifyBackend,
   type VerifyBackend,

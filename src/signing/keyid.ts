@@ -37,7 +37,7 @@ export function parseKeyId(keyId: string): KeyId {
 }
 
 /**
- * Whether `keyId` is a well-formed Ed25519 key identifier.
+ * Whether `keyId` is a well-formed Ed25519 key identifier. Never throws.
  *
  * @param keyId - the identifier to check.
  */

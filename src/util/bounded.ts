@@ -44,6 +44,11 @@ export class BoundedMap<K, V> {
     this.#map.clear();
   }
 
+  /** The entries, oldest first. */
+  entries(): IterableIterator<[K, V]> {
+    return this.#map.entries();
+  }
+
   /** How many entries are held. */
   get size(): number {
     return this.#map.size;

@@ -1,13 +1,12 @@
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import type { EventVerifyKey } from 'matrix-serverlib/events';
 import { SigningKey } from 'matrix-serverlib/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Authenticated,
-  authenticate,
   type OurServer,
   outgoingRequest,
+  startReceiver,
 } from '../../examples/sign-verify-request.ts';
 
 const sender: OurServer = { name: 'a.example', keyId: 'ed25519:a1', key: new SigningKey(new Uint8Array(32).fill(1)) };
@@ -19,24 +18,14 @@ const keys = async (server: string, keyIds: readonly string[]) =>
       : [],
   );
 
-async function readBody(req: IncomingMessage): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 // The receiving server: answers with what `authenticate` decided.
-let server: Server;
+let server: Awaited<ReturnType<typeof startReceiver>>;
 let base: string;
 beforeAll(async () => {
-  server = createServer(async (req, res) => {
-    const answer: Authenticated = await authenticate(receiver, req, await readBody(req), keys);
-    res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startReceiver(receiver, keys);
+  base = server.base;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 async function send(method: string, path: string, init: { headers: Record<string, string>; body?: string }) {
   const res = await fetch(`${base}${path}`, { method, ...init });

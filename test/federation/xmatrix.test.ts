@@ -540,9 +540,108 @@ describe('verifyRequest and checkRequestSignature', () => {
     );
   });
 
+  it('follows one rule: throws when the request cannot be read (400), answers when it is not authenticated (401)', async () => {
+    const sig = parseXMatrix(header).sig;
+    const withKey = (keyId: string) => header.replace('ed25519:key1', keyId);
+    // Synapse answers 400 "Malformed Authorization header" (or HTTP refuses the header).
+    const unreadable: [string, unknown, string][] = [
+      ['no origin', 'X-Matrix key="ed25519:key1",sig="AAAA"', 'M_MISSING_PARAM'],
+      ['no key', `X-Matrix origin=${ORIGIN},sig="AAAA"`, 'M_MISSING_PARAM'],
+      ['no sig', `X-Matrix origin=${ORIGIN},key="ed25519:key1"`, 'M_MISSING_PARAM'],
+      ['no parameters at all', 'X-Matrix', 'M_MISSING_PARAM'],
+      ['an origin that is not a server name', 'X-Matrix origin="a b",key="ed25519:key1",sig="AAAA"', 'M_INVALID_PARAM'],
+      ['a syntax error', 'X-Matrix origin=', 'M_INVALID_PARAM'],
+      ['an unterminated quoted value', `${header},x="a`, 'M_INVALID_PARAM'],
+      ['a control character', `${header},x="\u0001"`, 'M_INVALID_PARAM'],
+      ['NUL in a header of another scheme', ['Bearer \u0000', header], 'M_INVALID_PARAM'],
+      ['an unpaired surrogate', `${header},x="\ud800"`, 'M_INVALID_PARAM'],
+      ['a header over the size limit', `${header},x="${'x'.repeat(MAX_AUTHORIZATION_BYTES)}"`, 'M_TOO_LARGE'],
+      ['a malformed header after a good one', [header, 'X-Matrix ,'], 'M_MISSING_PARAM'],
+      ['a header that is not a string (from JavaScript)', [header, 5], 'M_INVALID_PARAM'],
+      ['headers that are neither a string nor a list (from JavaScript)', 5, 'M_INVALID_PARAM'],
+    ];
+    // Synapse answers 401.
+    const unauthenticated: [string, unknown][] = [
+      ['no header', []],
+      ['only headers of other schemes', ['Bearer abc', 'X-Matrixy origin=a']],
+      ['a destination that is not ours', header.replace(DESTINATION, 'other.example')],
+      ['a destination that is not a server name', header.replace(DESTINATION, 'a b')],
+      ['an empty destination', header.replace(DESTINATION, '')],
+      ['a key of another algorithm', withKey('rsa:1')],
+      ['a key ID without an algorithm', withKey('ed25519')],
+      ['a key ID of no key', withKey('ed25519:')],
+      ['a key that is not known', withKey('ed25519:other')],
+      ['an empty signature', header.replace(sig, '')],
+      ['a signature that is not Base64', header.replace(sig, `${sig}!!`)],
+      ['a signature that does not match', header.replace(sig, `${sig.slice(0, -4)}AAAA`)],
+      ['a signature of another origin', header.replace(ORIGIN, 'other.example')],
+    ];
+    const asyncKeys = (server: string, keyIds: readonly string[]) =>
+      new Map(
+        keyIds.flatMap((id) => (KEYS(server, id) === undefined ? [] : [[id, KEYS(server, id) as EventVerifyKey]])),
+      );
+    for (const [what, authorization, code] of unreadable) {
+      const request = { ...received, authorization } as IncomingRequest;
+      expect(
+        errcode(() => checkRequestSignature(request, KEYS, { now: 0 })),
+        what,
+      ).toBe(code);
+      const failure = await verifyRequest(request, asyncKeys, { now: 0 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failure, what).toBeInstanceOf(InvalidInputError);
+      expect((failure as InvalidInputError).errcode, what).toBe(code);
+    }
+    for (const [what, authorization] of unauthenticated) {
+      const request = { ...received, authorization } as IncomingRequest;
+      const answer = checkRequestSignature(request, KEYS, { now: 0 });
+      expect(answer, what).toEqual({ valid: false, reason: expect.any(String) });
+      expect(await verifyRequest(request, asyncKeys, { now: 0 }), what).toEqual(answer);
+    }
+    // The parse failure under a malformed origin is kept as the cause.
+    const [, badOrigin] = unreadable[4] as [string, string, string];
+    expect(() => checkRequestSignature({ ...received, authorization: badOrigin }, KEYS)).toThrow(
+      expect.objectContaining({ cause: expect.objectContaining({ errcode: 'M_INVALID_PARAM' }) }),
+    );
+  });
+
   it('stops at the first header naming another destination, as Synapse does', () => {
     const misdirected = 'X-Matrix origin="other.example",destination="x.example",key="ed25519:1",sig="AAAA"';
     expect(check({ authorization: [misdirected, 'X-Matrix origin="a b"'] }).valid).toBe(false);
+  });
+
+  it('refuses, naming the mistake, a lookup answering something other than keys (no TypeError)', async () => {
+    const bare = (() => key.verifyKey) as unknown as Parameters<typeof checkRequestSignature>[1];
+    expect(check({}, bare)).toEqual({
+      valid: false,
+      reason: `The key lookup's answer for ed25519:key1 of ${ORIGIN} is not a key ({ key: VerifyKey, validUntilTs })`,
+    });
+    const object = (async () => ({ 'ed25519:key1': forever(key) })) as unknown as Parameters<typeof verifyRequest>[1];
+    expect(await verifyRequest(received, object, { now: 0 })).toEqual({
+      valid: false,
+      reason: `The key lookup's answer for ${ORIGIN} is not a Map of key IDs to keys`,
+    });
+    const promised = (async () => new Map([['ed25519:key1', Promise.resolve(forever(key))]])) as unknown as Parameters<
+      typeof verifyRequest
+    >[1];
+    expect((await verifyRequest(received, promised, { now: 0 })).valid).toBe(false);
+  });
+
+  it('gives up the key lookup with a signal, passing it to the lookup', async () => {
+    let given: AbortSignal | undefined;
+    const hanging = (_s: string, _k: readonly string[], _m: number, options?: { signal?: AbortSignal | undefined }) => {
+      given = options?.signal;
+      return new Promise<ReadonlyMap<string, EventVerifyKey>>(() => undefined);
+    };
+    const controller = new AbortController();
+    const pending = verifyRequest(received, hanging, { now: 0, signal: controller.signal });
+    await new Promise((r) => setImmediate(r));
+    const reason = new Error('client went away');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(given).toBe(controller.signal);
+    await expect(verifyRequest(received, hanging, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
   });
 
   it('asks the lookup for keys valid at the time of the check', async () => {

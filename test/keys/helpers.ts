@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import canonicalize from 'canonicalize';
 import type { JsonObject, JsonValue } from '../../src/canonicaljson/index.js';
-import type { KeyTransport, KeyTransportRequest } from '../../src/keys/index.js';
+import type { AbortOptions, KeyTransport, KeyTransportRequest } from '../../src/keys/index.js';
 import { decodeBase64, encodeBase64, SigningKey } from '../../src/signing/index.js';
 
 const sodium = createRequire(import.meta.url)('sodium-native') as {
@@ -82,11 +82,15 @@ export interface Call {
   body?: JsonObject;
 }
 
-type Handler = (req: KeyTransportRequest) => JsonValue | Uint8Array | Promise<JsonValue | Uint8Array>;
+type Handler = (
+  req: KeyTransportRequest,
+  options: AbortOptions,
+) => JsonValue | Uint8Array | Promise<JsonValue | Uint8Array>;
 
-/** A transport answering from handlers by server name, recording every call. */
+/** A transport answering from handlers by server name, recording every call (and its signal). */
 export class FakeTransport implements KeyTransport {
   readonly calls: Call[] = [];
+  readonly signals: (AbortSignal | undefined)[] = [];
   readonly handlers = new Map<string, Handler>();
 
   /** Answers requests to `server` with `handler` (or always with `value`). */
@@ -95,11 +99,16 @@ export class FakeTransport implements KeyTransport {
     return this;
   }
 
-  async fetchJson(server: string, req: KeyTransportRequest): Promise<JsonValue | Uint8Array> {
+  async fetchJson(
+    server: string,
+    req: KeyTransportRequest,
+    options: AbortOptions = {},
+  ): Promise<JsonValue | Uint8Array> {
     this.calls.push({ server, method: req.method, path: req.path, ...(req.body ? { body: req.body } : {}) });
+    this.signals.push(options.signal);
     const h = this.handlers.get(server);
     if (h === undefined) throw new Error(`connection refused: ${server}`);
-    return h(req);
+    return h(req, options);
   }
 
   /** Calls to `server`. */

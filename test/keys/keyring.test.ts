@@ -12,6 +12,7 @@ import type { JsonObject } from '../../src/canonicaljson/index.js';
 import { buildEvent, checkEventSignatures, verifyEvent } from '../../src/events/index.js';
 import { signRequest, verifyRequest } from '../../src/federation/xmatrix.js';
 import {
+  InvalidInputError,
   KEY_REFETCH_INTERVAL_MS,
   Keyring,
   type KeyStore,
@@ -146,6 +147,29 @@ describe('Keyring: fetching and caching', () => {
     expect(t.calls).toHaveLength(0);
   });
 
+  it('serves the own keys of each server name it hosts (virtual hosting), and refuses a name given twice', async () => {
+    const t = new FakeTransport();
+    const me = { serverName: 'me.example', keys: new Map([['ed25519:me', { key: A.verifyKey, validUntilTs: 1 }]]) };
+    const other = {
+      serverName: 'other.example',
+      keys: new Map([['ed25519:o', { key: B.verifyKey, validUntilTs: 2, old: true }]]),
+    };
+    const kr = new Keyring({ transport: t, local: [me, other] });
+    expect(
+      encodeBase64((await kr.getKeys('me.example', ['ed25519:me'])).get('ed25519:me')?.key.bytes ?? new Uint8Array()),
+    ).toBe(pub(A));
+    expect((await kr.getKeys('other.example', ['ed25519:o'])).get('ed25519:o')).toMatchObject({
+      validUntilTs: 2,
+      old: true,
+      fromServer: 'other.example',
+    });
+    // The keys of one hosted name are not the other's.
+    expect((await kr.getKeys('other.example', ['ed25519:me'])).size).toBe(0);
+    await kr.refresh([{ serverName: 'other.example', keyIds: [] }]);
+    expect(t.calls).toHaveLength(0);
+    expect(() => new Keyring({ local: [me, { ...me }] })).toThrow(InvalidInputError);
+  });
+
   it('parses bodies the transport returns as bytes, with the size limit', async () => {
     const clock = new FakeClock(T0);
     const body = JSON.stringify(response('a.example', { 'ed25519:a': A }, T0 + DAY));
@@ -243,6 +267,28 @@ describe('Keyring: failures', () => {
     clock.advance(1000);
     await ask();
     expect(t.calls).toHaveLength(7);
+  });
+
+  it('forgets the failures of a server on resetBackoff(server), and every failure on resetBackoff()', async () => {
+    const clock = new FakeClock(T0);
+    const t = new FakeTransport();
+    const kr = new Keyring({ transport: t, notaries: [NOTARY], now: clock.now });
+    await kr.getKeys('a.example', ['ed25519:a']); // the server and the notary both fail
+    await kr.getKeys('b.example', ['ed25519:a']); // the server fails; the notary is backed off as a whole
+    expect(t.calls.map((c) => c.server)).toEqual(['a.example', 'notary.example', 'b.example']);
+    await kr.getKeys('a.example', ['ed25519:a']);
+    expect(t.calls).toHaveLength(3);
+    origin(t, clock, 'a.example');
+    kr.resetBackoff('a.example');
+    expect((await kr.getKeys('a.example', ['ed25519:a'])).size).toBe(1);
+    expect(t.calls).toHaveLength(4);
+    // b.example's failures are still remembered, and so is the notary's.
+    origin(t, clock, 'b.example');
+    await kr.getKeys('b.example', ['ed25519:a']);
+    expect(t.calls).toHaveLength(4);
+    kr.resetBackoff();
+    expect((await kr.getKeys('b.example', ['ed25519:a'])).size).toBe(1);
+    expect(t.calls).toHaveLength(5);
   });
 
   it('remembers key IDs the server does not publish', async () => {

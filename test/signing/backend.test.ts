@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadSodium, SODIUM_MAX_MESSAGE } from '../../src/signing/backend.js';
+import {
+  loadSodium,
+  SODIUM_MAX_MESSAGE,
+  type SodiumBinding,
+  type SodiumUnavailable,
+} from '../../src/signing/backend.js';
 import {
   InvalidInputError,
   SigningKey,
@@ -12,6 +17,12 @@ import {
 } from '../../src/signing/index.js';
 import { errcode } from '../helpers.js';
 import { forge, fromLE, holds, L, NON_CANONICAL, SMALL_ORDER, sodium, toLE } from './forge.js';
+
+/** Why `sodium-native` was not used (fails the test if it was). */
+function reason(loaded: SodiumBinding | SodiumUnavailable): string {
+  if (!('reason' in loaded)) throw new Error('the binding was used');
+  return loaded.reason;
+}
 
 /** The verdict of `backend` with a key made for the call, and with one reused across calls. */
 function verdicts(backend: VerifyBackend, pk: Uint8Array, message: Uint8Array, sig: Uint8Array, reused: VerifyKey) {
@@ -191,33 +202,34 @@ describe('choosing the backend', () => {
   });
 
   it('uses sodium-native only if it loads and gives libsodium’s answers', () => {
-    expect(typeof loadSodium()).toBe('object');
+    expect('reason' in loadSodium()).toBe(false);
+    const notFound = new Error("Cannot find module 'sodium-native'");
     const missing = loadSodium(() => {
-      throw new Error("Cannot find module 'sodium-native'");
+      throw notFound;
     });
-    expect(missing).toMatch(/cannot be loaded: Cannot find module/);
-    expect(loadSodium(() => ({}))).toMatch(/no crypto_sign_verify_detached/);
-    expect(loadSodium(() => null)).toMatch(/no crypto_sign_verify_detached/);
+    expect(missing).toEqual({ reason: expect.stringMatching(/cannot be loaded: Cannot find module/), cause: notFound });
+    expect(reason(loadSodium(() => ({})))).toMatch(/no crypto_sign_verify_detached/);
+    expect(reason(loadSodium(() => null))).toMatch(/no crypto_sign_verify_detached/);
     // A pure-JavaScript stand-in (sodium-javascript, which bundlers alias
     // to sodium-native, verifies with tweetnacl's code) accepts S + L.
     const standIn = loadSodium(() => ({
       crypto_sign_verify_detached: (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) =>
         nacl.sign.detached.verify(msg, sig, pk),
     }));
-    expect(standIn).toMatch(/answers true on the same with S \+ L/);
+    expect(reason(standIn)).toMatch(/answers true on the same with S \+ L/);
     // One built with ED25519_COMPAT, or older than libsodium's small-order
     // checks, accepts R of small order.
     const lax = loadSodium(() => ({
       crypto_sign_verify_detached: (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) =>
         sodium.crypto_sign_verify_detached(sig, msg, pk) || sig[0] === 0xc7,
     }));
-    expect(lax).toMatch(/answers true on speccheck 2/);
+    expect(reason(lax)).toMatch(/answers true on speccheck 2/);
     const throwing = loadSodium(() => ({
       crypto_sign_verify_detached: () => {
         throw new TypeError('boom');
       },
     }));
-    expect(throwing).toMatch(/answers boom on a valid signature/);
+    expect(reason(throwing)).toMatch(/answers boom on a valid signature/);
   });
 });
 
@@ -249,5 +261,31 @@ describe('MATRIX_SERVERLIB_ED25519', () => {
     // A fresh module graph: its InvalidInputError is another class object.
     expect(failure).toMatchObject({ name: InvalidInputError.name, errcode: 'M_INVALID_PARAM' });
     expect(String((failure as Error).message)).toMatch(/MATRIX_SERVERLIB_ED25519=libsodium: Unknown Ed25519 backend/);
+    // The error of the choice itself is kept as the cause.
+    expect((failure as Error).cause).toMatchObject({ name: InvalidInputError.name, errcode: 'M_INVALID_PARAM' });
+    expect(((failure as Error).cause as Error).message).toMatch(/^Unknown Ed25519 backend "libsodium"/);
+  });
+
+  it('keeps why sodium-native could not be loaded as the cause of the refusal of `sodium`', async () => {
+    const notFound = new Error("Cannot find module 'sodium-native'");
+    vi.doMock('node:module', () => ({
+      createRequire: () => () => {
+        throw notFound;
+      },
+    }));
+    try {
+      const backend = await loadWith('node');
+      let failure: unknown;
+      try {
+        backend.setVerifyBackend('sodium');
+      } catch (e) {
+        failure = e;
+      }
+      expect(failure).toMatchObject({ name: InvalidInputError.name, errcode: 'M_INVALID_PARAM', cause: notFound });
+      expect((failure as Error).message).toMatch(/not available: sodium-native cannot be loaded: Cannot find module/);
+      expect(backend.verifyBackend()).toBe('node');
+    } finally {
+      vi.doUnmock('node:module');
+    }
   });
 });

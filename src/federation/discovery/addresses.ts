@@ -296,6 +296,8 @@ export class AddressPolicy {
    *
    * @param address - an IPv4 address in strict dotted-quad form, or an IPv6
    * address with or without brackets.
+   * @returns allowed, or refused with the reason (anything that is not an
+   *   IP address is refused). Never throws.
    */
   check(address: string): AddressVerdict {
     const ip = parseIp(address);
@@ -314,6 +316,7 @@ export class AddressPolicy {
    * Whether `address` may be connected to (see {@link AddressPolicy.check}).
    *
    * @param address - an IP address.
+   * @returns whether it is allowed. Never throws.
    */
   isAllowed(address: string): boolean {
     return this.check(address).allowed;

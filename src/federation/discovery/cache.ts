@@ -103,6 +103,7 @@ export function parseCacheControl(headers: HeaderMap): Map<string, string | unde
  *
  * @param headers - the response headers.
  * @param nowSeconds - the current time in seconds since the epoch.
+ * @returns the period, or undefined. Never throws.
  */
 export function cachePeriodFromHeaders(headers: HeaderMap, nowSeconds: number): number | undefined {
   const directives = parseCacheControl(headers);
@@ -137,6 +138,7 @@ const PY_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f ]+/;
  *
  * @param value - the header value.
  * @returns seconds since the epoch, or undefined if it is not a date so read.
+ *   Never throws.
  */
 export function parseHttpDate(value: string): number | undefined {
   if (!/^[\x00-\x7f]*$/.test(value)) return undefined;

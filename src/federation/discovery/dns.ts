@@ -7,6 +7,7 @@
  */
 
 import { Resolver } from 'node:dns/promises';
+import { InvalidInputError } from '../../errors.js';
 import { DiscoveryError } from './errors.js';
 import type { SrvRecord } from './srv.js';
 
@@ -53,10 +54,18 @@ export interface DnsResolverOptions {
  * and does not read `/etc/hosts`).
  *
  * @param options - name servers and time limits.
+ * @throws {@link InvalidInputError} `M_INVALID_PARAM` if a name server is
+ *   not an IP address with an optional port (`node:dns`'s error as `cause`).
  */
 export function createDnsResolver(options: DnsResolverOptions = {}): DnsResolver {
   const resolver = new Resolver({ timeout: options.timeoutMs ?? 5000, tries: options.tries ?? 2 });
-  if (options.servers !== undefined) resolver.setServers([...options.servers]);
+  if (options.servers !== undefined) {
+    try {
+      resolver.setServers([...options.servers]);
+    } catch (e) {
+      throw new InvalidInputError('M_INVALID_PARAM', `Invalid name servers: ${(e as Error).message}`, { cause: e });
+    }
+  }
   return resolver;
 }
 
@@ -112,6 +121,7 @@ export async function resolveAddresses(dns: DnsResolver, host: string): Promise<
       'dns-failure',
       `looking up the addresses of ${host} failed (${failures.map(describeDnsError).join(', ')})`,
       true,
+      { cause: failures.length === 1 ? failures[0] : new AggregateError(failures) },
     );
   }
   throw new DiscoveryError('not-found', `${host} has no A or AAAA records`, true);
@@ -136,6 +146,8 @@ export async function resolveSrvRecords(dns: DnsResolver, name: string): Promise
     return await callDns(() => dns.resolveSrv(name));
   } catch (e) {
     if (isNoRecords(e)) return [];
-    throw new DiscoveryError('dns-failure', `looking up SRV records of ${name} failed (${describeDnsError(e)})`, true);
+    throw new DiscoveryError('dns-failure', `looking up SRV records of ${name} failed (${describeDnsError(e)})`, true, {
+      cause: e,
+    });
   }
 }

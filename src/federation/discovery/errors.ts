@@ -5,20 +5,24 @@
  * @module
  */
 
+import { type MatrixErrcode, MatrixServerlibError, type MatrixServerlibErrorOptions } from '../../errors.js';
 import { printable } from '../text.js';
 
 /**
  * Why discovery failed, or why the `/.well-known/matrix/server` step did not
- * delegate. Stable across releases.
+ * delegate. Stable across releases. The errcode of each is `M_UNKNOWN` (the
+ * remote server or the network failed) unless said otherwise.
  *
  * - `blocked-address`: the address is in a range that is refused (loopback,
- *   private, link-local, … see {@link AddressPolicy}) and not allowlisted.
+ *   private, link-local, … see {@link AddressPolicy}) and not allowlisted;
+ *   errcode `M_FORBIDDEN`.
  * - `invalid-port`: the server name has port 0, which the grammar allows
- *   but nothing can be reached on.
+ *   but nothing can be reached on; errcode `M_INVALID_PARAM`.
  * - `ambiguous-ip-literal`: an IPv4 literal with a leading zero (`010.0.0.1`),
  *   which the server-name grammar reads as decimal and common resolvers as
  *   octal; or a hostname that URL parsers read as an IPv4 address
- *   (`0177.0.0.1`, `0x7f.1`), so its well-known is not fetched.
+ *   (`0177.0.0.1`, `0x7f.1`), so its well-known is not fetched; errcode
+ *   `M_INVALID_PARAM`.
  * - `not-found`: the hostname has no A or AAAA records.
  * - `dns-failure`: a DNS query failed (SERVFAIL, timeout, refused …), so the
  *   records could not be known.
@@ -52,16 +56,30 @@ export type DiscoveryErrorCode =
   | 'timeout';
 
 /**
+ * The errcodes other than `M_UNKNOWN`: our policy refuses (`M_FORBIDDEN`),
+ * or the server name asked about cannot be used (`M_INVALID_PARAM`, the
+ * asker's input).
+ */
+const ERRCODES: Partial<Record<DiscoveryErrorCode, MatrixErrcode>> = {
+  'blocked-address': 'M_FORBIDDEN',
+  'invalid-port': 'M_INVALID_PARAM',
+  'ambiguous-ip-literal': 'M_INVALID_PARAM',
+};
+
+/**
  * Raised by server discovery when a server cannot be reached at all, and
  * recorded (not raised) when the well-known step fails and discovery goes on
  * with SRV records.
  *
- * `code` is stable; `message` is for people and may change. The message
- * may quote what a remote server sent (a well-known body, through the JSON
- * parser's message): control and bidirectional formatting characters are
- * written as `\uXXXX` escapes, and it is at most 1,000 characters.
+ * `code` is stable (see {@link DiscoveryErrorCode} for each and its
+ * errcode); `message` is for people and may change. `cause` is the error
+ * underneath, if any: the DNS resolver's, undici's, the JSON parser's. The
+ * message may quote what a remote server sent (a well-known body, through
+ * the JSON parser's message): control and bidirectional formatting
+ * characters are written as `\uXXXX` escapes, and it is at most 1,000
+ * characters.
  */
-export class DiscoveryError extends Error {
+export class DiscoveryError extends MatrixServerlibError {
   /** What went wrong. */
   readonly code: DiscoveryErrorCode;
   /**
@@ -75,9 +93,10 @@ export class DiscoveryError extends Error {
    * @param code - what went wrong.
    * @param message - a sentence a person can act on.
    * @param transient - whether the failure may be temporary (default false).
+   * @param options - the error this one is raised because of, if any.
    */
-  constructor(code: DiscoveryErrorCode, message: string, transient = false) {
-    super(printable(message, 1_000));
+  constructor(code: DiscoveryErrorCode, message: string, transient = false, options?: MatrixServerlibErrorOptions) {
+    super(ERRCODES[code] ?? 'M_UNKNOWN', printable(message, 1_000), options);
     this.name = 'DiscoveryError';
     this.code = code;
     this.transient = transient;

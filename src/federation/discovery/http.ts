@@ -11,6 +11,7 @@
 
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
+import { type AbortOptions, withDeadline } from '../../util/abort.js';
 import { AddressPolicy } from './addresses.js';
 import type { HeaderMap } from './cache.js';
 import { createDnsResolver, type DnsResolver, resolveAddresses } from './dns.js';
@@ -41,11 +42,12 @@ export interface HttpResponse {
  * follow redirects (the caller does, so it can refuse loops and check each
  * target). A body longer than `maxBytes` must be refused with
  * {@link DiscoveryError} `too-large` (transient) without reading it all;
- * other failures reject with any error.
+ * other failures reject with any error. When `signal` aborts, it should
+ * abort the request and reject with the signal's reason.
  */
 export interface HttpTransport {
   /** Makes one request. */
-  get(request: HttpRequest): Promise<HttpResponse>;
+  get(request: HttpRequest, options?: AbortOptions): Promise<HttpResponse>;
   /** Releases connections, if it holds any. */
   close?(): Promise<void>;
 }
@@ -74,6 +76,11 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * after it.
  *
  * @param options - resolver, policy, trusted CAs and time limits.
+ * @returns the transport (never throws). Its `get` rejects with a
+ *   {@link DiscoveryError}: `not-found`, `dns-failure` or `blocked-address`
+ *   when the host has no address it may connect to, `too-large` for a body
+ *   over `maxBytes`, `timeout` or `network` (undici's error as `cause`) for
+ *   any other failure.
  */
 export function createUndiciTransport(options: UndiciTransportOptions = {}): HttpTransport {
   const dns = options.dns ?? createDnsResolver();
@@ -139,13 +146,14 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Htt
   const agent = new Agent({ connect, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 10_000 });
 
   return {
-    async get(req: HttpRequest): Promise<HttpResponse> {
+    async get(req: HttpRequest, callOptions: AbortOptions = {}): Promise<HttpResponse> {
+      const caller = callOptions.signal;
       try {
         const res = await request(req.url, {
           dispatcher: agent,
           method: 'GET',
           headers: { ...req.headers },
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: withDeadline(timeoutMs, caller),
         });
         const headers = res.headers as HeaderMap;
         if (REDIRECTS.has(res.statusCode)) {
@@ -169,6 +177,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Htt
         }
         return { status: res.statusCode, headers, body: new Uint8Array(Buffer.concat(chunks)) };
       } catch (e) {
+        if (caller?.aborted === true) throw caller.reason;
         throw transportError(e, req.url);
       }
     },
@@ -191,7 +200,7 @@ export function transportError(e: unknown, url: string): DiscoveryError {
   const err = e as { name?: unknown; code?: unknown; message?: unknown } | null;
   const detail = typeof err?.message === 'string' && err.message !== '' ? err.message : String(e);
   if (err?.name === 'TimeoutError' || (typeof err?.code === 'string' && TIMEOUT_CODES.has(err.code))) {
-    return new DiscoveryError('timeout', `${url}: ${detail}`, true);
+    return new DiscoveryError('timeout', `${url}: ${detail}`, true, { cause: e });
   }
-  return new DiscoveryError('network', `${url}: ${detail}`, true);
+  return new DiscoveryError('network', `${url}: ${detail}`, true, { cause: e });
 }

@@ -8,7 +8,10 @@
 
 import { isIP } from 'node:net';
 import { parseServerName, type ServerName } from '../../identifiers/identifiers.js';
+import { type AbortOptions, raceAbort, SharedTask } from '../../util/abort.js';
 import { BoundedMap } from '../../util/bounded.js';
+import { measured } from '../../util/diagnostics.js';
+import { type DiscoveryMessage, discoveryChannel } from '../diagnostics.js';
 import { AddressPolicy, canonicalIpAddress, isAmbiguousIPv4Literal } from './addresses.js';
 import { cachePeriodFromHeaders, WELL_KNOWN_CACHE } from './cache.js';
 import { createDnsResolver, type DnsResolver, resolveAddresses, resolveSrvRecords } from './dns.js';
@@ -101,7 +104,29 @@ export interface ResolvedServer {
   readonly targets: readonly ResolvedTarget[];
   /** Why the well-known step did not delegate, when it was tried and failed. */
   readonly wellKnownError?: DiscoveryError;
+  /**
+   * When the well-known step ran (step 3 and later): until when its
+   * outcome (the delegation, or the failure in `wellKnownError`) is cached,
+   * in clock milliseconds: its cache period (`Cache-Control` or `Expires`
+   * within the spec's bounds, 24 hours without them, up to an hour for a
+   * failure). A homeserver keeping delegations in its database keeps them
+   * until then. The resolver itself fetches it again a little earlier (see
+   * `expiresAt`).
+   */
+  readonly wellKnownExpiresAt?: number;
+  /**
+   * Until when this result holds, in clock milliseconds: the earliest of
+   * the expiries of what it was made from (the well-known's refresh time,
+   * 80% into its cache period as Synapse refreshes it, and the TTLs of the
+   * SRV and address records); `Infinity` when nothing it depends on expires
+   * (an IP literal). Resolve again after it; until then
+   * {@link ServerResolver.resolve} gives the same result from its caches.
+   */
+  readonly expiresAt: number;
 }
+
+/** A result as the resolution plan makes it, before its expiry is known. */
+type Planned = Omit<ResolvedServer, 'expiresAt'>;
 
 /** Options of a {@link ServerResolver}. */
 export interface ServerResolverOptions {
@@ -254,7 +279,8 @@ export class ServerResolver {
   readonly #addresses: BoundedMap<string, AddressEntry>;
   /** Finished results (or SRV results to order), until the first of the answers they were made from goes stale. */
   readonly #results: BoundedMap<string, { result: ResolvedServer | SrvTemplate; until: number }>;
-  readonly #inflight = new Map<string, Promise<WellKnownEntry>>();
+  /** Well-known requests under way, by host, shared by the resolutions that wait for them. */
+  readonly #inflight = new Map<string, SharedTask<WellKnownEntry>>();
 
   /**
    * @param options - injected DNS, HTTP and clock, address policy, limits.
@@ -281,25 +307,45 @@ export class ServerResolver {
   /**
    * Resolves a server name, from the caches where they are fresh.
    *
+   * `signal` gives up the resolution at once, rejecting with its reason.
+   * The well-known request is shared by concurrent resolutions of the same
+   * host and is aborted only when all of them have given up; DNS queries
+   * cannot be aborted (`node:dns` cancels only all of a resolver's
+   * queries), so they run to their end and their answers are cached.
+   *
    * @param serverName - the server name (`hostname[:port]`).
+   * @param options - the signal.
    * @throws {@link InvalidInputError} `M_INVALID_PARAM` if it is not a valid
    * server name; {@link DiscoveryError} if it cannot be reached (port 0, no
-   * address, only refused addresses, a DNS failure, an SRV target of `.`).
+   * address, only refused addresses, a DNS failure, an SRV target of `.`);
+   * the signal's reason if it aborts.
    */
-  async resolve(serverName: string): Promise<ResolvedServer> {
+  async resolve(serverName: string, options: AbortOptions = {}): Promise<ResolvedServer> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const remembered = this.#remembered(serverName);
     if (remembered !== undefined) return remembered;
+    return measured(
+      discoveryChannel,
+      () => this.#resolveAnew(serverName, signal),
+      ({ result, error, durationMs }): DiscoveryMessage => ({ serverName, result, error, durationMs }),
+    );
+  }
+
+  /** Resolves a name whose result is not remembered: every step, from the caches where they are fresh. */
+  async #resolveAnew(serverName: string, signal: AbortSignal | undefined): Promise<ResolvedServer> {
     const context = this.#context();
     const plan = resolutionPlan(serverName, context);
     let until = Number.POSITIVE_INFINITY;
     let step = plan.next();
     while (step.done !== true) {
-      const timed = await this.#answer(step.value);
+      const timed = await raceAbort(this.#answer(step.value, signal), signal);
       until = Math.min(until, timed.until);
       step = plan.next(timed.answer);
     }
-    this.#remember(serverName, step.value, until, context);
-    return step.value;
+    const resolved = { ...step.value, expiresAt: until };
+    this.#remember(serverName, resolved, until, context);
+    return resolved;
   }
 
   /**
@@ -324,15 +370,16 @@ export class ServerResolver {
         until = Math.min(until, timed.until);
         step = plan.next(timed.answer);
       }
-      this.#remember(serverName, step.value, until, context);
-      return step.value;
+      const resolved = { ...step.value, expiresAt: until };
+      this.#remember(serverName, resolved, until, context);
+      return resolved;
     } catch (e) {
       if (e instanceof DiscoveryError) return undefined;
       throw e;
     }
   }
 
-  /** Forgets everything cached. */
+  /** Forgets everything cached. Never throws. */
   clearCache(): void {
     this.#wellKnown.clear();
     this.#hadValid.clear();
@@ -341,7 +388,10 @@ export class ServerResolver {
     this.#results.clear();
   }
 
-  /** Closes the default HTTP transport's connections (an injected transport is left open). */
+  /**
+   * Closes the default HTTP transport's connections (an injected transport
+   * is left open). Never rejects.
+   */
   async close(): Promise<void> {
     if (this.#ownsHttp && this.#http !== undefined) await this.#http.close?.();
     if (this.#ownsHttp) this.#http = undefined;
@@ -356,9 +406,9 @@ export class ServerResolver {
     const entry = this.#results.get(serverName);
     if (entry === undefined || this.#now() >= entry.until) return undefined;
     const r = entry.result;
-    return 'records' in r
-      ? srvResult(r, orderSrvRecords(r.records, this.#random), this.#options.maxSrvTargets ?? 10)
-      : r;
+    if (!('records' in r)) return r;
+    const ordered = srvResult(r, orderSrvRecords(r.records, this.#random), this.#options.maxSrvTargets ?? 10);
+    return { ...ordered, expiresAt: entry.until };
   }
 
   /** Keeps a result until the first of its answers goes stale (SRV results as their template). */
@@ -399,12 +449,12 @@ export class ServerResolver {
   }
 
   /** Answers a need from the caches, or with DNS and HTTP. */
-  async #answer(need: Need): Promise<Timed> {
+  async #answer(need: Need, signal: AbortSignal | undefined): Promise<Timed> {
     const cached = this.#cached(need);
     if (cached !== MISS) return cached;
     switch (need.kind) {
       case 'well-known': {
-        const entry = await this.#lookupWellKnown(need.host);
+        const entry = await this.#lookupWellKnown(need.host, signal);
         return { answer: entry, until: entry.refreshAt };
       }
       case 'srv':
@@ -476,16 +526,31 @@ export class ServerResolver {
     }
   }
 
-  #lookupWellKnown(host: string): Promise<WellKnownEntry> {
-    let pending = this.#inflight.get(host);
-    if (pending === undefined) {
-      pending = this.#fetchWellKnown(host).finally(() => this.#inflight.delete(host));
-      this.#inflight.set(host, pending);
+  /**
+   * The well-known outcome of `host`, from the request under way for it if
+   * there is one (and not every resolution waiting for it gave up).
+   */
+  #lookupWellKnown(host: string, signal: AbortSignal | undefined): Promise<WellKnownEntry> {
+    let task = this.#inflight.get(host);
+    if (task === undefined || task.abandoned) {
+      const started = new SharedTask(async (shared) => {
+        try {
+          return await this.#fetchWellKnown(host, shared);
+        } finally {
+          if (this.#inflight.get(host) === started) this.#inflight.delete(host);
+        }
+      });
+      this.#inflight.set(host, started);
+      task = started.start();
     }
-    return pending;
+    return task.join(signal);
   }
 
-  async #fetchWellKnown(host: string): Promise<WellKnownEntry> {
+  /**
+   * Fetches the well-known and caches the outcome; an abort (every waiting
+   * resolution gave up) is no outcome: nothing is cached, and it rejects.
+   */
+  async #fetchWellKnown(host: string, signal: AbortSignal): Promise<WellKnownEntry> {
     const previous = this.#wellKnown.get(host);
     const c = WELL_KNOWN_CACHE;
     let entry: WellKnownEntry;
@@ -502,6 +567,7 @@ export class ServerResolver {
         maxRedirects: this.#options.maxRedirects ?? WELL_KNOWN_MAX_REDIRECTS,
         ...(this.#options.wellKnownPort === undefined ? {} : { port: this.#options.wellKnownPort }),
         ...(this.#options.userAgent === undefined ? {} : { userAgent: this.#options.userAgent }),
+        signal,
       });
       const now = this.#now();
       const fromHeaders = cachePeriodFromHeaders(response.headers, now / 1000);
@@ -512,6 +578,7 @@ export class ServerResolver {
       this.#hadValid.set(host, { until: now + (period + c.rememberValid) * 1000, failures: 0 });
       entry = { server: response.server, ...expiry(now, period) };
     } catch (e) {
+      if (signal.aborted) throw signal.reason;
       const error = asDiscoveryError(e, 'network');
       const now = this.#now();
       // A temporary failure while a delegation is still cached: keep using it (Synapse).
@@ -539,17 +606,18 @@ export class ServerResolver {
  * cached between calls; keep a resolver for that).
  *
  * @param serverName - the server name.
- * @param options - as for {@link ServerResolver}.
+ * @param options - as for {@link ServerResolver}, and the signal of
+ *   {@link ServerResolver.resolve}.
  * @throws {@link InvalidInputError} `M_INVALID_PARAM` if it is not a valid
  * server name; {@link DiscoveryError} if it cannot be reached.
  */
 export async function resolveServerName(
   serverName: string,
-  options: ServerResolverOptions = {},
+  options: ServerResolverOptions & AbortOptions = {},
 ): Promise<ResolvedServer> {
   const resolver = new ServerResolver(options);
   try {
-    return await resolver.resolve(serverName);
+    return await resolver.resolve(serverName, options.signal === undefined ? {} : { signal: options.signal });
   } finally {
     await resolver.close();
   }
@@ -570,7 +638,7 @@ function isUsableSrvRecord(r: SrvRecord): boolean {
 
 function asDiscoveryError(e: unknown, code: 'dns-failure' | 'network'): DiscoveryError {
   if (e instanceof DiscoveryError) return e;
-  return new DiscoveryError(code, e instanceof Error ? e.message : String(e), true);
+  return new DiscoveryError(code, e instanceof Error ? e.message : String(e), true, { cause: e });
 }
 
 /** The SRV target "." (an empty name from `node:dns`): no service here. */
@@ -584,7 +652,7 @@ function isNoService(name: string): boolean {
  * answers back, so that the same steps run from the caches alone
  * ({@link ServerResolver.resolveCached}) or with I/O ({@link ServerResolver.resolve}).
  */
-function* resolutionPlan(serverName: string, context: PlanContext): Generator<Need, ResolvedServer, Answer> {
+function* resolutionPlan(serverName: string, context: PlanContext): Generator<Need, Planned, Answer> {
   const name = parseServerName(serverName);
   // Valid by the grammar, but nothing listens on port 0; Synapse reads it as
   // no port (see parseWellKnown), which the name cannot have meant either.
@@ -611,7 +679,7 @@ function* resolutionPlan(serverName: string, context: PlanContext): Generator<Ne
   const wellKnown = (yield { kind: 'well-known', host: name.host }) as WellKnownEntry;
   if (wellKnown.server !== undefined) {
     const delegated = parseServerName(wellKnown.server);
-    const extra = { delegatedServerName: wellKnown.server };
+    const extra = { delegatedServerName: wellKnown.server, wellKnownExpiresAt: wellKnown.expiresAt };
     // 3.1: "If <delegated_hostname> is an IP literal, then that IP address should be used
     // together with the <delegated_port> or 8448 if no port is provided. [...] Requests
     // must be made with a Host header containing the IP address, including the port if
@@ -645,11 +713,14 @@ function* resolutionPlan(serverName: string, context: PlanContext): Generator<Ne
   // Steps 4–6: "If the /.well-known request resulted in an error response", SRV
   // _matrix-fed._tcp.<hostname>, then _matrix._tcp.<hostname>, else <hostname> on 8448,
   // "with a Host header of <hostname>", "a valid certificate for <hostname>".
-  const extra = wellKnown.error === undefined ? {} : { wellKnownError: wellKnown.error };
+  const extra = {
+    ...(wellKnown.error === undefined ? {} : { wellKnownError: wellKnown.error }),
+    wellKnownExpiresAt: wellKnown.expiresAt,
+  };
   return yield* srvSteps(serverName, name.host, false, context, extra);
 }
 
-type Extra = { delegatedServerName?: string; wellKnownError?: DiscoveryError };
+type Extra = { delegatedServerName?: string; wellKnownError?: DiscoveryError; wellKnownExpiresAt?: number };
 
 function* srvSteps(
   serverName: string,
@@ -657,7 +728,7 @@ function* srvSteps(
   delegated: boolean,
   context: PlanContext,
   extra: Extra,
-): Generator<Need, ResolvedServer, Answer> {
+): Generator<Need, Planned, Answer> {
   const steps: [string, DiscoveryStep][] = delegated
     ? [
         ['_matrix-fed._tcp.', 'well-known-srv'],
@@ -722,7 +793,7 @@ function srvResult(
   template: SrvTemplate,
   ordered: readonly (SrvRecord & { readonly host: string })[],
   maxSrvTargets: number,
-): ResolvedServer {
+): Planned {
   const targets: ResolvedTarget[] = [];
   let firstError: DiscoveryError | undefined;
   for (const r of ordered.slice(0, Math.max(1, maxSrvTargets))) {
@@ -748,7 +819,7 @@ function direct(
   port: number,
   outcome: AddressOutcome | undefined,
   extra: Extra,
-): ResolvedServer {
+): Planned {
   const addresses = addressesOf(outcome);
   if (addresses instanceof DiscoveryError) throw addresses;
   return result(serverName, via, hostHeader, host, [{ host, port, addresses }], extra);
@@ -761,7 +832,7 @@ function ipLiteral(
   hostHeader: string,
   policy: AddressPolicy,
   extra: Extra,
-): ResolvedServer {
+): Planned {
   if (isAmbiguousIPv4Literal(name.host)) {
     throw new DiscoveryError(
       'ambiguous-ip-literal',
@@ -782,7 +853,7 @@ function result(
   tlsServerName: string | undefined,
   targets: readonly ResolvedTarget[],
   extra: Extra,
-): ResolvedServer {
+): Planned {
   const first = targets[0] as ResolvedTarget;
   return {
     serverName,

@@ -28,7 +28,7 @@ export interface SrvRecord {
  *
  * @param records - the records (not modified).
  * @param random - a source of numbers in [0, 1), `Math.random` by default.
- * @returns a new array.
+ * @returns a new array. Never throws.
  */
 export function orderSrvRecords<T extends SrvRecord>(records: readonly T[], random: () => number = Math.random): T[] {
   // A stable sort keeps each priority's records in the order given, as Synapse's grouping does.

@@ -36,6 +36,8 @@ export interface WellKnownFetchOptions {
   readonly port?: number;
   /** The `User-Agent` header (default `matrix-serverlib`). */
   readonly userAgent?: string;
+  /** Aborts the request, rejecting with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A valid well-known response. */
@@ -55,7 +57,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * @param options - transport, address policy and limits.
  * @throws {@link DiscoveryError} why there is no valid delegation;
  * `transient` as Synapse classifies failures (network errors, 5xx, body too
- * large, redirect trouble: transient; other statuses and bad content: not).
+ * large, redirect trouble: transient; other statuses and bad content: not);
+ * the signal's reason if `signal` aborts.
  */
 export async function fetchWellKnown(hostname: string, options: WellKnownFetchOptions): Promise<WellKnownResponse> {
   const maxBytes = options.maxBytes ?? WELL_KNOWN_MAX_BYTES;
@@ -64,8 +67,8 @@ export async function fetchWellKnown(hostname: string, options: WellKnownFetchOp
   let url: URL;
   try {
     url = new URL(`https://${hostname}${port}/.well-known/matrix/server`);
-  } catch {
-    throw new DiscoveryError('network', `${JSON.stringify(hostname)} does not make a valid URL`);
+  } catch (e) {
+    throw new DiscoveryError('network', `${JSON.stringify(hostname)} does not make a valid URL`, false, { cause: e });
   }
   // URL parsers read some valid DNS names as IPv4 addresses (0177.0.0.1, 0x7f.1, 127.1):
   // the request would not go to the name the spec means.
@@ -74,19 +77,21 @@ export async function fetchWellKnown(hostname: string, options: WellKnownFetchOp
   }
   const seen = new Set<string>();
   for (let redirects = 0; ; redirects++) {
+    options.signal?.throwIfAborted();
     checkTarget(url, options.policy);
     const key = url.href.replace(/#.*$/s, '');
     if (seen.has(key)) throw new DiscoveryError('redirect-loop', `redirect loop at ${key}`, true);
     seen.add(key);
 
     let res: Awaited<ReturnType<HttpTransport['get']>>;
+    const { signal } = options;
     try {
-      res = await options.transport.get({
-        url: url.href,
-        headers: { 'user-agent': options.userAgent ?? 'matrix-serverlib' },
-        maxBytes,
-      });
+      res = await options.transport.get(
+        { url: url.href, headers: { 'user-agent': options.userAgent ?? 'matrix-serverlib' }, maxBytes },
+        signal === undefined ? {} : { signal },
+      );
     } catch (e) {
+      if (signal?.aborted === true) throw signal.reason;
       throw transportError(e, url.href);
     }
 
@@ -100,8 +105,8 @@ export async function fetchWellKnown(hostname: string, options: WellKnownFetchOp
       }
       try {
         url = new URL(location, url);
-      } catch {
-        throw new DiscoveryError('http-status', `${url.href}: ${res.status} to an invalid URL`, true);
+      } catch (e) {
+        throw new DiscoveryError('http-status', `${url.href}: ${res.status} to an invalid URL`, true, { cause: e });
       }
       continue;
     }
@@ -158,7 +163,9 @@ export function parseWellKnown(body: Uint8Array): string {
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body));
   } catch (e) {
-    throw new DiscoveryError('invalid-json', `the well-known is not UTF-8 JSON: ${(e as Error).message}`);
+    throw new DiscoveryError('invalid-json', `the well-known is not UTF-8 JSON: ${(e as Error).message}`, false, {
+      cause: e,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DiscoveryError('invalid-well-known', 'the well-known is not a JSON object');

@@ -437,3 +437,75 @@ describe('DNS caching', () => {
     expect(zero.resolver.resolveCached('example.test:1')).toBeUndefined();
   });
 });
+
+describe('the expiry in the result', () => {
+  // Written from the cache periods (spec: 24 hours by default, failures up to
+  // an hour; Synapse: refetched once less than a fifth is left) and the TTLs
+  // the test DNS gives; the random source 0.5 makes the jitter factor 1.
+  it('a delegation: the well-known cached for its period, the result until its refresh', async () => {
+    const { clock, http, resolver } = setup();
+    const t0 = clock.ms;
+    http.answer = () => delegate('target.test:443');
+    const r = await resolver.resolve('example.test');
+    expect(r.wellKnownExpiresAt).toBe(t0 + 24 * HOUR * 1000);
+    // The refresh at 80% of 24 hours (19.2 h) comes before the addresses' TTL (24 hours).
+    expect(r.expiresAt).toBe(t0 + 0.8 * 24 * HOUR * 1000);
+    // From the cache, the same times.
+    clock.advance(HOUR);
+    expect(await resolver.resolve('example.test')).toMatchObject({
+      wellKnownExpiresAt: t0 + 24 * HOUR * 1000,
+      expiresAt: t0 + 0.8 * 24 * HOUR * 1000,
+    });
+    expect(http.count('example.test')).toBe(1);
+  });
+
+  it('Cache-Control sets the well-known period; a failure is cached an hour', async () => {
+    const { clock, http, resolver } = setup();
+    const t0 = clock.ms;
+    http.answer = (host) =>
+      host === 'example.test' ? delegate('target.test:443', { 'cache-control': 'max-age=3600' }) : { status: 404 };
+    expect(await resolver.resolve('example.test')).toMatchObject({
+      wellKnownExpiresAt: t0 + HOUR * 1000,
+      expiresAt: t0 + 0.8 * HOUR * 1000,
+    });
+    const failed = await resolver.resolve('other.test');
+    expect(failed.wellKnownError?.code).toBe('http-status');
+    expect(failed.wellKnownExpiresAt).toBe(t0 + HOUR * 1000);
+  });
+
+  it('without a well-known step: the address TTL, or never for an IP literal', async () => {
+    const { clock, resolver } = setup();
+    const t0 = clock.ms;
+    const explicit = await resolver.resolve('target.test:8448');
+    expect(explicit.wellKnownExpiresAt).toBeUndefined();
+    expect(explicit.expiresAt).toBe(t0 + 86_400 * 1000);
+    const literal = await resolver.resolve('192.0.2.1:8448');
+    expect(literal.wellKnownExpiresAt).toBeUndefined();
+    expect(literal.expiresAt).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('an SRV result: the SRV TTL when it is the shortest, also when ordered anew from the cache', async () => {
+    const clock = new FakeClock();
+    const t0 = clock.ms;
+    const dns: DnsResolver = {
+      resolveSrv: async (n) =>
+        n.startsWith('_matrix-fed.')
+          ? [
+              { name: 'a.test', port: 1, priority: 0, weight: 1, ttl: 120 },
+              { name: 'b.test', port: 2, priority: 0, weight: 1, ttl: 120 },
+            ]
+          : Promise.reject(Object.assign(new Error(), { code: 'ENOTFOUND' })),
+      resolve4: async (n) => [{ address: n === 'a.test' ? '198.51.100.1' : '198.51.100.2', ttl: 600 }],
+      resolve6: () => Promise.reject(Object.assign(new Error(), { code: 'ENODATA' })),
+    };
+    const resolver = new ServerResolver({
+      dns,
+      http: { get: async () => ({ status: 404, headers: {}, body: new Uint8Array() }) },
+      now: clock.now,
+      random: () => 0.5,
+      allow: ['198.51.100.0/24'],
+    });
+    expect((await resolver.resolve('example.test')).expiresAt).toBe(t0 + 120_000);
+    expect(resolver.resolveCached('example.test')?.expiresAt).toBe(t0 + 120_000);
+  });
+});

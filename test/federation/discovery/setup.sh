@@ -32,6 +32,7 @@ if [ "$(id -u)" != 0 ]; then
   fi
 fi
 
+echo "Discovery test tools: installing ${missing[*]} with apt-get"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 if ! { "${sudo[@]}" apt-get update -qq >>"$log" 2>&1 &&

@@ -99,7 +99,7 @@ const resolveServer: DestinationResolver = (serverName) => discovery.resolve(ser
 function federationClient(s: FederationStub, key: SigningKey = s.signingKey, keyId: string = s.keyId) {
   const c = new FederationClient({
     serverName: s.serverName,
-    sign: (r) => signRequest({ ...r, origin: s.serverName }, keyId, key),
+    sign: (r) => signRequest(r, keyId, key),
     resolve: resolveServer,
     // The client holds what the resolver gives to its own address policy: loopback, allowed here too.
     allow: ['127.0.0.0/8'],
@@ -388,9 +388,9 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       );
       expect(e).toBeInstanceOf(FederationError);
       const fe = e as FederationError;
-      expect(fe.kind).toBe('remote');
+      expect(fe.code).toBe('remote');
       expect(fe.status).toBe(401);
-      expect(fe.errcode).toBe('M_UNAUTHORIZED');
+      expect(fe.remoteErrcode).toBe('M_UNAUTHORIZED');
       return fe;
     };
     // Another key under our key ID: the signature does not verify.

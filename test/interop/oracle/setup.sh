@@ -36,6 +36,8 @@ make_venv() {
   "$python" -m venv "$venv" >>"$log" 2>&1 && [ -x "$venv/bin/pip" ]
 }
 
+echo "Synapse oracle: installing $(grep -m1 '^matrix-synapse' "$req") and its pinned dependencies from PyPI into $venv (a minute or two)"
+
 # Stale or half-built: start from scratch so the venv matches requirements.txt.
 if ! make_venv; then
   # No ensurepip (Debian without python3-venv): try virtualenv, then apt.
