@@ -37,6 +37,24 @@ import {
 import { AddressPolicy } from './discovery/addresses.js';
 import { DiscoveryError } from './discovery/errors.js';
 import { ServerResolver } from './discovery/resolve.js';
+import {
+  type EventAuthResponse,
+  type InviteResponse,
+  type KeyQueryResponse,
+  type MembershipTemplateResponse,
+  type MissingEventsResponse,
+  type PduTransactionResponse,
+  type ProfileResponse,
+  type ResponseShape,
+  type SendJoinResponse,
+  type SendKnockResponse,
+  type SendTransactionResponse,
+  SHAPES,
+  type StateIdsResponse,
+  type StateResponse,
+  shapeProblem,
+  type VersionResponse,
+} from './responses.js';
 import { printable } from './text.js';
 
 /**
@@ -397,6 +415,14 @@ export interface FederationCallOptions extends AbortOptions {
 export interface SendJoinOptions extends FederationCallOptions {
   /** Ask for a partial state (MSC3706, `omit_members`); default false. */
   readonly omitMembers?: boolean;
+}
+
+/** Options for {@link FederationClient.sendTransaction}. */
+export interface SendTransactionOptions extends FederationCallOptions {
+  /** The EDUs to send; default none. */
+  readonly edus?: readonly JsonValue[];
+  /** The transaction's `origin_server_ts`, in milliseconds; default the client's clock now. */
+  readonly originServerTs?: number;
 }
 
 /** Options for {@link FederationClient.keyTransport}. */
@@ -903,16 +929,20 @@ export class FederationClient {
     return Buffer.concat(chunks);
   }
 
-  /** {@link request}, for endpoints that answer a JSON object, with a cap of at most `maxResponseBytes`. */
-  async #object(
+  /** {@link request}, for endpoints that answer a JSON object of `shape`, with a cap of at most `maxResponseBytes`. */
+  async #object<T extends JsonObject>(
     destination: string,
     options: FederationCallOptions,
     req: FederationRequest & { readonly maxBytes: number },
-  ): Promise<JsonObject> {
+    shape: ResponseShape,
+  ): Promise<T> {
     const v = await this.request(destination, { ...req, maxBytes: Math.min(req.maxBytes, this.#maxBytes) }, options);
     if (!isJsonObject(v))
       throw new FederationError('bad-response', destination, `${req.path} did not answer an object`);
-    return v;
+    const problem = shapeProblem(v, shape);
+    if (problem !== undefined)
+      throw new FederationError('bad-response', destination, `${req.path} answered an object ${problem}`);
+    return v as T;
   }
 
   /**
@@ -922,12 +952,17 @@ export class FederationClient {
    *   {@link FederationClient.request}.
    */
   getServerKeys(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: '/_matrix/key/v2/server',
-      signed: false,
-      maxBytes: MAX_KEYS_BODY_BYTES,
-    });
+    return this.#object<JsonObject>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: '/_matrix/key/v2/server',
+        signed: false,
+        maxBytes: MAX_KEYS_BODY_BYTES,
+      },
+      SHAPES.getServerKeys,
+    );
   }
 
   /**
@@ -941,14 +976,19 @@ export class FederationClient {
    * @throws {@link FederationError} (the promise rejects), as
    *   {@link FederationClient.request}.
    */
-  queryKeys(notary: string, serverKeys: JsonObject, options: FederationCallOptions = {}): Promise<JsonObject> {
-    return this.#object(notary, options, {
-      method: 'POST',
-      path: '/_matrix/key/v2/query',
-      body: { server_keys: serverKeys },
-      signed: false,
-      maxBytes: MAX_KEYS_BODY_BYTES,
-    });
+  queryKeys(notary: string, serverKeys: JsonObject, options: FederationCallOptions = {}): Promise<KeyQueryResponse> {
+    return this.#object<KeyQueryResponse>(
+      notary,
+      options,
+      {
+        method: 'POST',
+        path: '/_matrix/key/v2/query',
+        body: { server_keys: serverKeys },
+        signed: false,
+        maxBytes: MAX_KEYS_BODY_BYTES,
+      },
+      SHAPES.queryKeys,
+    );
   }
 
   /**
@@ -957,12 +997,17 @@ export class FederationClient {
    * @throws {@link FederationError} (the promise rejects), as
    *   {@link FederationClient.request}.
    */
-  getVersion(destination: string, options: FederationCallOptions = {}): Promise<JsonObject> {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: '/_matrix/federation/v1/version',
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+  getVersion(destination: string, options: FederationCallOptions = {}): Promise<VersionResponse> {
+    return this.#object<VersionResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: '/_matrix/federation/v1/version',
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+      },
+      SHAPES.getVersion,
+    );
   }
 
   /**
@@ -981,13 +1026,18 @@ export class FederationClient {
     userId: string,
     supportedVersions: readonly string[],
     options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/make_join/${roomId}/${userId}`,
-      query: { ver: supportedVersions },
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+  ): Promise<MembershipTemplateResponse> {
+    return this.#object<MembershipTemplateResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/make_join/${roomId}/${userId}`,
+        query: { ver: supportedVersions },
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+      },
+      SHAPES.makeJoin,
+    );
   }
 
   /**
@@ -1001,14 +1051,25 @@ export class FederationClient {
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
    *   surrogate.
    */
-  sendJoin(destination: string, roomId: string, eventId: string, event: JsonObject, options: SendJoinOptions = {}) {
-    return this.#object(destination, options, {
-      method: 'PUT',
-      path: path`/_matrix/federation/v2/send_join/${roomId}/${eventId}`,
-      ...(options.omitMembers === true ? { query: { omit_members: 'true' } } : {}),
-      body: event,
-      maxBytes: this.#maxBytes,
-    });
+  sendJoin(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    event: JsonObject,
+    options: SendJoinOptions = {},
+  ): Promise<SendJoinResponse> {
+    return this.#object<SendJoinResponse>(
+      destination,
+      options,
+      {
+        method: 'PUT',
+        path: path`/_matrix/federation/v2/send_join/${roomId}/${eventId}`,
+        ...(options.omitMembers === true ? { query: { omit_members: 'true' } } : {}),
+        body: event,
+        maxBytes: this.#maxBytes,
+      },
+      SHAPES.sendJoin,
+    );
   }
 
   /**
@@ -1019,12 +1080,22 @@ export class FederationClient {
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
    *   surrogate.
    */
-  makeLeave(destination: string, roomId: string, userId: string, options: FederationCallOptions = {}) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/make_leave/${roomId}/${userId}`,
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+  makeLeave(
+    destination: string,
+    roomId: string,
+    userId: string,
+    options: FederationCallOptions = {},
+  ): Promise<MembershipTemplateResponse> {
+    return this.#object<MembershipTemplateResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/make_leave/${roomId}/${userId}`,
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+      },
+      SHAPES.makeLeave,
+    );
   }
 
   /**
@@ -1041,13 +1112,18 @@ export class FederationClient {
     eventId: string,
     event: JsonObject,
     options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'PUT',
-      path: path`/_matrix/federation/v2/send_leave/${roomId}/${eventId}`,
-      body: event,
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+  ): Promise<JsonObject> {
+    return this.#object<JsonObject>(
+      destination,
+      options,
+      {
+        method: 'PUT',
+        path: path`/_matrix/federation/v2/send_leave/${roomId}/${eventId}`,
+        body: event,
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+      },
+      SHAPES.sendLeave,
+    );
   }
 
   /**
@@ -1064,13 +1140,18 @@ export class FederationClient {
     userId: string,
     supportedVersions: readonly string[],
     options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/make_knock/${roomId}/${userId}`,
-      query: { ver: supportedVersions },
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+  ): Promise<MembershipTemplateResponse> {
+    return this.#object<MembershipTemplateResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/make_knock/${roomId}/${userId}`,
+        query: { ver: supportedVersions },
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+      },
+      SHAPES.makeKnock,
+    );
   }
 
   /**
@@ -1087,14 +1168,19 @@ export class FederationClient {
     eventId: string,
     event: JsonObject,
     options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'PUT',
-      path: path`/_matrix/federation/v1/send_knock/${roomId}/${eventId}`,
-      body: event,
-      // Stripped state events, as many as the room's server chooses to share.
-      maxBytes: this.#maxBytes,
-    });
+  ): Promise<SendKnockResponse> {
+    return this.#object<SendKnockResponse>(
+      destination,
+      options,
+      {
+        method: 'PUT',
+        path: path`/_matrix/federation/v1/send_knock/${roomId}/${eventId}`,
+        body: event,
+        // Stripped state events, as many as the room's server chooses to share.
+        maxBytes: this.#maxBytes,
+      },
+      SHAPES.sendKnock,
+    );
   }
 
   /**
@@ -1112,22 +1198,32 @@ export class FederationClient {
     eventId: string,
     invite: { event: JsonObject; roomVersion: string; inviteRoomState?: JsonValue[] },
     options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'PUT',
-      path: path`/_matrix/federation/v2/invite/${roomId}/${eventId}`,
-      body: {
-        event: invite.event,
-        room_version: invite.roomVersion,
-        invite_room_state: invite.inviteRoomState ?? [],
+  ): Promise<InviteResponse> {
+    return this.#object<InviteResponse>(
+      destination,
+      options,
+      {
+        method: 'PUT',
+        path: path`/_matrix/federation/v2/invite/${roomId}/${eventId}`,
+        body: {
+          event: invite.event,
+          room_version: invite.roomVersion,
+          invite_room_state: invite.inviteRoomState ?? [],
+        },
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
       },
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+      SHAPES.invite,
+    );
   }
 
   /**
-   * `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and EDUs.
+   * `PUT /_matrix/federation/v1/send/{txnId}`: a transaction of PDUs and
+   * EDUs, sent as `options.origin` (default the client's server name).
    *
+   * @param pdus - the PDUs (the spec allows at most 50).
+   * @param options - the EDUs (at most 100), the transaction's
+   *   `origin_server_ts` (default now), the origin and the signal.
+   * @returns what the destination made of each PDU, by event ID.
    * @throws {@link FederationError} (the promise rejects), as
    *   {@link FederationClient.request}; {@link InvalidInputError}
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
@@ -1136,22 +1232,25 @@ export class FederationClient {
   sendTransaction(
     destination: string,
     txnId: string,
-    pdus: JsonValue[],
-    edus: JsonValue[] = [],
-    originServerTs?: number,
-    options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'PUT',
-      path: path`/_matrix/federation/v1/send/${txnId}`,
-      body: {
-        origin: options.origin ?? this.#options.serverName,
-        origin_server_ts: originServerTs ?? this.#now(),
-        pdus,
-        edus,
+    pdus: readonly JsonValue[],
+    options: SendTransactionOptions = {},
+  ): Promise<SendTransactionResponse> {
+    return this.#object<SendTransactionResponse>(
+      destination,
+      options,
+      {
+        method: 'PUT',
+        path: path`/_matrix/federation/v1/send/${txnId}`,
+        body: {
+          origin: options.origin ?? this.#options.serverName,
+          origin_server_ts: options.originServerTs ?? this.#now(),
+          pdus: [...pdus],
+          edus: [...(options.edus ?? [])],
+        },
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
       },
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+      SHAPES.sendTransaction,
+    );
   }
 
   /**
@@ -1162,12 +1261,17 @@ export class FederationClient {
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
    *   surrogate.
    */
-  getEvent(destination: string, eventId: string, options: FederationCallOptions = {}) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/event/${eventId}`,
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+  getEvent(destination: string, eventId: string, options: FederationCallOptions = {}): Promise<PduTransactionResponse> {
+    return this.#object<PduTransactionResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/event/${eventId}`,
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+      },
+      SHAPES.getEvent,
+    );
   }
 
   /**
@@ -1178,13 +1282,23 @@ export class FederationClient {
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
    *   surrogate.
    */
-  getState(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/state/${roomId}`,
-      query: { event_id: eventId },
-      maxBytes: this.#maxBytes,
-    });
+  getState(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    options: FederationCallOptions = {},
+  ): Promise<StateResponse> {
+    return this.#object<StateResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/state/${roomId}`,
+        query: { event_id: eventId },
+        maxBytes: this.#maxBytes,
+      },
+      SHAPES.getState,
+    );
   }
 
   /**
@@ -1195,13 +1309,23 @@ export class FederationClient {
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
    *   surrogate.
    */
-  getStateIds(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/state_ids/${roomId}`,
-      query: { event_id: eventId },
-      maxBytes: this.#maxBytes,
-    });
+  getStateIds(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    options: FederationCallOptions = {},
+  ): Promise<StateIdsResponse> {
+    return this.#object<StateIdsResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/state_ids/${roomId}`,
+        query: { event_id: eventId },
+        maxBytes: this.#maxBytes,
+      },
+      SHAPES.getStateIds,
+    );
   }
 
   /**
@@ -1212,12 +1336,22 @@ export class FederationClient {
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
    *   surrogate.
    */
-  getEventAuth(destination: string, roomId: string, eventId: string, options: FederationCallOptions = {}) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/event_auth/${roomId}/${eventId}`,
-      maxBytes: this.#maxBytes,
-    });
+  getEventAuth(
+    destination: string,
+    roomId: string,
+    eventId: string,
+    options: FederationCallOptions = {},
+  ): Promise<EventAuthResponse> {
+    return this.#object<EventAuthResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/event_auth/${roomId}/${eventId}`,
+        maxBytes: this.#maxBytes,
+      },
+      SHAPES.getEventAuth,
+    );
   }
 
   /**
@@ -1235,19 +1369,24 @@ export class FederationClient {
     roomId: string,
     q: { earliestEvents: string[]; latestEvents: string[]; limit?: number; minDepth?: number },
     options: FederationCallOptions = {},
-  ) {
+  ): Promise<MissingEventsResponse> {
     const limit = q.limit ?? 10;
-    return this.#object(destination, options, {
-      method: 'POST',
-      path: path`/_matrix/federation/v1/get_missing_events/${roomId}`,
-      body: {
-        earliest_events: q.earliestEvents,
-        latest_events: q.latestEvents,
-        limit,
-        min_depth: q.minDepth ?? 0,
+    return this.#object<MissingEventsResponse>(
+      destination,
+      options,
+      {
+        method: 'POST',
+        path: path`/_matrix/federation/v1/get_missing_events/${roomId}`,
+        body: {
+          earliest_events: q.earliestEvents,
+          latest_events: q.latestEvents,
+          limit,
+          min_depth: q.minDepth ?? 0,
+        },
+        maxBytes: eventsCap(limit),
       },
-      maxBytes: eventsCap(limit),
-    });
+      SHAPES.getMissingEvents,
+    );
   }
 
   /**
@@ -1266,13 +1405,18 @@ export class FederationClient {
     fromEventIds: readonly string[],
     limit: number,
     options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: path`/_matrix/federation/v1/backfill/${roomId}`,
-      query: { v: fromEventIds, limit: String(limit) },
-      maxBytes: eventsCap(limit),
-    });
+  ): Promise<PduTransactionResponse> {
+    return this.#object<PduTransactionResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: path`/_matrix/federation/v1/backfill/${roomId}`,
+        query: { v: fromEventIds, limit: String(limit) },
+        maxBytes: eventsCap(limit),
+      },
+      SHAPES.backfill,
+    );
   }
 
   /**
@@ -1286,12 +1430,17 @@ export class FederationClient {
     userId: string,
     field?: 'displayname' | 'avatar_url',
     options: FederationCallOptions = {},
-  ) {
-    return this.#object(destination, options, {
-      method: 'GET',
-      path: '/_matrix/federation/v1/query/profile',
-      query: field === undefined ? { user_id: userId } : { user_id: userId, field },
-      maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
-    });
+  ): Promise<ProfileResponse> {
+    return this.#object<ProfileResponse>(
+      destination,
+      options,
+      {
+        method: 'GET',
+        path: '/_matrix/federation/v1/query/profile',
+        query: field === undefined ? { user_id: userId } : { user_id: userId, field },
+        maxBytes: SINGLE_EVENT_RESPONSE_MAX_BYTES,
+      },
+      SHAPES.queryProfile,
+    );
   }
 }

@@ -39,6 +39,7 @@ export {
   type RequestSigner,
   type RequestToSign,
   type SendJoinOptions,
+  type SendTransactionOptions,
   SINGLE_EVENT_RESPONSE_MAX_BYTES,
 } from './client.js';
 export {
@@ -50,6 +51,21 @@ export {
   type FederationRequestMessage,
 } from './diagnostics.js';
 export * from './discovery/index.js';
+export type {
+  EventAuthResponse,
+  InviteResponse,
+  KeyQueryResponse,
+  MembershipTemplateResponse,
+  MissingEventsResponse,
+  PduTransactionResponse,
+  ProfileResponse,
+  SendJoinResponse,
+  SendKnockResponse,
+  SendTransactionResponse,
+  StateIdsResponse,
+  StateResponse,
+  VersionResponse,
+} from './responses.js';
 export {
   checkRequestSignature,
   formatXMatrix,

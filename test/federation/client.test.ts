@@ -137,7 +137,8 @@ beforeAll(async () => {
     ['/_matrix/federation/v1/event/', (res) => json(res, 500, '{"errcode":"M_UNKNOWN"}')],
     [
       '/_matrix/federation/v1/state_ids/',
-      (res) => json(res, 200, `{"big":${'9'.repeat(30)},"f":1.5,"x":"${'a'.repeat(5000)}"}`),
+      (res) =>
+        json(res, 200, `{"auth_chain_ids":[],"big":${'9'.repeat(30)},"f":1.5,"pdu_ids":[],"x":"${'a'.repeat(5000)}"}`),
     ],
     ['/_matrix/federation/v1/state/', (res) => json(res, 200, 'not json')],
     ['/_matrix/federation/v1/event_auth/', () => {}],
@@ -282,7 +283,7 @@ describe('FederationClient', () => {
     await verify('us.test');
     await c.getVersion('fed.test', { origin: 'them.test' });
     await verify('them.test');
-    await c.sendTransaction('fed.test', 't1', [], [], 5, { origin: 'them.test' });
+    await c.sendTransaction('fed.test', 't1', [], { originServerTs: 5, origin: 'them.test' });
     await verify('them.test');
     expect(JSON.parse((seen.at(-1) as Seen).body)).toMatchObject({ origin: 'them.test' });
     // A name the signer has no key for: nothing is sent.
@@ -726,7 +727,11 @@ describe('FederationClient endpoints, as the spec defines them', () => {
     // transactions.yaml: PUT /v1/send/{txnId} {origin, origin_server_ts, pdus, edus}.
     [
       'sendTransaction',
-      (c) => c.sendTransaction('fed.test', 'txn 1', [event], [{ edu_type: 'm.typing', content: {} }], 1234),
+      (c) =>
+        c.sendTransaction('fed.test', 'txn 1', [event], {
+          edus: [{ edu_type: 'm.typing', content: {} }],
+          originServerTs: 1234,
+        }),
       'PUT',
       '/_matrix/federation/v1/send/txn%201',
       { origin: 'us.test', origin_server_ts: 1234, pdus: [event], edus: [{ edu_type: 'm.typing', content: {} }] },
@@ -801,8 +806,12 @@ const collectGarbage = (() => {
 })();
 
 const KiB = 1024;
-/** A JSON body of `bytes` bytes, an object padded with a string. */
-const padded = (bytes: number) => `{"pad":"${'a'.repeat(bytes - 10)}"}`;
+/**
+ * A JSON body of `bytes` bytes: an object with the members `members` (JSON
+ * text of members and a comma, for the members an endpoint's response
+ * requires), padded with a string.
+ */
+const padded = (bytes: number, members = '') => `{${members}"pad":"${'a'.repeat(bytes - 10 - members.length)}"}`;
 
 describe('FederationClient: response caps fitted to each endpoint', () => {
   const room = '!r:fed.test';
@@ -858,7 +867,8 @@ describe('FederationClient: response caps fitted to each endpoint', () => {
       });
     }
     // The endpoints that answer many events take it (up to maxResponseBytes, 64 MiB by default).
-    await withRoutes([['/_matrix/federation/v1/state_ids/', (res) => json(res, 200, overKeys)]], async () => {
+    const ids = padded(1024 * KiB + 1, '"pdu_ids":[],"auth_chain_ids":[],');
+    await withRoutes([['/_matrix/federation/v1/state_ids/', (res) => json(res, 200, ids)]], async () => {
       expect(await c.getStateIds('fed.test', room, '$e')).toHaveProperty('pad');
     });
     await c.close();
@@ -866,11 +876,10 @@ describe('FederationClient: response caps fitted to each endpoint', () => {
 
   it('caps backfill and get_missing_events at 256 KiB a PDU of their limit, and one for the envelope', async () => {
     const { c } = client();
-    const body = padded(512 * KiB + 1);
     await withRoutes(
       [
-        ['/_matrix/federation/v1/backfill/', (res) => json(res, 200, body)],
-        ['/_matrix/federation/v1/get_missing_events/', (res) => json(res, 200, body)],
+        ['/_matrix/federation/v1/backfill/', (res) => json(res, 200, padded(512 * KiB + 1, '"pdus":[],'))],
+        ['/_matrix/federation/v1/get_missing_events/', (res) => json(res, 200, padded(512 * KiB + 1, '"events":[],'))],
       ],
       async () => {
         await expect(c.backfill('fed.test', room, ['$a'], 1)).rejects.toMatchObject({ code: 'too-large' });
@@ -891,6 +900,188 @@ describe('FederationClient: response caps fitted to each endpoint', () => {
     await withRoutes([['/_matrix/federation/v1/make_join/', (res) => json(res, 200, padded(100 * KiB + 1))]], () =>
       expect(c.makeJoin('fed.test', room, '@u:us.test', ['10'])).rejects.toMatchObject({ code: 'too-large' }),
     );
+    await c.close();
+  });
+});
+
+describe('FederationClient: typed responses', () => {
+  const room = '!r:fed.test';
+  const pdu = { type: 'm.room.message', sender: '@u:fed.test', content: { body: 'hi' } };
+  // Each endpoint: its route, the call, a response as the spec's examples
+  // (data/api/server-server/*.yaml) shape it, and responses missing a
+  // member it requires or holding one of another type, with the member
+  // the refusal names.
+  const cases: [string, string, (c: FederationClient) => Promise<unknown>, unknown, [unknown, string][]][] = [
+    [
+      'makeJoin',
+      '/_matrix/federation/v1/make_join/',
+      (c) => c.makeJoin('fed.test', room, '@u:us.test', ['10']),
+      { room_version: '10', event: pdu },
+      [
+        [{ room_version: '10' }, 'with no event'],
+        [{ room_version: 10, event: pdu }, 'whose room_version is not a string'],
+        [{ event: [pdu] }, 'whose event is not an object'],
+      ],
+    ],
+    [
+      'makeLeave',
+      '/_matrix/federation/v1/make_leave/',
+      (c) => c.makeLeave('fed.test', room, '@u:us.test'),
+      { event: pdu },
+      [[{ event: 'x' }, 'whose event is not an object']],
+    ],
+    [
+      'makeKnock',
+      '/_matrix/federation/v1/make_knock/',
+      (c) => c.makeKnock('fed.test', room, '@u:us.test', ['10']),
+      { room_version: '10', event: pdu },
+      [[{}, 'with no event']],
+    ],
+    [
+      'sendJoin',
+      '/_matrix/federation/v2/send_join/',
+      (c) => c.sendJoin('fed.test', room, '$j', pdu),
+      {
+        origin: 'fed.test',
+        state: [pdu],
+        auth_chain: [pdu],
+        event: pdu,
+        members_omitted: true,
+        servers_in_room: ['a'],
+      },
+      [
+        [{ auth_chain: [] }, 'with no state'],
+        [{ state: [] }, 'with no auth_chain'],
+        [{ state: [pdu, 'x'], auth_chain: [] }, 'whose state is not a list of objects'],
+        [{ state: [], auth_chain: {} }, 'whose auth_chain is not a list of objects'],
+        [{ state: [], auth_chain: [], members_omitted: 'yes' }, 'whose members_omitted is not a boolean'],
+        [{ state: [], auth_chain: [], servers_in_room: [1] }, 'whose servers_in_room is not a list of strings'],
+      ],
+    ],
+    [
+      'sendKnock',
+      '/_matrix/federation/v1/send_knock/',
+      (c) => c.sendKnock('fed.test', room, '$k', pdu),
+      { knock_room_state: [pdu] },
+      [[{ knock_state_events: [pdu] }, 'with no knock_room_state']],
+    ],
+    [
+      'invite',
+      '/_matrix/federation/v2/invite/',
+      (c) => c.invite('fed.test', room, '$i', { event: pdu, roomVersion: '10' }),
+      { event: pdu },
+      [[{ event: null }, 'whose event is not an object']],
+    ],
+    [
+      'sendTransaction',
+      '/_matrix/federation/v1/send/',
+      (c) => c.sendTransaction('fed.test', 't', [pdu]),
+      { pdus: { $a: {}, $b: { error: 'You are not allowed to send a message to this room.' } } },
+      [
+        [{}, 'with no pdus'],
+        [{ pdus: [] }, 'whose pdus is not an object of objects'],
+        [{ pdus: { $a: 'ok' } }, 'whose pdus is not an object of objects'],
+      ],
+    ],
+    [
+      'getEvent',
+      '/_matrix/federation/v1/event/',
+      (c) => c.getEvent('fed.test', '$e'),
+      { origin: 'fed.test', origin_server_ts: 1234567890, pdus: [pdu] },
+      [
+        [{ origin: 'fed.test' }, 'with no pdus'],
+        [{ origin: 5, pdus: [] }, 'whose origin is not a string'],
+      ],
+    ],
+    [
+      'backfill',
+      '/_matrix/federation/v1/backfill/',
+      (c) => c.backfill('fed.test', room, ['$a'], 3),
+      { origin: 'fed.test', origin_server_ts: 1234567890, pdus: [pdu] },
+      [[{ pdus: {} }, 'whose pdus is not a list of objects']],
+    ],
+    [
+      'getState',
+      '/_matrix/federation/v1/state/',
+      (c) => c.getState('fed.test', room, '$e'),
+      { auth_chain: [pdu], pdus: [pdu] },
+      [
+        [{ pdus: [] }, 'with no auth_chain'],
+        [{ auth_chain: [] }, 'with no pdus'],
+      ],
+    ],
+    [
+      'getStateIds',
+      '/_matrix/federation/v1/state_ids/',
+      (c) => c.getStateIds('fed.test', room, '$e'),
+      { auth_chain_ids: ['$a'], pdu_ids: ['$b'] },
+      [
+        [{ auth_chain_ids: [] }, 'with no pdu_ids'],
+        [{ auth_chain_ids: [], pdu_ids: [1] }, 'whose pdu_ids is not a list of strings'],
+      ],
+    ],
+    [
+      'getEventAuth',
+      '/_matrix/federation/v1/event_auth/',
+      (c) => c.getEventAuth('fed.test', room, '$e'),
+      { auth_chain: [pdu] },
+      [[{ auth: [] }, 'with no auth_chain']],
+    ],
+    [
+      'getMissingEvents',
+      '/_matrix/federation/v1/get_missing_events/',
+      (c) => c.getMissingEvents('fed.test', room, { earliestEvents: [], latestEvents: ['$b'] }),
+      { events: [pdu] },
+      [[{ events: null }, 'whose events is not a list of objects']],
+    ],
+    [
+      'queryProfile',
+      '/_matrix/federation/v1/query/profile',
+      (c) => c.queryProfile('fed.test', '@u:fed.test'),
+      { displayname: 'John Doe', avatar_url: 'mxc://matrix.org/MyC00lAvatar' },
+      [[{ displayname: 5 }, 'whose displayname is not a string or null']],
+    ],
+    [
+      'getVersion',
+      '/_matrix/federation/v1/version',
+      (c) => c.getVersion('fed.test'),
+      { server: { name: 'My_Homeserver_Implementation', version: 'ArbitraryVersionNumber' } },
+      [[{ name: 'x' }, 'with no server']],
+    ],
+    [
+      'queryKeys',
+      '/_matrix/key/v2/query',
+      (c) => c.queryKeys('fed.test', {}),
+      { server_keys: [{ server_name: 'a.example' }] },
+      [[{ server_keys: {} }, 'whose server_keys is not a list of objects']],
+    ],
+  ];
+
+  it.each(cases)(
+    '%s: takes what the spec describes, and refuses a missing or mistyped member',
+    async (_, prefix, call, good, bad) => {
+      const { c } = client();
+      await withRoutes([[prefix, (res) => json(res, 200, JSON.stringify(good))]], async () => {
+        expect(await call(c)).toEqual(good);
+      });
+      for (const [body, problem] of bad) {
+        await withRoutes([[prefix, (res) => json(res, 200, JSON.stringify(body))]], async () => {
+          const e = await call(c).catch((x: unknown) => x);
+          expect(e, JSON.stringify(body)).toBeInstanceOf(FederationError);
+          expect(e).toMatchObject({ code: 'bad-response', errcode: 'M_UNKNOWN' });
+          expect((e as Error).message).toContain(`answered an object ${problem}`);
+        });
+      }
+      await c.close();
+    },
+  );
+
+  it('keeps what the spec does not name, as it came', async () => {
+    const { c } = client();
+    const body = { pdus: [pdu], origin: 'fed.test', origin_server_ts: 1, extra: { x: [1, 2] } };
+    await withRoutes([['/_matrix/federation/v1/event/', (res) => json(res, 200, JSON.stringify(body))]], async () => {
+      expect(await c.getEvent('fed.test', '$e')).toEqual(body);
+    });
     await c.close();
   });
 });
