@@ -11,6 +11,7 @@ import type { JsonObject } from '../canonicaljson/value.js';
 import { InvalidInputError } from '../errors.js';
 import { eventId } from '../hashing/ids.js';
 import type { Pdu } from '../hashing/schema.js';
+import type { EventIdString } from '../identifiers/identifiers.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { encodeBase64Url } from '../signing/base64.js';
 import type { SigningKey } from '../signing/ed25519.js';
@@ -33,8 +34,12 @@ export interface BuildOptions {
 export interface BuiltEvent {
   /** The signed PDU, ready to send. */
   readonly event: Pdu;
-  /** Its event ID. */
-  readonly eventId: string;
+  /**
+   * Its event ID: `$…`, as the event is held to the spec's grammars (a
+   * received v1–v2 event's own `event_id` need not be, as Synapse does not
+   * hold it so).
+   */
+  readonly eventId: EventIdString;
 }
 
 /** Keys that only the signing step may set. */
@@ -71,5 +76,6 @@ export function buildEvent(proto: JsonObject, rules: RoomVersionRules, options: 
   if (!format.valid) {
     throw new InvalidInputError('M_BAD_JSON', `The built event is not a valid PDU: ${format.reason}`);
   }
-  return { event: format.pdu, eventId: eventId(event, rules) };
+  // The format check held event_id (v1–v2) to the grammar; from v3 the ID is `$` and a hash.
+  return { event: format.pdu, eventId: eventId(event, rules) as EventIdString };
 }

@@ -23,6 +23,7 @@ import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
 import { InvalidInputError, type MatrixErrcode, MatrixServerlibError } from '../errors.js';
+import type { EventIdString, RoomIdString, UserIdString } from '../identifiers/identifiers.js';
 import { MAX_KEYS_BODY_BYTES } from '../keys/check.js';
 import type { KeyTransport } from '../keys/fetchers.js';
 import { type AbortOptions, raceAbort, withDeadline } from '../util/abort.js';
@@ -1022,8 +1023,8 @@ export class FederationClient {
    */
   makeJoin(
     destination: string,
-    roomId: string,
-    userId: string,
+    roomId: RoomIdString,
+    userId: UserIdString,
     supportedVersions: readonly string[],
     options: FederationCallOptions = {},
   ): Promise<MembershipTemplateResponse> {
@@ -1053,8 +1054,8 @@ export class FederationClient {
    */
   sendJoin(
     destination: string,
-    roomId: string,
-    eventId: string,
+    roomId: RoomIdString,
+    eventId: EventIdString,
     event: JsonObject,
     options: SendJoinOptions = {},
   ): Promise<SendJoinResponse> {
@@ -1082,8 +1083,8 @@ export class FederationClient {
    */
   makeLeave(
     destination: string,
-    roomId: string,
-    userId: string,
+    roomId: RoomIdString,
+    userId: UserIdString,
     options: FederationCallOptions = {},
   ): Promise<MembershipTemplateResponse> {
     return this.#object<MembershipTemplateResponse>(
@@ -1108,8 +1109,8 @@ export class FederationClient {
    */
   sendLeave(
     destination: string,
-    roomId: string,
-    eventId: string,
+    roomId: RoomIdString,
+    eventId: EventIdString,
     event: JsonObject,
     options: FederationCallOptions = {},
   ): Promise<JsonObject> {
@@ -1136,8 +1137,8 @@ export class FederationClient {
    */
   makeKnock(
     destination: string,
-    roomId: string,
-    userId: string,
+    roomId: RoomIdString,
+    userId: UserIdString,
     supportedVersions: readonly string[],
     options: FederationCallOptions = {},
   ): Promise<MembershipTemplateResponse> {
@@ -1164,8 +1165,8 @@ export class FederationClient {
    */
   sendKnock(
     destination: string,
-    roomId: string,
-    eventId: string,
+    roomId: RoomIdString,
+    eventId: EventIdString,
     event: JsonObject,
     options: FederationCallOptions = {},
   ): Promise<SendKnockResponse> {
@@ -1194,8 +1195,8 @@ export class FederationClient {
    */
   invite(
     destination: string,
-    roomId: string,
-    eventId: string,
+    roomId: RoomIdString,
+    eventId: EventIdString,
     invite: { event: JsonObject; roomVersion: string; inviteRoomState?: JsonValue[] },
     options: FederationCallOptions = {},
   ): Promise<InviteResponse> {
@@ -1261,7 +1262,11 @@ export class FederationClient {
    *   `M_INVALID_PARAM`, thrown, if an ID in the path holds an unpaired
    *   surrogate.
    */
-  getEvent(destination: string, eventId: string, options: FederationCallOptions = {}): Promise<PduTransactionResponse> {
+  getEvent(
+    destination: string,
+    eventId: EventIdString,
+    options: FederationCallOptions = {},
+  ): Promise<PduTransactionResponse> {
     return this.#object<PduTransactionResponse>(
       destination,
       options,
@@ -1284,8 +1289,8 @@ export class FederationClient {
    */
   getState(
     destination: string,
-    roomId: string,
-    eventId: string,
+    roomId: RoomIdString,
+    eventId: EventIdString,
     options: FederationCallOptions = {},
   ): Promise<StateResponse> {
     return this.#object<StateResponse>(
@@ -1311,8 +1316,8 @@ export class FederationClient {
    */
   getStateIds(
     destination: string,
-    roomId: string,
-    eventId: string,
+    roomId: RoomIdString,
+    eventId: EventIdString,
     options: FederationCallOptions = {},
   ): Promise<StateIdsResponse> {
     return this.#object<StateIdsResponse>(
@@ -1338,8 +1343,8 @@ export class FederationClient {
    */
   getEventAuth(
     destination: string,
-    roomId: string,
-    eventId: string,
+    roomId: RoomIdString,
+    eventId: EventIdString,
     options: FederationCallOptions = {},
   ): Promise<EventAuthResponse> {
     return this.#object<EventAuthResponse>(
@@ -1366,8 +1371,13 @@ export class FederationClient {
    */
   getMissingEvents(
     destination: string,
-    roomId: string,
-    q: { earliestEvents: string[]; latestEvents: string[]; limit?: number; minDepth?: number },
+    roomId: RoomIdString,
+    q: {
+      earliestEvents: readonly EventIdString[];
+      latestEvents: readonly EventIdString[];
+      limit?: number;
+      minDepth?: number;
+    },
     options: FederationCallOptions = {},
   ): Promise<MissingEventsResponse> {
     const limit = q.limit ?? 10;
@@ -1378,8 +1388,8 @@ export class FederationClient {
         method: 'POST',
         path: path`/_matrix/federation/v1/get_missing_events/${roomId}`,
         body: {
-          earliest_events: q.earliestEvents,
-          latest_events: q.latestEvents,
+          earliest_events: [...q.earliestEvents],
+          latest_events: [...q.latestEvents],
           limit,
           min_depth: q.minDepth ?? 0,
         },
@@ -1401,8 +1411,8 @@ export class FederationClient {
    */
   backfill(
     destination: string,
-    roomId: string,
-    fromEventIds: readonly string[],
+    roomId: RoomIdString,
+    fromEventIds: readonly EventIdString[],
     limit: number,
     options: FederationCallOptions = {},
   ): Promise<PduTransactionResponse> {
@@ -1427,7 +1437,7 @@ export class FederationClient {
    */
   queryProfile(
     destination: string,
-    userId: string,
+    userId: UserIdString,
     field?: 'displayname' | 'avatar_url',
     options: FederationCallOptions = {},
   ): Promise<ProfileResponse> {

@@ -183,6 +183,20 @@ const HISTORICAL_LOCALPART = /^[^:\u0000]*$/;
  */
 const MAX_ID_BYTES = 255;
 
+/**
+ * A user ID as text, `@…`: a string with its sigil in its type, so that a
+ * room ID or an event ID given where a user ID is taken does not compile
+ * (the federation client's paths take all three, side by side). A `'@…'`
+ * literal is one; {@link isValidUserId} narrows any other string.
+ */
+export type UserIdString = `@${string}`;
+
+/** A room ID as text, `!…`: see {@link UserIdString}; {@link isValidRoomId} narrows a string. */
+export type RoomIdString = `!${string}`;
+
+/** An event ID as text, `$…`: see {@link UserIdString}; {@link isValidEventId} narrows a string. */
+export type EventIdString = `$${string}`;
+
 /** A parsed user ID. */
 export interface UserId {
   /** The localpart. */
@@ -216,7 +230,7 @@ export function parseUserId(id: string): UserId {
 }
 
 /** Whether `id` is a valid user ID (see {@link parseUserId}). Never throws. */
-export function isValidUserId(id: string): boolean {
+export function isValidUserId(id: string): id is UserIdString {
   return holds(() => parseUserId(id));
 }
 
@@ -298,7 +312,7 @@ export function parseRoomId(id: string, rules: IdentifierRules): RoomId {
 }
 
 /** Whether `id` is a room ID of the room version (see {@link parseRoomId}). Never throws. */
-export function isValidRoomId(id: string, rules: IdentifierRules): boolean {
+export function isValidRoomId(id: string, rules: IdentifierRules): id is RoomIdString {
   return holds(() => parseRoomId(id, rules));
 }
 
@@ -333,7 +347,7 @@ export function parseEventId(id: string, rules: IdentifierRules): EventId {
 }
 
 /** Whether `id` is an event ID of the room version (see {@link parseEventId}). Never throws. */
-export function isValidEventId(id: string, rules: IdentifierRules): boolean {
+export function isValidEventId(id: string, rules: IdentifierRules): id is EventIdString {
   return holds(() => parseEventId(id, rules));
 }
 

@@ -5,6 +5,11 @@
  * `isValid…` predicate. The bottom layer: every other area takes its
  * identifiers from here.
  *
+ * Where room, user and event IDs are taken side by side (the federation
+ * client's paths), they are typed by their sigil (`RoomIdString` is
+ * `` `!${string}` ``, and so on), so that swapping two does not compile; a
+ * literal is one, and the `isValid…` predicates narrow any other string.
+ *
  * @example
  * ```ts
  * import { parseServerName, parseUserId } from 'matrix-serverlib/identifiers';
@@ -19,6 +24,7 @@ export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export {
   type EventId,
   type EventIdFormat,
+  type EventIdString,
   type IdentifierRules,
   isValidEventId,
   isValidRoomAlias,
@@ -33,7 +39,9 @@ export {
   parseUserId,
   type RoomAlias,
   type RoomId,
+  type RoomIdString,
   type ServerName,
   serverNameOf,
   type UserId,
+  type UserIdString,
 } from './identifiers.js';

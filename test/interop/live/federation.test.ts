@@ -55,6 +55,7 @@ import {
   verifyRequest,
 } from '../../../src/federation/index.js';
 import { eventId, redactEvent, roomIdOfCreateEvent } from '../../../src/hashing/index.js';
+import type { RoomIdString, UserIdString } from '../../../src/identifiers/index.js';
 import {
   Keyring,
   type KeyTransport,
@@ -445,8 +446,8 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
         room_version: version,
         name: `Room v${version}`,
       });
-      const roomId = created.room_id as string;
-      const dave = `@dave_v${version}:${stub.serverName}`;
+      const roomId = created.room_id as RoomIdString;
+      const dave: UserIdString = `@dave_v${version}:${stub.serverName}`;
 
       const joined = await joinOverFederation(roomId, dave, keyring);
       const { rules, template, membership, state, all } = joined;
@@ -558,7 +559,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
     test('we verify the request and the event, counter-sign it, and Synapse records the invite', async () => {
       const { synapse, stub, alice, client } = running();
       const keyring = new Keyring({ transport: keyTransport(client) });
-      const erin = `@erin_v${version}:${stub.serverName}`;
+      const erin: UserIdString = `@erin_v${version}:${stub.serverName}`;
       const frank = `@frank_v${version}:${stub.serverName}`;
       const problems: string[] = [];
       const counterSigned = new Map<string, JsonObject>();
@@ -606,7 +607,7 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
         preset: 'private_chat',
         room_version: version,
       });
-      const roomId = created.room_id as string;
+      const roomId = created.room_id as RoomIdString;
       const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
       await cs(alice, 'POST', `${room}/invite`, { user_id: erin });
       expect(problems).toEqual([]);
@@ -658,8 +659,8 @@ describe('federation with a live Synapse', { timeout: 30_000 }, () => {
       room_version: '10',
       initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }],
     });
-    const roomId = created.room_id as string;
-    const gina = `@gina:${stub.serverName}`;
+    const roomId = created.room_id as RoomIdString;
+    const gina: UserIdString = `@gina:${stub.serverName}`;
     const membership: MembershipRequest = { membership: 'knock', roomId, userId: gina, supportedVersions: ['7', '10'] };
     const template = await client.makeKnock(synapse.serverName, roomId, gina, membership.supportedVersions);
     const check = checkMembershipTemplate(template, membership);
@@ -704,7 +705,7 @@ interface Joined {
  * state and auth chain verified (verifyEvent, Synapse's key from `keyring`)
  * and checked against the auth rules (checkEventAuth), as is our join.
  */
-async function joinOverFederation(roomId: string, userId: string, keyring: Keyring): Promise<Joined> {
+async function joinOverFederation(roomId: RoomIdString, userId: UserIdString, keyring: Keyring): Promise<Joined> {
   const { synapse, stub, client } = running();
   const supportedVersions = ['10', '11', '12'];
   const template = await client.makeJoin(synapse.serverName, roomId, userId, supportedVersions);
@@ -717,7 +718,7 @@ async function joinOverFederation(roomId: string, userId: string, keyring: Keyri
     key: stub.signingKey,
   });
   if (!signed.valid) throw new Error(`signMembershipTemplate: ${signed.reason}`);
-  const rules = getRoomVersion(template.room_version as string);
+  const rules = getRoomVersion(template.room_version ?? '1');
 
   const answer = await client.sendJoin(synapse.serverName, roomId, signed.eventId, signed.event);
   const state = objects(answer.state, 'state');

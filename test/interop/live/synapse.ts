@@ -27,6 +27,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { UserIdString } from '../../../src/identifiers/index.js';
 import { encodeBase64, SigningKey } from '../../../src/signing/index.js';
 import { createTestCa, type TestCa } from './certs.js';
 import { freePort, request, sleep } from './http.js';
@@ -91,7 +92,7 @@ export interface SynapseOptions {
 
 /** A user registered with {@link Synapse.registerUser}. */
 export interface RegisteredUser {
-  userId: string;
+  userId: UserIdString;
   accessToken: string;
   deviceId: string;
   password: string;
@@ -420,6 +421,6 @@ export async function registerWithSharedSecret(
     .digest('hex');
   const res = await request(url, { method: 'POST', body: { nonce, username: localpart, password, admin, mac } });
   if (res.status !== 200) throw new Error(`POST ${url}: ${res.status} ${res.text()}`);
-  const r = JSON.parse(res.text()) as { user_id: string; access_token: string; device_id: string };
+  const r = JSON.parse(res.text()) as { user_id: UserIdString; access_token: string; device_id: string };
   return { userId: r.user_id, accessToken: r.access_token, deviceId: r.device_id, password };
 }
