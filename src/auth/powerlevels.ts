@@ -63,6 +63,13 @@ export const DEFAULT_LEVELS: DefaultLevels = Object.freeze({
   users_default: 0,
 });
 
+/**
+ * The level of the room's creator while the room has no power levels event
+ * (spec: "Room Versions", auth rules: "If there is no m.room.power_levels
+ * event in the room, the room creator has power level 100").
+ */
+const CREATOR_LEVEL_WITHOUT_POWER_LEVELS = 100;
+
 /** A named level of the power levels content: an action or a default. */
 export type NamedLevel = 'ban' | 'kick' | 'redact' | 'invite';
 
@@ -131,10 +138,12 @@ function levelOfUser(state: StateLookup, userId: string, rules: RoomVersionRules
   if (create === undefined) throw new PythonError('A create event is needed to work out power levels');
   if (rules.auth.privilegedCreators && creatorIs(create, userId, rules)) return CREATOR_POWER_LEVEL;
   const levels = contentOf(state.get('m.room.power_levels', ''));
-  if (levels === undefined) return creatorOf(create, rules) === userId ? 100 : 0;
+  if (levels === undefined) {
+    return creatorOf(create, rules) === userId ? CREATOR_LEVEL_WITHOUT_POWER_LEVELS : DEFAULT_LEVELS.users_default;
+  }
   let level = pyGet(pyGet(levels, 'users', {}), userId, undefined);
   if (level === undefined || level === null) level = own(levels, 'users_default');
-  return level === undefined || level === null ? 0 : pyInt(level);
+  return level === undefined || level === null ? DEFAULT_LEVELS.users_default : pyInt(level);
 }
 
 /**
@@ -175,7 +184,9 @@ function sendLevel(state: StateLookup, type: string, isState: boolean): PowerLev
   const levels = contentOf(state.get('m.room.power_levels', '')) ?? {};
   let level = pyGet(pyGet(levels, 'events', {}), type, undefined);
   if (level === undefined || level === null) {
-    level = isState ? pyGet(levels, 'state_default', 50) : pyGet(levels, 'events_default', 0);
+    level = isState
+      ? pyGet(levels, 'state_default', DEFAULT_LEVELS.state_default)
+      : pyGet(levels, 'events_default', DEFAULT_LEVELS.events_default);
   }
   return pyInt(level);
 }
