@@ -136,13 +136,11 @@ function namesMember(id: ts.Identifier): boolean {
     ts.isGetAccessorDeclaration(p) ||
     ts.isSetAccessorDeclaration(p) ||
     ts.isEnumMember(p) ||
-    ts.isLabeledStatement(p) ||
-    ts.isBreakOrContinueStatement(p) ||
     ts.isMetaProperty(p)
   ) {
     return p.name === id;
   }
-  return false;
+  return (ts.isLabeledStatement(p) || ts.isBreakOrContinueStatement(p)) && p.label === id;
 }
 
 /**
