@@ -37,8 +37,6 @@ import type {
 export declare const body: Uint8Array;
 /** The body of a key server's response, as bytes. */
 export declare const bytes: Uint8Array;
-/** A request's body, parsed. */
-export declare const content: JsonValue;
 /** A JSON object received, signed. */
 export declare const object: JsonObject;
 /** A JSON value. */

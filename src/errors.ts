@@ -66,11 +66,15 @@ export interface MatrixServerlibErrorOptions {
  *
  * @example
  * ```ts
- * try {
- *   parseJson(body);
- * } catch (e) {
- *   if (e instanceof MatrixServerlibError) return { status: 400, body: { errcode: e.errcode, error: e.message } };
- *   throw e;
+ * function handle(body: Uint8Array) {
+ *   try {
+ *     const request = parseJson(body);
+ *     // … serve the request
+ *     return { status: 200, body: {} };
+ *   } catch (e) {
+ *     if (e instanceof MatrixServerlibError) return { status: 400, body: { errcode: e.errcode, error: e.message } };
+ *     throw e;
+ *   }
  * }
  * ```
  */

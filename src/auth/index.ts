@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { checkEventAuth } from 'matrix-serverlib/auth';
- * const result = checkEventAuth(event, authEvents, getRoomVersion('10'));
+ * const result = checkEventAuth(pdu, authEvents, getRoomVersion('10'));
  * if (!result.allowed) console.log(`${result.rule}: ${result.reason}`);
  * ```
  *

@@ -9,8 +9,8 @@
  * ```ts
  * import { checkIncomingPdu, parsePdu } from 'matrix-serverlib/events';
  * import { getRoomVersion } from 'matrix-serverlib/roomversions';
- * const pdu = parsePdu(body, getRoomVersion('10')); // throws InvalidInputError if not JSON
- * const check = checkIncomingPdu(pdu, keys); // keys: a lookup of the keys you hold
+ * const received = parsePdu(body, getRoomVersion('10')); // throws InvalidInputError if not JSON
+ * const check = checkIncomingPdu(received, keys); // keys: a lookup of the keys you hold
  * if (check.result !== 'invalid') console.log(check.eventId, check.event);
  * ```
  *
