@@ -62,7 +62,7 @@ export interface MatrixServerlibErrorOptions {
  * Subclasses: {@link InvalidInputError} (malformed input, in every area),
  * `FederationError` (a federation request failed) and `DiscoveryError` (a
  * server name cannot be resolved), the last two in
- * `matrix-serverlib/federation`.
+ * `matrix-serverlib/federation`. Guide: [Errors](../docs/errors.md).
  *
  * @example
  * ```ts

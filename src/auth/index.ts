@@ -3,6 +3,9 @@
  * version (with the rule that rejected an event), soft failure, power
  * levels, and history visibility for users and servers.
  *
+ * Guides: [Checking whether an event is allowed](../../docs/checking-events-are-allowed.md);
+ * [History visibility](../../docs/history-visibility.md).
+ *
  * @example
  * ```ts
  * import { checkEventAuth } from 'matrix-serverlib/auth';

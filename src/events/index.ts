@@ -5,6 +5,9 @@
  * (spec: server-server API, "Checks performed on receipt of a PDU"). The
  * hashes, redaction and IDs these build on are in `matrix-serverlib/hashing`.
  *
+ * Guides: [Verifying an event received over federation](../../docs/verifying-events.md); with keys fetched by a keyring,
+ * [Find and trust a server's keys](../../docs/server-keys.md) (step 3).
+ *
  * @example
  * ```ts
  * import { checkIncomingPdu, parsePdu } from 'matrix-serverlib/events';
