@@ -23,7 +23,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import ts from 'typescript';
 
 const root = join(import.meta.dirname, '..');
@@ -145,23 +145,46 @@ function namesMember(id: ts.Identifier): boolean {
 
 /**
  * The names an example declares anywhere (imports, variables, parameters,
- * destructured names…) and the names it uses without declaring: what it
- * takes from the package or as given. Scopes are not told apart: a name
- * declared anywhere in a fragment this short is the one it means.
+ * destructured names…), the names it uses without declaring (what it
+ * takes from the package or as given), and those it imports from the
+ * package. Scopes are not told apart: a name declared anywhere in a
+ * fragment this short is the one it means.
  */
-function namesOf(code: string): { bound: Set<string>; free: Set<string> } {
+function namesOf(code: string): { bound: Set<string>; free: Set<string>; imported: Set<string> } {
   const source = ts.createSourceFile('x.ts', code, ts.ScriptTarget.Latest, true);
   const bound = new Set<string>();
   const used = new Set<string>();
+  const imported = new Set<string>();
   const visit = (node: ts.Node): void => {
     if (ts.isIdentifier(node)) {
       if (declares(node)) bound.add(node.text);
       else if (!namesMember(node)) used.add(node.text);
+    } else if (
+      ts.isImportDeclaration(node) &&
+      ts.isStringLiteral(node.moduleSpecifier) &&
+      /^matrix-serverlib(\/|$)/.test(node.moduleSpecifier.text)
+    ) {
+      const names = node.importClause?.namedBindings;
+      if (names !== undefined && ts.isNamedImports(names)) {
+        for (const e of names.elements) imported.add((e.propertyName ?? e.name).text);
+      }
     }
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return { bound, free: new Set([...used].filter((n) => !bound.has(n))) };
+  return { bound, free: new Set([...used].filter((n) => !bound.has(n))), imported };
+}
+
+/**
+ * Whether a guide links `name` in the API reference: a Markdown link
+ * ``[`name`](../src/<area>/index.ts#name)``, which typedoc resolves to the
+ * entry in the area's page (and checks the anchor), and GitHub to the file
+ * that exports it.
+ */
+function linksEntry(guide: string, name: string): boolean {
+  const escaped = (text: string) => text.replace(/[$]/g, '\\$');
+  const link = `\\[\`${escaped(name)}\`\\]\\(\\.\\./src/[^)#]*#${escaped(name.toLowerCase())}\\)`;
+  return new RegExp(link).test(guide);
 }
 
 /** The names `scripts/examples.given.d.ts` declares: what examples take as given. */
@@ -204,9 +227,16 @@ function main(): number {
   mkdirSync(out, { recursive: true });
   const places = new Map<string, Example>();
   const unused = new Set(givens);
+  /** The package's names each guide's examples use: each guide must link them. */
+  const guideUses = new Map<string, Set<string>>();
   all.forEach((example, i) => {
-    const { free } = namesOf(example.code);
+    const { free, imported } = namesOf(example.code);
     const fromRoot = [...free].filter((n) => exported.has(n)).sort();
+    if (example.file.startsWith(`docs${sep}`)) {
+      const uses = guideUses.get(example.file) ?? new Set<string>();
+      for (const n of [...imported, ...fromRoot]) uses.add(n);
+      guideUses.set(example.file, uses);
+    }
     const fromGiven = [...free].filter((n) => givens.has(n)).sort();
     for (const n of fromGiven) unused.delete(n);
     const imports: string[] = [];
@@ -218,6 +248,11 @@ function main(): number {
     places.set(name, example);
   });
   for (const name of unused) problems.push(`${relative(root, given)}: ${name} is taken as given by no example`);
+  for (const [file, uses] of guideUses) {
+    const guide = readFileSync(join(root, file), 'utf8');
+    const unlinked = [...uses].filter((n) => !linksEntry(guide, n)).sort();
+    if (unlinked.length > 0) problems.push(`${file}: uses but does not link (see linksEntry): ${unlinked.join(', ')}`);
+  }
   if (all.length === 0) problems.push('no examples found');
   writeFileSync(join(out, CANARY.file), CANARY.code);
   writeFileSync(
