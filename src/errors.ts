@@ -62,15 +62,19 @@ export interface MatrixServerlibErrorOptions {
  * Subclasses: {@link InvalidInputError} (malformed input, in every area),
  * `FederationError` (a federation request failed) and `DiscoveryError` (a
  * server name cannot be resolved), the last two in
- * `matrix-serverlib/federation`.
+ * `matrix-serverlib/federation`. Guide: [Errors](../docs/errors.md).
  *
  * @example
  * ```ts
- * try {
- *   parseJson(body);
- * } catch (e) {
- *   if (e instanceof MatrixServerlibError) return { status: 400, body: { errcode: e.errcode, error: e.message } };
- *   throw e;
+ * function handle(body: Uint8Array) {
+ *   try {
+ *     const request = parseJson(body);
+ *     // … serve the request
+ *     return { status: 200, body: {} };
+ *   } catch (e) {
+ *     if (e instanceof MatrixServerlibError) return { status: 400, body: { errcode: e.errcode, error: e.message } };
+ *     throw e;
+ *   }
  * }
  * ```
  */

@@ -5,6 +5,17 @@
  * (`matrix-serverlib/identifiers`, `/canonicaljson`, `/signing`, `/roomversions`, `/hashing`,
  * `/events`, `/auth`, `/keys`, `/federation`).
  *
+ * Guides:
+ * - [Parsing, encoding and signing JSON](../docs/canonical-json-and-signing.md)
+ * - [Verifying signatures with libsodium](../docs/verification-backends.md)
+ * - [Verifying an event received over federation](../docs/verifying-events.md)
+ * - [Checking whether an event is allowed](../docs/checking-events-are-allowed.md)
+ * - [History visibility](../docs/history-visibility.md)
+ * - [Find and trust a server's keys](../docs/server-keys.md)
+ * - [Sign and verify a federation request](../docs/signing-requests.md)
+ * - [Finding where to send a federation request](../docs/server-discovery.md)
+ * - [Errors](../docs/errors.md): what each function throws and what it returns
+ *
  * @module matrix-serverlib
  */
 

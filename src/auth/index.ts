@@ -3,10 +3,13 @@
  * version (with the rule that rejected an event), soft failure, power
  * levels, and history visibility for users and servers.
  *
+ * Guides: [Checking whether an event is allowed](../../docs/checking-events-are-allowed.md);
+ * [History visibility](../../docs/history-visibility.md).
+ *
  * @example
  * ```ts
  * import { checkEventAuth } from 'matrix-serverlib/auth';
- * const result = checkEventAuth(event, authEvents, getRoomVersion('10'));
+ * const result = checkEventAuth(pdu, authEvents, getRoomVersion('10'));
  * if (!result.allowed) console.log(`${result.rule}: ${result.reason}`);
  * ```
  *

@@ -2,6 +2,8 @@
  * Canonical JSON: strict parsing of untrusted JSON (MSC4458) and the
  * Canonical JSON encoding that hashes and signatures are computed over.
  *
+ * Guide: [Parsing, encoding and signing JSON](../../docs/canonical-json-and-signing.md).
+ *
  * @example
  * ```ts
  * import { parseJson, encodeCanonicalJson } from 'matrix-serverlib/canonicaljson';

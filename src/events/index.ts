@@ -5,12 +5,15 @@
  * (spec: server-server API, "Checks performed on receipt of a PDU"). The
  * hashes, redaction and IDs these build on are in `matrix-serverlib/hashing`.
  *
+ * Guides: [Verifying an event received over federation](../../docs/verifying-events.md); with keys fetched by a keyring,
+ * [Find and trust a server's keys](../../docs/server-keys.md) (step 3).
+ *
  * @example
  * ```ts
  * import { checkIncomingPdu, parsePdu } from 'matrix-serverlib/events';
  * import { getRoomVersion } from 'matrix-serverlib/roomversions';
- * const pdu = parsePdu(body, getRoomVersion('10')); // throws InvalidInputError if not JSON
- * const check = checkIncomingPdu(pdu, keys); // keys: a lookup of the keys you hold
+ * const received = parsePdu(body, getRoomVersion('10')); // throws InvalidInputError if not JSON
+ * const check = checkIncomingPdu(received, keys); // keys: a lookup of the keys you hold
  * if (check.result !== 'invalid') console.log(check.eventId, check.event);
  * ```
  *

@@ -45,8 +45,8 @@ export interface VerifyIncomingPduOptions {
  * @example
  * ```ts
  * const keyring = new Keyring({ transport: client.keyTransport() });
- * const pdu = parsePdu(body, getRoomVersion('10')); // the bytes received
- * const check = await verifyIncomingPdu(pdu, keyring);
+ * const received = parsePdu(body, getRoomVersion('10')); // the bytes received
+ * const check = await verifyIncomingPdu(received, keyring);
  * if (check.result === 'invalid') reject(check.reason);
  * ```
  *

@@ -4,6 +4,10 @@
  * also serves a keyring as its transport. Server names and the other
  * identifiers are in `matrix-serverlib/identifiers`.
  *
+ * Guides: [Sign and verify a federation request](../../docs/signing-requests.md);
+ * [Finding where to send a federation request](../../docs/server-discovery.md); its errors, in
+ * [Errors](../../docs/errors.md).
+ *
  * @example
  * ```ts
  * import { signRequest } from 'matrix-serverlib/federation';

@@ -578,12 +578,18 @@ export function checkRequestSignature(
  *
  * @example
  * ```ts
- * const check = await verifyRequest(
- *   // headersDistinct gives every Authorization header, and [] when there is none.
- *   { method: req.method, uri: req.url, destination: 'my.server', content: body, authorization: req.headersDistinct.authorization ?? [] },
- *   keyring.lookup,
- * );
- * if (!check.valid) return respond(401, check.reason);
+ * import type { IncomingMessage } from 'node:http';
+ *
+ * // content: the parsed body, or null when there is none
+ * async function authenticate(req: IncomingMessage, content: JsonValue) {
+ *   const check = await verifyRequest(
+ *     // headersDistinct gives every Authorization header, and [] when there is none.
+ *     { method: req.method ?? '', uri: req.url ?? '', destination: 'my.server', content, authorization: req.headersDistinct.authorization ?? [] },
+ *     keyring.lookup,
+ *   );
+ *   if (!check.valid) return respond(401, check.reason);
+ *   // check.origin is the authenticated sender
+ * }
  * ```
  *
  * @param request - the request as received.

@@ -5,6 +5,8 @@
  * event"; room versions, "Event IDs", "Redactions"). Checking and signing
  * whole events is in `matrix-serverlib/events`.
  *
+ * Guide: [Verifying an event received over federation](../../docs/verifying-events.md).
+ *
  * @example
  * ```ts
  * import { contentHash, eventId, redactEvent } from 'matrix-serverlib/hashing';

@@ -3,6 +3,8 @@
  * other servers and notaries, and a keyring that fetches, caches and serves
  * the verify keys everything else is checked with.
  *
+ * Guide: [Find and trust a server's keys](../../docs/server-keys.md).
+ *
  * @example
  * ```ts
  * import { Keyring } from 'matrix-serverlib/keys';

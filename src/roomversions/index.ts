@@ -3,6 +3,8 @@
  * versions are an error everywhere; experimental versions can be registered
  * by deriving from a known one.
  *
+ * Guide: [Verifying an event received over federation](../../docs/verifying-events.md) (step 1).
+ *
  * @example
  * ```ts
  * import { getRoomVersion } from 'matrix-serverlib/roomversions';

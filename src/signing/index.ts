@@ -2,6 +2,9 @@
  * Signed JSON: unpadded Base64, Ed25519 keys and key IDs, signing and
  * verifying JSON objects with libsodium's acceptance rules.
  *
+ * Guides: [Parsing, encoding and signing JSON](../../docs/canonical-json-and-signing.md);
+ * [Verifying signatures with libsodium](../../docs/verification-backends.md).
+ *
  * @example
  * ```ts
  * import { SigningKey, signJson, verifyJson } from 'matrix-serverlib/signing';
