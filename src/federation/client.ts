@@ -18,7 +18,6 @@
  */
 
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { Agent, type Dispatcher, request } from 'undici';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
@@ -38,6 +37,7 @@ import { AddressPolicy } from './discovery/addresses.js';
 import { DiscoveryError } from './discovery/errors.js';
 import { ServerResolver } from './discovery/resolve.js';
 import { printable } from './text.js';
+import { Agent, type Dispatcher, request } from './undici.js';
 
 /**
  * The default of {@link FederationClientOptions.maxResponseBytes}: 64 MiB,
