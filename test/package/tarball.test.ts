@@ -12,7 +12,9 @@
  * received PDU (the spec's signed event, then the same with its content and
  * with its signature changed), signs and verifies a federation request, and
  * makes federation requests to an HTTPS server of this test on loopback
- * (TLS server name, certificate authority and address policy applied).
+ * (TLS server name, certificate authority and address policy applied), and
+ * shows its signing key with `JSON.stringify` and `console.log` (each
+ * runtime's console honours `nodejs.util.inspect.custom`: no seed).
  */
 
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
@@ -37,7 +39,12 @@ const vector = (name: string) => JSON.parse(readFileSync(join(root, 'test', 'vec
 
 // The spec's signing key and test vectors (test/vectors says where each value comes from).
 const signing = vector('signing-json-spec.json') as {
-  signing_key: { seed_unpadded_base64: string; seed_hex: string; public_key_hex: string };
+  signing_key: {
+    seed_unpadded_base64: string;
+    seed_hex: string;
+    public_key_hex: string;
+    public_key_unpadded_base64: string;
+  };
   cases: { input: string; signature: string }[];
 };
 const events = vector('event-signing-spec.json') as {
@@ -56,6 +63,9 @@ const FORGED = minimal.expected_signature.replace(/^./, (c) => (c === 'A' ? 'B' 
  * `redacted_signing_bytes` is.
  */
 const EVENT_ID = `$${createHash('sha256').update(minimal.redacted_signing_bytes).digest('base64url')}`;
+
+/** The spec key's public half (computed with libsodium, says the vector file). */
+const PUBLIC_KEY = signing.signing_key.public_key_unpadded_base64;
 
 /** The federation request the program signs, and the spec's signing of it (Request Authentication), by hand. */
 const REQUEST = {
@@ -184,7 +194,10 @@ console.log(JSON.stringify({
   },
   network,
   backend: verifyBackend(),
+  keyAsJson: JSON.parse(JSON.stringify(key)),
 }));
+// How the runtime's console shows a signing key: never its seed.
+console.log(key);
 `;
 
 /** What every runtime must print, whichever Ed25519 backend verifies. */
@@ -216,6 +229,7 @@ const expected = (backend: string) => ({
     closed: { ok: true },
   },
   backend,
+  keyAsJson: { publicKey: PUBLIC_KEY, seed: '[redacted]' },
 });
 
 /** What the HTTPS server received: each request, and whether its X-Matrix signature verified. */
@@ -390,7 +404,9 @@ describe('the packed tarball in a fresh strict TypeScript project without @types
     const connectionsBefore = connections;
     const { stdout, stderr, code } = await run(file, [...args, String(port), caPem], env);
     // What it printed first: a difference says more than the exit code.
-    expect(stdout === '' ? stderr : JSON.parse(stdout)).toEqual(expected(backend));
+    const [json, shown, ...rest] = stdout.split('\n');
+    expect(json === '' ? stderr : JSON.parse(json ?? '')).toEqual(expected(backend));
+    expect([shown, ...rest]).toEqual([`SigningKey { publicKey: '${PUBLIC_KEY}', seed: [redacted] }`, '']);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     // The one request that got through was signed, and sent to fed.test by name.
