@@ -18,7 +18,6 @@
  */
 
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { Agent, type Dispatcher, request } from 'undici';
 import { encodeCanonicalJson } from '../canonicaljson/encode.js';
 import { parseJson } from '../canonicaljson/parse.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../canonicaljson/value.js';
@@ -57,6 +56,7 @@ import {
   type VersionResponse,
 } from './responses.js';
 import { printable } from './text.js';
+import { Agent, type Dispatcher, request } from './undici.js';
 
 /**
  * The default of {@link FederationClientOptions.maxResponseBytes}: 64 MiB,

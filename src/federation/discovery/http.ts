@@ -10,8 +10,8 @@
  */
 
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector, request } from 'undici';
 import { type AbortOptions, withDeadline } from '../../util/abort.js';
+import { Agent, buildConnector, request } from '../undici.js';
 import { AddressPolicy } from './addresses.js';
 import type { HeaderMap } from './cache.js';
 import { createDnsResolver, type DnsResolver, resolveAddresses } from './dns.js';
