@@ -122,10 +122,30 @@ export interface Settings {
   quick: boolean;
 }
 
-/** 5 rounds of ~200 ms after ~300 ms of warm-up; `BENCH_QUICK=1`: 3 of ~15 ms. */
+/** A positive integer from the environment variable `name`, or `fallback` if it is unset. */
+function positiveFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${text}`);
+  return n;
+}
+
+/**
+ * 5 rounds of ~200 ms after ~300 ms of warm-up; `BENCH_QUICK=1`: 3 of ~15
+ * ms. `BENCH_ROUNDS` and `BENCH_ROUND_MS` set the number and length of the
+ * rounds (more, shorter rounds on a loaded machine: a ratio is the median
+ * of the rounds' ratios).
+ */
 export function settings(): Settings {
   const quick = process.env.BENCH_QUICK === '1';
-  return quick ? { rounds: 3, roundMs: 15, warmupMs: 15, quick } : { rounds: 5, roundMs: 200, warmupMs: 300, quick };
+  if (quick) return { rounds: 3, roundMs: 15, warmupMs: 15, quick };
+  return {
+    rounds: positiveFromEnv('BENCH_ROUNDS', 5),
+    roundMs: positiveFromEnv('BENCH_ROUND_MS', 200),
+    warmupMs: 300,
+    quick,
+  };
 }
 
 /** Where results go so the measured calls are not dead code. */
@@ -219,6 +239,17 @@ export function measure(candidates: Candidate[], s: Settings = settings()): Meas
   });
 }
 
+/**
+ * The speed of `a` relative to `b`, measured in the same rounds: the
+ * median over the rounds of the ratio of their speeds in each, so that
+ * drift from round to round (the load of a shared machine) cancels out.
+ * Measurements that are not of the same rounds: the ratio of their medians.
+ */
+export function relativeSpeed(a: Measurement, b: Measurement): number {
+  if (a.rounds.length === 0 || a.rounds.length !== b.rounds.length) return a.opsPerSec / b.opsPerSec;
+  return median(a.rounds.map((ops, i) => ops / (b.rounds[i] as number)));
+}
+
 function fmtRatio(x: number): string {
   return `${x.toFixed(2)}x`;
 }
@@ -292,7 +323,7 @@ export function report(
   const against = paired.size > 0 ? `${b.baseline} measured beside each` : b.baseline;
   console.log(`  ${header.filter((h) => h !== '').join('  ')}   (speed and time relative to ${against})`);
   for (const m of results) {
-    const speed = m.opsPerSec / baseOf(m).opsPerSec;
+    const speed = m === base ? 1 : relativeSpeed(m, baseOf(m));
     const cols = [
       m.name.padEnd(nameWidth),
       fmtNumber(m.opsPerSec).padStart(12),
@@ -315,12 +346,11 @@ export function report(
   for (const t of b.targets ?? []) {
     const a = get(t.candidate);
     const r = t.reference === b.baseline ? baseOf(a) : get(t.reference);
-    // Two candidates each measured beside its own run of the baseline are
-    // compared through it, so that drift between their runs cancels out.
-    const speedRatio =
-      paired.has(a.name) && paired.has(r.name)
-        ? a.opsPerSec / baseOf(a).opsPerSec / (r.opsPerSec / baseOf(r).opsPerSec)
-        : a.opsPerSec / r.opsPerSec;
+    // Candidates of one run are compared round by round; two each measured
+    // beside its own run of the baseline, through it, so that drift
+    // between their runs cancels out.
+    const sameRun = r === baseOf(a) || paired.get(a.name) === paired.get(r.name);
+    const speedRatio = sameRun ? relativeSpeed(a, r) : relativeSpeed(a, baseOf(a)) / relativeSpeed(r, baseOf(r));
     const met = t.test(speedRatio);
     const worst = Math.max(spread(a), spread(r));
     const result = { benchmark: b.title, target: t, speedRatio, met, spread: worst };

@@ -1,7 +1,8 @@
 /**
  * Runs the benchmark suites in order: `npm run bench` (builds first), or
  * `node bench/run.ts [canonicaljson|signing|events|auth|discovery|federation]` against an existing build.
- * `BENCH_QUICK=1` for short rounds.
+ * `BENCH_QUICK=1` for short rounds; `BENCH_ROUNDS` and `BENCH_ROUND_MS` for
+ * more or longer ones.
  */
 
 import { cpus, loadavg } from 'node:os';
@@ -38,7 +39,8 @@ console.log(
     ` · load average ${loadavg()[0]?.toFixed(2)} at start`,
 );
 console.log(
-  `${s.rounds} rounds of ~${s.roundMs} ms per candidate after ~${s.warmupMs} ms of warm-up, interleaved; median of rounds` +
+  `${s.rounds} rounds of ~${s.roundMs} ms per candidate after ~${s.warmupMs} ms of warm-up, interleaved;` +
+    " median of rounds; a ratio is the median of the rounds' ratios" +
     (s.quick ? ' (BENCH_QUICK: figures are rough)' : ''),
 );
 console.log('Every figure is measured in this run on this machine: compare the ratios, not the absolute numbers.');
