@@ -3,7 +3,7 @@
  *
  * The root re-exports every area; each is also a subpath export
  * (`matrix-serverlib/identifiers`, `/canonicaljson`, `/signing`, `/roomversions`, `/hashing`,
- * `/events`, `/auth`, `/keys`, `/federation`).
+ * `/events`, `/auth`, `/stateres`, `/keys`, `/federation`).
  *
  * Guides:
  * - [Parsing, encoding and signing JSON](../docs/canonical-json-and-signing.md)
@@ -28,3 +28,4 @@ export * from './identifiers/index.js';
 export * from './keys/index.js';
 export * from './roomversions/index.js';
 export * from './signing/index.js';
+export * from './stateres/index.js';

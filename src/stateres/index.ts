@@ -1,0 +1,14 @@
+/**
+ * State resolution: what a room's state is when servers disagree (spec:
+ * room versions, "State resolution"), and the auth chains it is built on.
+ * Events come through an asynchronous batch loader ({@link EventLoader}),
+ * or from memory ({@link memoryLoader}); a room's loaded auth DAG can be
+ * kept between resolutions ({@link EventGraph}).
+ *
+ * @module stateres
+ */
+
+export { InvalidInputError, MatrixServerlibError } from '../errors.js';
+export { StateResolutionError, type StateResolutionErrorCode } from './errors.js';
+export { DEFAULT_MAX_EVENTS, EventGraph } from './graph.js';
+export { type EventLoader, memoryLoader } from './loader.js';
