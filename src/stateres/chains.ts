@@ -1,7 +1,10 @@
 /**
- * Walks of the auth DAG over an {@link EventGraph} whose chains are loaded:
- * one pass over the events reachable from the starting events, in an order
- * where every event comes before its auth events, so that every event is
+ * Auth chains, the auth difference and the conflicted state subgraph
+ * (spec: room versions 2 and 12, "State resolution", "Definitions"), over
+ * an {@link EventGraph} whose chains are loaded.
+ *
+ * Each is one pass over the events reachable from its starting events, in
+ * an order where every event comes before its auth events: every event is
  * visited once however many chains it is in, and a cycle is found on the
  * way.
  *
@@ -64,4 +67,101 @@ export function descendantsFirst(graph: EventGraph, roots: Iterable<number>, max
     );
   }
   return order;
+}
+
+/**
+ * The auth chain of the events `nodes` (spec: "the set containing all of
+ * E's auth events, all of their auth events, and so on recursively"),
+ * united: every event reachable from them through auth events, the events
+ * themselves only where one is in another's chain.
+ */
+export function authChainOf(graph: EventGraph, nodes: Iterable<number>, maxEvents: number): Set<number> {
+  const starts = [...new Set(nodes)];
+  const inChain = new Uint8Array(graph.size);
+  for (const node of starts) for (const auth of graph.authOf(node)) inChain[auth] = 1;
+  const chain = new Set<number>();
+  for (const node of descendantsFirst(graph, starts, maxEvents)) {
+    if (inChain[node] !== 1) continue;
+    chain.add(node);
+    for (const auth of graph.authOf(node)) inChain[auth] = 1;
+  }
+  return chain;
+}
+
+/**
+ * The auth difference of the state sets whose events are `sets` (spec:
+ * with C_i the full auth chain of the state S_i, the union of the auth
+ * chains of its events, the difference is ∪ C_i − ∩ C_i).
+ *
+ * One pass, each event carrying the bits of the state sets whose chains
+ * hold it (in words of 32 bits) from the events that cite it.
+ */
+export function authDifferenceOf(
+  graph: EventGraph,
+  sets: readonly (readonly number[])[],
+  maxEvents: number,
+): Set<number> {
+  const words = Math.ceil(sets.length / 32);
+  const bits = new Uint32Array(graph.size * words);
+  sets.forEach((set, i) => {
+    const word = i >>> 5;
+    const bit = 1 << (i & 31);
+    for (const node of set) {
+      for (const auth of graph.authOf(node)) {
+        const at = auth * words + word;
+        bits[at] = (bits[at] as number) | bit;
+      }
+    }
+  });
+  // What every chain has: all bits of full words, and the low bits of the last.
+  const full = Array.from({ length: words }, (_, w) =>
+    w < words - 1 || sets.length % 32 === 0 ? 0xffffffff : ((1 << (sets.length % 32)) - 1) >>> 0,
+  );
+  const difference = new Set<number>();
+  for (const node of descendantsFirst(graph, sets.flat(), maxEvents)) {
+    let some = false;
+    let all = true;
+    for (let w = 0; w < words; w++) {
+      const mask = bits[node * words + w] as number;
+      if (mask !== 0) some = true;
+      if (mask !== full[w]) all = false;
+      for (const auth of graph.authOf(node)) {
+        const at = auth * words + w;
+        bits[at] = (bits[at] as number) | mask;
+      }
+    }
+    if (some && !all) difference.add(node);
+  }
+  return difference;
+}
+
+/**
+ * The conflicted state subgraph of the conflicted events `conflicted`
+ * (spec: room version 12, "Conflicted state subgraph": every path of auth
+ * events from a conflicted event to another, endpoints included): the
+ * events that are both in the auth chain of a conflicted event (or one
+ * themselves) and have a conflicted event in their own auth chain (or are
+ * one). The conflicted events themselves are all in it.
+ */
+export function conflictedSubgraphOf(graph: EventGraph, conflicted: readonly number[], maxEvents: number): Set<number> {
+  const order = descendantsFirst(graph, conflicted, maxEvents);
+  // Above: the event is a conflicted event or in the auth chain of one
+  // (every reached event is, reached from them).
+  // Below: a conflicted event is the event or in its auth chain.
+  const below = new Uint8Array(graph.size);
+  for (const node of conflicted) below[node] = 1;
+  const subgraph = new Set<number>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i] as number;
+    if (below[node] !== 1) {
+      for (const auth of graph.authOf(node)) {
+        if (below[auth] === 1) {
+          below[node] = 1;
+          break;
+        }
+      }
+    }
+    if (below[node] === 1) subgraph.add(node);
+  }
+  return subgraph;
 }

@@ -16,7 +16,7 @@ import type { Loading } from './loader.js';
  * The most events one resolution visits by default: the state sets' events
  * and their auth chains (a room of 100,000 members has about that many
  * events in one state set's auth chain, with its history of power levels
- * and memberships). the resolution's options can raise it.
+ * and memberships). `maxEvents` in {@link LoadOptions} changes it.
  */
 export const DEFAULT_MAX_EVENTS = 1_000_000;
 
@@ -45,7 +45,7 @@ export function isCreateEvent(event: Pdu): boolean {
 /**
  * A room's events and the auth edges between them, loaded through an
  * {@link EventLoader} as state resolution needs them. Keep one per room and
- * pass it to each resolution of that room (its `cache` option): every event is then loaded once, and later
+ * pass it to each resolution of that room (`cache` in {@link LoadOptions}): every event is then loaded once, and later
  * resolutions only load what is new. It holds every event it has loaded
  * until it is dropped.
  *

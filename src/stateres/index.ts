@@ -12,3 +12,4 @@ export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export { StateResolutionError, type StateResolutionErrorCode } from './errors.js';
 export { DEFAULT_MAX_EVENTS, EventGraph } from './graph.js';
 export { type EventLoader, memoryLoader } from './loader.js';
+export { authChain, authDifference, type LoadOptions, type StateIds } from './resolve.js';

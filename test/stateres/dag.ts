@@ -50,6 +50,13 @@ export class Dag {
     return this;
   }
 
+  /** The auth events `id` cites. */
+  authOf(id: string): string[] {
+    const event = this.events.get(id);
+    if (event === undefined) throw new Error(`no event ${id}`);
+    return event.auth_events as string[];
+  }
+
   /** A loader over the events, recording each call. */
   get loader(): EventLoader {
     return {
