@@ -89,9 +89,17 @@ export function authChainOf(graph: EventGraph, nodes: Iterable<number>, maxEvent
 }
 
 /**
- * The auth difference of the state sets whose events are `sets` (spec:
- * with C_i the full auth chain of the state S_i, the union of the auth
- * chains of its events, the difference is ∪ C_i − ∩ C_i).
+ * The auth difference of the state sets whose events are `sets`: with C_i
+ * the full auth chain of the state S_i, ∪ C_i − ∩ C_i.
+ *
+ * C_i holds the events of S_i themselves, as Synapse computes it (its chain
+ * cover index, and its walk over events not yet persisted, count an event
+ * as reaching itself). The spec's words ("the union of the auth chains for
+ * each event in S_i") leave them out; the two differ on an event that is
+ * in every state set and in the auth chains of some sets' other events but
+ * not of others' (a member's join, cited by the power levels one side
+ * holds): Synapse leaves it out of the difference, and so must we, or the
+ * room's servers would disagree.
  *
  * One pass, each event carrying the bits of the state sets whose chains
  * hold it (in words of 32 bits) from the events that cite it.
@@ -107,10 +115,8 @@ export function authDifferenceOf(
     const word = i >>> 5;
     const bit = 1 << (i & 31);
     for (const node of set) {
-      for (const auth of graph.authOf(node)) {
-        const at = auth * words + word;
-        bits[at] = (bits[at] as number) | bit;
-      }
+      const at = node * words + word;
+      bits[at] = (bits[at] as number) | bit;
     }
   });
   // What every chain has: all bits of full words, and the low bits of the last.

@@ -92,8 +92,11 @@ export async function authChain(
 /**
  * The auth difference of state sets (spec: room versions 2 and later,
  * "State resolution", "Auth difference"): with C_i the full auth chain of
- * the state S_i (the union of the auth chains of its events), the events
- * of ∪ C_i − ∩ C_i, those in some chains but not all.
+ * the state S_i, the events of ∪ C_i − ∩ C_i, those in some chains but not
+ * all. As Synapse computes it, C_i holds the events of S_i as well as
+ * their auth chains, so an event in every state set is never in the
+ * difference (the spec's words take only the auth chains; Synapse's reading
+ * is the one the network resolves with).
  *
  * @param rules - the room version's rules.
  * @param stateSets - the states.
