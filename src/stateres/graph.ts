@@ -25,16 +25,18 @@ export const quote = (id: string): string => JSON.stringify(id);
 
 /**
  * The IDs of an event's auth events, as Synapse's `auth_event_ids()` gives
- * them: the IDs it cites (v1–v2: the first of each pair), and from v12
- * (MSC4291) the create event its room ID names, which it never cites;
- * each once.
+ * them: the IDs it cites, in order (v1–v2: the first of each pair), and
+ * from v12 (MSC4291) the create event its room ID names, which it never
+ * cites. The order is kept, duplicates too: where an event cites two of a
+ * kind, Synapse takes the first or the last as the list has them.
  */
 function authEventIds(event: Pdu, rules: RoomVersionRules): string[] {
-  const ids = new Set(event.auth_events.map((ref) => (typeof ref === 'string' ? ref : ref[0])));
+  const ids = event.auth_events.map((ref) => (typeof ref === 'string' ? ref : ref[0]));
   if (rules.eventFormat.roomIdIsCreateEventHash && !isCreateEvent(event)) {
-    ids.add(createEventIdOfRoom(event.room_id as string));
+    const create = createEventIdOfRoom(event.room_id as string);
+    if (!ids.includes(create)) ids.push(create);
   }
-  return [...ids];
+  return ids;
 }
 
 /** Whether the event is the room's create event (`m.room.create`, state key ""). */
@@ -95,7 +97,10 @@ export class EventGraph {
     return this.#events[node] as Pdu;
   }
 
-  /** The auth events of a node (loaded: after {@link EventGraph.load}). @internal */
+  /**
+   * The auth events of a node, in the order the event cites them (see
+   * `authEventIds`), once its chain is loaded. @internal
+   */
   authOf(node: number): readonly number[] {
     return this.#auth[node] as number[];
   }

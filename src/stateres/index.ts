@@ -12,4 +12,13 @@ export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export { StateResolutionError, type StateResolutionErrorCode } from './errors.js';
 export { DEFAULT_MAX_EVENTS, EventGraph } from './graph.js';
 export { type EventLoader, memoryLoader } from './loader.js';
-export { authChain, authDifference, type LoadOptions, type StateIds } from './resolve.js';
+export {
+  authChain,
+  authDifference,
+  DEFAULT_MAX_STATE_SETS,
+  type LoadOptions,
+  type ResolveOptions,
+  resolveState,
+  resolveStateSync,
+} from './resolve.js';
+export type { StateIds } from './state.js';
