@@ -127,7 +127,9 @@ export function* resolveV1(r: Resolution): Loading<Map<string, Map<string, strin
     const node = stateNode(graph, ...entry);
     if (r.isRejected(node)) continue;
     const [type, stateKey] = entry;
-    setIn(present, type, stateKey, [...(getIn(present, type, stateKey) ?? []), node]);
+    const nodes = getIn(present, type, stateKey);
+    if (nodes === undefined) setIn(present, type, stateKey, [node]);
+    else nodes.push(node);
   }
   // The auth events: keys the selection names for the events, from the unconflicted state.
   const authIds = new Map<string, Map<string, string>>();

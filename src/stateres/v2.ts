@@ -229,7 +229,11 @@ function powerOrder(graph: EventGraph, full: ReadonlySet<number>, rules: RoomVer
   for (const [node, auths] of edges) {
     const distinct = new Set(auths);
     waiting.set(node, distinct.size);
-    for (const auth of distinct) citers.set(auth, [...(citers.get(auth) ?? []), node]);
+    for (const auth of distinct) {
+      const list = citers.get(auth);
+      if (list === undefined) citers.set(auth, [node]);
+      else list.push(node);
+    }
     if (distinct.size === 0) heap.push(node);
   }
   const order: number[] = [];
