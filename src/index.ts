@@ -11,6 +11,7 @@
  * - [Verifying an event received over federation](../docs/verifying-events.md)
  * - [Checking whether an event is allowed](../docs/checking-events-are-allowed.md)
  * - [History visibility](../docs/history-visibility.md)
+ * - [Resolving state](../docs/state-resolution.md)
  * - [Find and trust a server's keys](../docs/server-keys.md)
  * - [Sign and verify a federation request](../docs/signing-requests.md)
  * - [Finding where to send a federation request](../docs/server-discovery.md)

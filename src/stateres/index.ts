@@ -5,6 +5,17 @@
  * or from memory ({@link memoryLoader}); a room's loaded auth DAG can be
  * kept between resolutions ({@link EventGraph}).
  *
+ * Guide: [Resolving state](../../docs/state-resolution.md).
+ *
+ * @example
+ * ```ts
+ * import { memoryLoader, resolveState } from 'matrix-serverlib/stateres';
+ *
+ * declare const stateSets: StateIds[];
+ * declare const roomEvents: Pdu[];
+ * const state = await resolveState(rules, stateSets, memoryLoader(roomEvents, rules));
+ * ```
+ *
  * @module stateres
  */
 
