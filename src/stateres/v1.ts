@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { checkAuthRules } from '../auth/rules.js';
 import { authTypesForEvent, type StateKey } from '../auth/selection.js';
+import { InvalidInputError } from '../errors.js';
 import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import type { EventGraph } from './graph.js';
@@ -21,8 +22,9 @@ import type { Resolution } from './v2.js';
 function authKeys(event: Pdu, rules: RoomVersionRules): StateKey[] {
   try {
     return authTypesForEvent(event, rules, { nonStringKeys: 'ignore' });
-  } catch {
-    return [];
+  } catch (e) {
+    if (e instanceof InvalidInputError) return [];
+    throw e;
   }
 }
 

@@ -19,6 +19,7 @@ import { authTypesForEvent, type StateKey } from '../auth/selection.js';
 import { StateMap } from '../auth/state.js';
 import { compareCodePoints } from '../canonicaljson/keyorder.js';
 import { isJsonObject } from '../canonicaljson/value.js';
+import { InvalidInputError } from '../errors.js';
 import type { Pdu } from '../hashing/schema.js';
 import type { RoomVersionRules } from '../roomversions/rules.js';
 import { authDifferenceOf, conflictedSubgraphOf } from './chains.js';
@@ -133,8 +134,9 @@ function senderPowerLevel(graph: EventGraph, node: number, rules: RoomVersionRul
     }
     if (create === undefined) return 0;
     return userPowerLevel(new StateMap([create, levels]), sender, rules);
-  } catch {
-    return 0;
+  } catch (e) {
+    if (e instanceof InvalidInputError) return 0;
+    throw e;
   }
 }
 
@@ -269,8 +271,9 @@ function iterativeAuthChecks(r: Resolution, order: readonly number[], base: Node
     let types: StateKey[];
     try {
       types = authTypesForEvent(event, rules, { nonStringKeys: 'ignore' });
-    } catch {
-      continue;
+    } catch (e) {
+      if (e instanceof InvalidInputError) continue;
+      throw e;
     }
     if (r.isRejected(node)) continue;
     const authEvents = new StateMap();
