@@ -103,14 +103,22 @@ export function authChainOf(graph: EventGraph, nodes: Iterable<number>, maxEvent
  *
  * One pass, each event carrying the bits of the state sets whose chains
  * hold it (in words of 32 bits) from the events that cite it.
+ *
+ * @param sets - each state set's events (all of them, or those not in `common`).
+ * @param common - events every state set holds, given once.
  */
 export function authDifferenceOf(
   graph: EventGraph,
   sets: readonly (readonly number[])[],
   maxEvents: number,
+  common: readonly number[] = [],
 ): Set<number> {
   const words = Math.ceil(sets.length / 32);
   const bits = new Uint32Array(graph.size * words);
+  // What every chain has: all bits of full words, and the low bits of the last.
+  const full = Array.from({ length: words }, (_, w) =>
+    w < words - 1 || sets.length % 32 === 0 ? 0xffffffff : ((1 << (sets.length % 32)) - 1) >>> 0,
+  );
   sets.forEach((set, i) => {
     const word = i >>> 5;
     const bit = 1 << (i & 31);
@@ -119,12 +127,9 @@ export function authDifferenceOf(
       bits[at] = (bits[at] as number) | bit;
     }
   });
-  // What every chain has: all bits of full words, and the low bits of the last.
-  const full = Array.from({ length: words }, (_, w) =>
-    w < words - 1 || sets.length % 32 === 0 ? 0xffffffff : ((1 << (sets.length % 32)) - 1) >>> 0,
-  );
+  for (const node of common) bits.set(full, node * words);
   const difference = new Set<number>();
-  for (const node of descendantsFirst(graph, sets.flat(), maxEvents)) {
+  for (const node of descendantsFirst(graph, [...sets.flat(), ...common], maxEvents)) {
     let some = false;
     let all = true;
     for (let w = 0; w < words; w++) {

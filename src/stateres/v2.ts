@@ -25,17 +25,7 @@ import type { RoomVersionRules } from '../roomversions/rules.js';
 import { authDifferenceOf, conflictedSubgraphOf } from './chains.js';
 import type { EventGraph } from './graph.js';
 import type { Loading } from './loader.js';
-import {
-  copyState,
-  entriesOf,
-  eventIdsOf,
-  getIn,
-  idsOf,
-  type NodeState,
-  type StateIds,
-  setIn,
-  stateNode,
-} from './state.js';
+import { copyState, entriesOf, getIn, type NodeState, type StateIds, setIn, stateNode } from './state.js';
 
 /** What one resolution works with. */
 export interface Resolution {
@@ -54,27 +44,45 @@ const isKey = (event: Pdu, type: string): boolean => event.type === type && even
 
 /**
  * The unconflicted state (the keys every state set maps to the same event)
- * and the conflicted state set (the events of every other key, a key
- * missing from a set being a conflict too: spec, "Unconflicted state map
- * and conflicted state set").
+ * and the conflicted keys with their events (the conflicted state set: a
+ * key missing from a set is a conflict too; spec, "Unconflicted state map
+ * and conflicted state set"). Each key is looked up once in each set, and
+ * only conflicts allocate: a large room's state is mostly unconflicted.
  */
-function separate(stateSets: readonly StateIds[]): { unconflicted: StateIds; conflicted: [string, string, string][] } {
-  const values = new Map<string, Map<string, { ids: Set<string>; sets: number }>>();
-  for (const state of stateSets) {
-    for (const [type, stateKey, id] of entriesOf(state)) {
-      const seen = getIn(values, type, stateKey) ?? { ids: new Set<string>(), sets: 0 };
-      seen.ids.add(id);
-      seen.sets += 1;
-      setIn(values, type, stateKey, seen);
-    }
-  }
+function separate(stateSets: readonly StateIds[]): {
+  unconflicted: Map<string, Map<string, string>>;
+  conflicted: [type: string, stateKey: string, ids: string[]][];
+} {
   const unconflicted = new Map<string, Map<string, string>>();
-  const conflicted: [string, string, string][] = [];
-  for (const [type, stateKey, { ids, sets }] of entriesOf(values)) {
-    if (sets === stateSets.length && ids.size === 1) {
-      setIn(unconflicted, type, stateKey, ids.values().next().value as string);
-    } else {
-      for (const id of ids) conflicted.push([type, stateKey, id]);
+  const conflicted: [string, string, string[]][] = [];
+  const [first, ...rest] = stateSets;
+  if (first === undefined) return { unconflicted, conflicted };
+  const valuesOf = (type: string, stateKey: string, sets: readonly StateIds[]) => [
+    ...new Set(sets.flatMap((state) => state.get(type)?.get(stateKey) ?? [])),
+  ];
+  for (const [type, byKey] of first) {
+    const others = rest.map((state) => state.get(type));
+    let same: Map<string, string> | undefined;
+    for (const [stateKey, id] of byKey) {
+      if (others.every((o) => o?.get(stateKey) === id)) {
+        same ??= new Map();
+        same.set(stateKey, id);
+      } else {
+        conflicted.push([type, stateKey, valuesOf(type, stateKey, stateSets)]);
+      }
+    }
+    if (same !== undefined) unconflicted.set(type, same);
+  }
+  // Keys the first set lacks are conflicts: each once.
+  const seen = new Map<string, Set<string>>();
+  for (const state of rest) {
+    for (const [type, byKey] of state) {
+      const inFirst = first.get(type);
+      for (const stateKey of byKey.keys()) {
+        if (inFirst?.has(stateKey) === true || seen.get(type)?.has(stateKey) === true) continue;
+        seen.set(type, (seen.get(type) ?? new Set()).add(stateKey));
+        conflicted.push([type, stateKey, valuesOf(type, stateKey, rest)]);
+      }
     }
   }
   return { unconflicted, conflicted };
@@ -331,6 +339,36 @@ function mainlineOrder(graph: EventGraph, events: readonly number[], levels: num
 }
 
 /**
+ * The state the iterative auth checks start from: v2.1 empty; v2 the
+ * unconflicted state, of the keys they can read (the power levels, the
+ * create event, and the keys the auth event selection names for each event
+ * of the full conflicted set), as Synapse restricts it. The rest of the
+ * unconflicted state is laid over the result anyway, and copying a large
+ * room's state twice would cost more than the resolution.
+ */
+function baseState(r: Resolution, unconflicted: StateIds, full: ReadonlySet<number>): NodeState {
+  const base: NodeState = new Map();
+  if (r.rules.stateResolution !== 'v2') return base;
+  const take = (type: string, stateKey: string) => {
+    const id = getIn(unconflicted, type, stateKey);
+    if (id !== undefined) setIn(base, type, stateKey, r.graph.nodeOf(id) as number);
+  };
+  take('m.room.power_levels', '');
+  take('m.room.create', '');
+  for (const node of full) {
+    try {
+      for (const [type, stateKey] of authTypesForEvent(r.graph.eventOf(node), r.rules, { nonStringKeys: 'ignore' })) {
+        take(type, stateKey);
+      }
+    } catch (e) {
+      // The checks leave out an event they cannot select auth events for.
+      if (!(e instanceof InvalidInputError)) throw e;
+    }
+  }
+  return base;
+}
+
+/**
  * Resolves state sets by state resolution v2 (room versions 2–11) or v2.1
  * (room version 12): the unconflicted state and the full conflicted set
  * (the conflicted events, the auth difference, and in v2.1 the conflicted
@@ -344,30 +382,37 @@ export function* resolveV2(r: Resolution): Loading<Map<string, Map<string, strin
   const { graph, rules, stateSets, maxEvents } = r;
   const { unconflicted, conflicted } = separate(stateSets);
   if (conflicted.length === 0) return copyState(unconflicted);
-  const sets = stateSets.map((state) => [...eventIdsOf(state)]);
-  yield* graph.load(sets.flat(), maxEvents, true);
-  const setNodes = stateSets.map((state) => [...entriesOf(state)].map((entry) => stateNode(graph, ...entry)));
-  const conflictedNodes = conflicted.map((entry) => stateNode(graph, ...entry));
+  const ids: string[] = [];
+  for (const state of stateSets) for (const byKey of state.values()) for (const id of byKey.values()) ids.push(id);
+  yield* graph.load(ids, maxEvents, true);
+  // Every set holds the unconflicted events: their chains are in every
+  // set's, so they count once, for all sets; each set adds its own events
+  // of the conflicted keys.
+  const common: number[] = [];
+  for (const [type, byKey] of unconflicted) for (const [k, id] of byKey) common.push(stateNode(graph, type, k, id));
+  const own = stateSets.map((state) =>
+    conflicted.flatMap(([type, stateKey]) => {
+      const id = state.get(type)?.get(stateKey);
+      return id === undefined ? [] : [stateNode(graph, type, stateKey, id)];
+    }),
+  );
+  const conflictedNodes = [...new Set(own.flat())];
   const full = new Set(conflictedNodes);
-  for (const node of authDifferenceOf(graph, setNodes, maxEvents)) full.add(node);
+  for (const node of authDifferenceOf(graph, own, maxEvents, common)) full.add(node);
   if (rules.stateResolution === 'v2.1') {
     for (const node of conflictedSubgraphOf(graph, conflictedNodes, maxEvents)) full.add(node);
   }
-  const base: NodeState = new Map();
-  if (rules.stateResolution === 'v2') {
-    for (const [type, stateKey, id] of entriesOf(unconflicted)) {
-      setIn(base, type, stateKey, graph.nodeOf(id) as number);
-    }
-  }
   const powerEvents = powerOrder(graph, full, rules);
-  const partial = iterativeAuthChecks(r, powerEvents, base);
+  const partial = iterativeAuthChecks(r, powerEvents, baseState(r, unconflicted, full));
   const powerSet = new Set(powerEvents);
   const others = mainlineOrder(
     graph,
     [...full].filter((node) => !powerSet.has(node)),
     getIn(partial, 'm.room.power_levels', ''),
   );
-  const resolved = idsOf(graph, iterativeAuthChecks(r, others, partial));
-  for (const [type, stateKey, id] of entriesOf(unconflicted)) setIn(resolved, type, stateKey, id);
+  const resolved = copyState(unconflicted);
+  for (const [type, stateKey, node] of entriesOf(iterativeAuthChecks(r, others, partial))) {
+    if (getIn(unconflicted, type, stateKey) === undefined) setIn(resolved, type, stateKey, graph.idOf(node));
+  }
   return resolved;
 }

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getRoomVersion } from '../../src/roomversions/index.js';
-import { conflictedSubgraphOf } from '../../src/stateres/chains.js';
+import { authDifferenceOf, conflictedSubgraphOf } from '../../src/stateres/chains.js';
 import {
   authChain,
   authDifference,
@@ -109,6 +109,25 @@ describe('the auth difference', () => {
           const union = new Set(chains.flatMap((c) => [...c]));
           const want = new Set([...union].filter((id) => !chains.every((c) => c.has(id))));
           expect(await authDifference(V10, sets.map(stateOf), dag.loader)).toEqual(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('is the same with the events every set holds given once, as common', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        randomDag.chain(({ dag, n }) =>
+          fc.tuple(fc.constant(dag), fc.array(subsetOf(n), { minLength: 1, maxLength: 5 }), subsetOf(n)),
+        ),
+        async ([dag, sets, shared]) => {
+          const graph = new EventGraph(V10);
+          await runLoading(graph.load([...sets.flat(), ...shared], 1000, true), dag.loader);
+          const nodes = (ids: string[]) => ids.map((id) => graph.nodeOf(id) as number);
+          const whole = sets.map((ids) => nodes([...ids, ...shared]));
+          const own = sets.map((ids) => nodes(ids.filter((id) => !shared.includes(id))));
+          expect(authDifferenceOf(graph, own, 1000, nodes(shared))).toEqual(authDifferenceOf(graph, whole, 1000));
         },
       ),
       { numRuns: 200 },
