@@ -55,7 +55,7 @@ function timed(f: () => void): number {
 
 describe('the cost of a resolution', () => {
   it('grows linearly with power events citing one event', () => {
-    const n = 6_000;
+    const n = 8_000;
     const small = bans(n);
     const large = bans(2 * n);
     const run = (room: ReturnType<typeof bans>) => () => {
