@@ -3,7 +3,7 @@
  *
  * The root re-exports every area; each is also a subpath export
  * (`matrix-serverlib/identifiers`, `/canonicaljson`, `/signing`, `/roomversions`, `/hashing`,
- * `/events`, `/auth`, `/keys`, `/federation`).
+ * `/events`, `/auth`, `/stateres`, `/keys`, `/federation`).
  *
  * Guides:
  * - [Parsing, encoding and signing JSON](../docs/canonical-json-and-signing.md)
@@ -11,6 +11,7 @@
  * - [Verifying an event received over federation](../docs/verifying-events.md)
  * - [Checking whether an event is allowed](../docs/checking-events-are-allowed.md)
  * - [History visibility](../docs/history-visibility.md)
+ * - [Resolving state](../docs/state-resolution.md)
  * - [Find and trust a server's keys](../docs/server-keys.md)
  * - [Sign and verify a federation request](../docs/signing-requests.md)
  * - [Finding where to send a federation request](../docs/server-discovery.md)
@@ -28,3 +29,4 @@ export * from './identifiers/index.js';
 export * from './keys/index.js';
 export * from './roomversions/index.js';
 export * from './signing/index.js';
+export * from './stateres/index.js';

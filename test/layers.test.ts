@@ -20,7 +20,8 @@ const conformance = join(root, 'conformance', 'src');
  * The areas, lowest first. `errors` (the error class every area throws) and
  * `util` (generic bounded structures, no protocol) are below everything;
  * `identifiers` and `canonicaljson` are the bottom of the protocol;
- * `events` builds on the hashes; `auth` on events; `keys` hands verify keys
+ * `events` builds on the hashes; `auth` on events; `stateres` runs the auth
+ * rules over forks of a room's state; `keys` hands verify keys
  * to events (its lookups are the events' lookup types); `federation` is the
  * network, which serves keys a transport; `index` (the package root)
  * re-exports them all.
@@ -35,6 +36,7 @@ const LAYERS = [
   'hashing',
   'events',
   'auth',
+  'stateres',
   'keys',
   'federation',
   'index',

@@ -32,6 +32,7 @@ import {
   stringField,
   stringListField,
 } from './request.js';
+import { resolveStateOp } from './stateresops.js';
 import { visibilityOperations } from './visibilityops.js';
 import { xMatrixOperations } from './xmatrixops.js';
 
@@ -140,6 +141,7 @@ export const operations: ReadonlyMap<string, Operation> = new Map<string, Operat
       return authAnswer(checkSoftFail(event, stateField(req, 'current_state', rules, authPdu), rules));
     },
   ],
+  ['resolve_state', (req) => resolveStateOp(req, authPdu)],
   ['redact', eventOp('event', (event, rules) => ({ redacted: redactEvent(event, rules) }))],
   ['content_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(contentHash(event, rules)) }))],
   ['reference_hash', eventOp('event', (event, rules) => ({ hash: encodeBase64(referenceHash(event, rules)) }))],

@@ -43,8 +43,15 @@ function roomOf(authEvent: Pdu, rules: RoomVersionRules): JsonValue | undefined 
   return authEvent.room_id;
 }
 
-/** Indexes the supplied auth events by event ID. */
-function byId(authEvents: Iterable<Pdu> | ReadonlyMap<string, Pdu>, rules: RoomVersionRules) {
+/**
+ * Indexes events by event ID, computed from each event (from v3 its
+ * reference hash); a `Map` is taken as it is, its keys trusted as the IDs.
+ * State resolution's in-memory loader indexes its events so too.
+ */
+export function byId(
+  authEvents: Iterable<Pdu> | ReadonlyMap<string, Pdu>,
+  rules: RoomVersionRules,
+): ReadonlyMap<string, Pdu> {
   if (authEvents instanceof Map) return authEvents as ReadonlyMap<string, Pdu>;
   const index = new Map<string, Pdu>();
   for (const e of authEvents as Iterable<Pdu>) {

@@ -643,11 +643,13 @@ import auth_ops  # noqa: E402
 import visibility_ops  # noqa: E402
 import xmatrix_ops  # noqa: E402
 import key_ops  # noqa: E402
+import stateres_ops  # noqa: E402
 
 OPS.update(auth_ops.OPS)
 OPS.update(visibility_ops.OPS)
 OPS.update(xmatrix_ops.OPS)
 OPS.update(key_ops.OPS)
+OPS.update(stateres_ops.OPS)
 
 
 # The protocol.
