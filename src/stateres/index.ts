@@ -20,6 +20,7 @@
  */
 
 export { InvalidInputError, MatrixServerlibError } from '../errors.js';
+export { type StateAfterOptions, stateAfterEvent, stateBeforeEvent } from './around.js';
 export { StateResolutionError, type StateResolutionErrorCode } from './errors.js';
 export { DEFAULT_MAX_EVENTS, EventGraph } from './graph.js';
 export { type EventLoader, memoryLoader } from './loader.js';
