@@ -68,7 +68,7 @@ export const DEFAULT_LEVELS: DefaultLevels = Object.freeze({
  * (spec: "Room Versions", auth rules: "If there is no m.room.power_levels
  * event in the room, the room creator has power level 100").
  */
-const CREATOR_LEVEL_WITHOUT_POWER_LEVELS = 100;
+export const CREATOR_LEVEL_WITHOUT_POWER_LEVELS = 100;
 
 /** A named level of the power levels content: an action or a default. */
 export type NamedLevel = 'ban' | 'kick' | 'redact' | 'invite';

@@ -13,7 +13,13 @@
  * @module
  */
 
-import { CREATOR_POWER_LEVEL, isCreator, type PowerLevel, userPowerLevel } from '../auth/powerlevels.js';
+import {
+  CREATOR_LEVEL_WITHOUT_POWER_LEVELS,
+  CREATOR_POWER_LEVEL,
+  isCreator,
+  type PowerLevel,
+  userPowerLevel,
+} from '../auth/powerlevels.js';
 import { checkAuthRules } from '../auth/rules.js';
 import { authTypesForEvent, type StateKey } from '../auth/selection.js';
 import { StateMap } from '../auth/state.js';
@@ -36,9 +42,6 @@ export interface Resolution {
   readonly isRejected: (node: number) => boolean;
   readonly maxEvents: number;
 }
-
-/** The level of a creator with no power levels event (spec, auth rules). */
-const CREATOR_LEVEL_WITHOUT_POWER_LEVELS = 100;
 
 const isKey = (event: Pdu, type: string): boolean => event.type === type && event.state_key === '';
 
