@@ -22,6 +22,12 @@
 export { InvalidInputError, MatrixServerlibError } from '../errors.js';
 export { type StateAfterOptions, stateAfterEvent, stateBeforeEvent } from './around.js';
 export { StateResolutionError, type StateResolutionErrorCode } from './errors.js';
+export {
+  type ExplainedCheck,
+  type ExplainedConflict,
+  explainResolution,
+  type ResolutionExplanation,
+} from './explain.js';
 export { DEFAULT_MAX_EVENTS, EventGraph } from './graph.js';
 export { type EventLoader, memoryLoader } from './loader.js';
 export {

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_EVENTS, EventGraph, quote } from './graph.js';
 import { type EventLoader, type Loading, MemoryEvents, runLoading, runLoadingSync } from './loader.js';
 import { eventIdsOf, type StateIds } from './state.js';
 import { resolveV1 } from './v1.js';
-import { resolveV2 } from './v2.js';
+import { resolveV2, type TracedCheck } from './v2.js';
 
 /**
  * The most state sets one resolution takes by default. The auth difference
@@ -130,10 +130,15 @@ export async function authDifference(
   return runLoading(differenceWork(graph, stateSets, options.maxEvents ?? DEFAULT_MAX_EVENTS), loader);
 }
 
-function* resolution(
+/**
+ * The resolution, as a computation that loads through a loader; `trace`
+ * (explain mode) collects the iterative auth checks of v2 and v2.1.
+ */
+export function* resolution(
   rules: RoomVersionRules,
   stateSets: readonly StateIds[],
   options: ResolveOptions,
+  trace?: TracedCheck[],
 ): Loading<Map<string, Map<string, string>>> {
   const maxStateSets = options.maxStateSets ?? DEFAULT_MAX_STATE_SETS;
   if (stateSets.length > maxStateSets) {
@@ -147,6 +152,7 @@ function* resolution(
     stateSets,
     isRejected: (node: number) => rejected.has(graph.idOf(node)),
     maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS,
+    ...(trace === undefined ? {} : { trace }),
   };
   return rules.stateResolution === 'v1' ? yield* resolveV1(r) : yield* resolveV2(r);
 }

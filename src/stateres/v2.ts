@@ -33,6 +33,24 @@ import type { EventGraph } from './graph.js';
 import type { Loading } from './loader.js';
 import { copyState, entriesOf, getIn, type NodeState, type StateIds, setIn, stateNode } from './state.js';
 
+/** One event through the iterative auth checks, as explain mode records it. */
+export interface TracedCheck {
+  /** The event. */
+  readonly node: number;
+  /** Which ordering brought it: the power events', or the mainline's. */
+  readonly phase: 'power' | 'mainline';
+  /** Its place in that ordering: the sender's power level, or its mainline position. */
+  readonly key: PowerLevel;
+  /**
+   * `allowed` (it entered the state), `rejected` by the auth rules (`rule`,
+   * `reason`), or `skipped`: not a state event, rejected before, or content
+   * the auth event selection cannot read.
+   */
+  readonly outcome: 'allowed' | 'rejected' | 'skipped';
+  readonly rule?: string;
+  readonly reason?: string;
+}
+
 /** What one resolution works with. */
 export interface Resolution {
   readonly rules: RoomVersionRules;
@@ -41,6 +59,8 @@ export interface Resolution {
   /** Whether an event was rejected (the caller says; it is never guessed). */
   readonly isRejected: (node: number) => boolean;
   readonly maxEvents: number;
+  /** Explain mode: every event through the iterative auth checks, in order. */
+  readonly trace?: TracedCheck[];
 }
 
 const isKey = (event: Pdu, type: string): boolean => event.type === type && event.state_key === '';
@@ -52,7 +72,7 @@ const isKey = (event: Pdu, type: string): boolean => event.type === type && even
  * and conflicted state set"). Each key is looked up once in each set, and
  * only conflicts allocate: a large room's state is mostly unconflicted.
  */
-function separate(stateSets: readonly StateIds[]): {
+export function separate(stateSets: readonly StateIds[]): {
   unconflicted: Map<string, Map<string, string>>;
   conflicted: [type: string, stateKey: string, ids: string[]][];
 } {
@@ -218,7 +238,11 @@ function byTimeThenId(graph: EventGraph, a: number, b: number): number {
  * a power event reaches only through events outside it is left to the
  * mainline ordering (the spec's words take the whole auth chain).
  */
-function powerOrder(graph: EventGraph, full: ReadonlySet<number>, rules: RoomVersionRules): number[] {
+function powerOrder(
+  graph: EventGraph,
+  full: ReadonlySet<number>,
+  rules: RoomVersionRules,
+): { order: number[]; level: Map<number, PowerLevel> } {
   const edges = new Map<number, number[]>();
   const stack = [...full].filter((node) => isPowerEvent(graph.eventOf(node)));
   for (const node of stack) edges.set(node, []);
@@ -259,7 +283,7 @@ function powerOrder(graph: EventGraph, full: ReadonlySet<number>, rules: RoomVer
       if (left === 0) heap.push(citer);
     }
   }
-  return order;
+  return { order, level };
 }
 
 /**
@@ -273,20 +297,34 @@ function powerOrder(graph: EventGraph, full: ReadonlySet<number>, rules: RoomVer
  * state before them); nor does one whose content the auth event selection
  * cannot read (Synapse fails the resolution on it).
  */
-function iterativeAuthChecks(r: Resolution, order: readonly number[], base: NodeState): NodeState {
-  const { graph, rules } = r;
+function iterativeAuthChecks(
+  r: Resolution,
+  order: readonly number[],
+  base: NodeState,
+  phase: TracedCheck['phase'],
+  keyOf: (node: number) => PowerLevel,
+): NodeState {
+  const { graph, rules, trace } = r;
   const state = copyState(base);
+  const skip = (node: number) => trace?.push({ node, phase, key: keyOf(node), outcome: 'skipped' });
   for (const node of order) {
     const event = graph.eventOf(node);
-    if (typeof event.state_key !== 'string') continue;
+    if (typeof event.state_key !== 'string') {
+      skip(node);
+      continue;
+    }
     let types: StateKey[];
     try {
       types = authTypesForEvent(event, rules, { nonStringKeys: 'ignore' });
     } catch (e) {
-      if (e instanceof InvalidInputError) continue;
-      throw e;
+      if (!(e instanceof InvalidInputError)) throw e;
+      skip(node);
+      continue;
     }
-    if (r.isRejected(node)) continue;
+    if (r.isRejected(node)) {
+      skip(node);
+      continue;
+    }
     const authEvents = new StateMap();
     for (const auth of graph.authOf(node)) {
       const e = graph.eventOf(auth);
@@ -298,8 +336,12 @@ function iterativeAuthChecks(r: Resolution, order: readonly number[], base: Node
       if (current !== undefined && !r.isRejected(current)) authEvents.set(type, stateKey, graph.eventOf(current));
     }
     // Synapse's state-dependent checks let any m.room.create through.
-    if (event.type === 'm.room.create' || checkAuthRules(event, authEvents, rules).allowed) {
+    const check = event.type === 'm.room.create' ? undefined : checkAuthRules(event, authEvents, rules);
+    if (check === undefined || check.allowed) {
       setIn(state, event.type, event.state_key, node);
+      trace?.push({ node, phase, key: keyOf(node), outcome: 'allowed' });
+    } else {
+      trace?.push({ node, phase, key: keyOf(node), outcome: 'rejected', rule: check.rule, reason: check.reason });
     }
   }
   return state;
@@ -316,8 +358,12 @@ function powerLevelsAuthEvent(graph: EventGraph, node: number): number | undefin
  * mainline event first (events whose power levels lead to none of the
  * mainline first of all), then `origin_server_ts`, then event ID.
  */
-function mainlineOrder(graph: EventGraph, events: readonly number[], levels: number | undefined): number[] {
-  if (events.length === 0) return [];
+function mainlineOrder(
+  graph: EventGraph,
+  events: readonly number[],
+  levels: number | undefined,
+): { order: number[]; position: Map<number, number> } {
+  if (events.length === 0) return { order: [], position: new Map() };
   const mainline: number[] = [];
   for (let pl = levels; pl !== undefined; pl = powerLevelsAuthEvent(graph, pl)) mainline.push(pl);
   // Depth 1 for the oldest; 0 for events that reach none.
@@ -338,7 +384,10 @@ function mainlineOrder(graph: EventGraph, events: readonly number[], levels: num
     return found;
   };
   const depths = new Map(events.map((node) => [node, depthOf(node)]));
-  return [...events].sort((a, b) => (depths.get(a) as number) - (depths.get(b) as number) || byTimeThenId(graph, a, b));
+  const order = [...events].sort(
+    (a, b) => (depths.get(a) as number) - (depths.get(b) as number) || byTimeThenId(graph, a, b),
+  );
+  return { order, position: depths };
 }
 
 /**
@@ -405,16 +454,29 @@ export function* resolveV2(r: Resolution): Loading<Map<string, Map<string, strin
   if (rules.stateResolution === 'v2.1') {
     for (const node of conflictedSubgraphOf(graph, conflictedNodes, maxEvents)) full.add(node);
   }
-  const powerEvents = powerOrder(graph, full, rules);
-  const partial = iterativeAuthChecks(r, powerEvents, baseState(r, unconflicted, full));
-  const powerSet = new Set(powerEvents);
+  const power = powerOrder(graph, full, rules);
+  const partial = iterativeAuthChecks(
+    r,
+    power.order,
+    baseState(r, unconflicted, full),
+    'power',
+    (node) => power.level.get(node) as PowerLevel,
+  );
+  const powerSet = new Set(power.order);
   const others = mainlineOrder(
     graph,
     [...full].filter((node) => !powerSet.has(node)),
     getIn(partial, 'm.room.power_levels', ''),
   );
+  const checked = iterativeAuthChecks(
+    r,
+    others.order,
+    partial,
+    'mainline',
+    (node) => others.position.get(node) as number,
+  );
   const resolved = copyState(unconflicted);
-  for (const [type, stateKey, node] of entriesOf(iterativeAuthChecks(r, others, partial))) {
+  for (const [type, stateKey, node] of entriesOf(checked)) {
     if (getIn(unconflicted, type, stateKey) === undefined) setIn(resolved, type, stateKey, graph.idOf(node));
   }
   return resolved;
