@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { answerLine } from '../../conformance/src/runner.js';
-import { type AuthRule, checkEventAuth } from '../../src/auth/index.js';
+import { type AuthRule, checkAuthRules, checkEventAuth, StateMap } from '../../src/auth/index.js';
 import { type JsonObject, parseJson } from '../../src/canonicaljson/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
@@ -280,6 +280,17 @@ const CASES: Case[] = [
     request: (v) => {
       const room = basic(v, 'public', {}, { 'm.federate': false });
       return room.request(room.make('m.room.member', '@al2:a.org', '@al2:a.org', { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'federate: m.federate false rejects any event of another server, not only its joins',
+    versions: ALL,
+    allowed: false,
+    rule: 'federate',
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': false });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }).event);
     },
   },
   // m.room.aliases, special in v1–v5 only.
@@ -779,6 +790,16 @@ const CASES: Case[] = [
     rule: 'state_key',
     request: (v) => basic(v, 'public').request(basic(v, 'public').make('m.custom', B, A, {}).event),
   },
+  {
+    name: 'state_key: a state key that is the sender\'s own user ID is theirs ("does not match the sender")',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public', { users: usersOf(v, { [B]: 50 }) });
+      room.member(B, 'join');
+      return room.request(room.make('m.custom', B, B, {}).event);
+    },
+  },
   // Power levels.
   {
     // From v10 such a power levels event is itself rejected (case below).
@@ -969,6 +990,30 @@ const CASES: Case[] = [
       return room.request(room.make('m.room.redaction', undefined, B, {}, { extra: { redacts: '$mine:b.org' } }).event);
     },
   },
+  {
+    // Synapse compares the domains only of a string `redacts`.
+    name: 'redaction (v1–v2): without a string redacts, a sender below the redact level is let through',
+    versions: range(1, 2),
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.redaction', undefined, B, {}, { extra: { redacts: 5 } }).event);
+    },
+  },
+  {
+    // "If type is m.room.redaction": a redacts key on any other event is
+    // not a redaction.
+    name: 'redaction (v1–v2): the domain rule is for m.room.redaction only, not for another event with a redacts key',
+    versions: range(1, 2),
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      const extra = { redacts: '$victim:a.org' };
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }, { extra }).event);
+    },
+  },
 ];
 
 function createContent(v: string): JsonObject {
@@ -1056,6 +1101,20 @@ describe('auth rules: named cases from the spec', () => {
     // Without the room_id it is allowed: the room_id alone rejects it.
     const { room_id: _, ...without } = create;
     expect(checkEventAuth(partialPdu(without), [], getRoomVersion('12'))).toEqual({ allowed: true });
+  });
+
+  it.each(ALL)('v%s checkAuthRules judges a create event by the create rules, with no state', (v) => {
+    // Called directly (checkEventAuth takes the create event aside before
+    // it): "If it has any previous events, reject".
+    const room = new Room(v);
+    const create = room.make('m.room.create', '', A, createContent(v), { prev: [] }).event;
+    const rules = getRoomVersion(v);
+    expect(checkAuthRules(partialPdu(create), new StateMap(), rules)).toEqual({ allowed: true });
+    const withPrev = { ...create, prev_events: room.make('m.room.create', '', A, createContent(v)).event.prev_events };
+    expect(checkAuthRules(partialPdu(withPrev), new StateMap(), rules)).toMatchObject({
+      allowed: false,
+      rule: 'create',
+    });
   });
 
   it('Synapse gives the same verdicts', async () => {
