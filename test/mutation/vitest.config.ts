@@ -16,6 +16,12 @@
  * - test/keys and test/federation (network, keyring and request signing:
  *   layers above the mutated ones, not their tests).
  *
+ * MUTATION_TESTS (comma-separated globs) narrows the selection further,
+ * e.g. to a module's own test file. Not Stryker's `--testFiles`: with it,
+ * Stryker 10.1.1 activates mutants of module-level code (static mutants)
+ * only after the module has loaded, and reports them survived
+ * (stryker-js issues 6144 and 6209).
+ *
  * The named-case files of test/auth also put their cases to the Synapse
  * oracle (its answers are compared with the spec's expected verdicts, not
  * with ours); the oracle's virtualenv is not copied into Stryker's sandbox,
@@ -36,7 +42,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: [
+    include: process.env.MUTATION_TESTS?.split(',') ?? [
       'test/auth/**/*.test.ts',
       'test/canonicaljson/**/*.test.ts',
       'test/events/**/*.test.ts',
