@@ -41,6 +41,8 @@ interface Case {
   readonly allowed: boolean;
   /** The rule that rejects it, when it is rejected. */
   readonly rule: AuthRule;
+  /** What the rejection's reason says: which comparison failed. */
+  readonly reason: RegExp;
   readonly request: JsonObject;
 }
 
@@ -60,12 +62,32 @@ function room(v: string, levels: JsonObject, create: JsonObject = {}): Room {
   return r;
 }
 
-function add(name: string, versions: readonly string[], rule: AuthRule, build: (v: string) => [JsonObject, boolean]) {
+function add(
+  name: string,
+  versions: readonly string[],
+  [rule, reason]: readonly [AuthRule, RegExp],
+  build: (v: string) => [JsonObject, boolean],
+) {
   for (const v of versions) {
     const [request, allowed] = build(v);
-    CASES.push({ name: `v${v} ${name}`, version: v, allowed, rule, request });
+    CASES.push({ name: `v${v} ${name}`, version: v, allowed, rule, reason, request });
   }
 }
+
+/** The rules and reasons of the rejections, by the comparison that failed. */
+const SEND = ['power_level', /below the level needed to send/] as const;
+const THIRD_PARTY = ['power_level', /below the invite level/] as const;
+const MEMBERSHIP = {
+  invite: ['membership', /below the invite level/],
+  kick: ['membership', /may not kick .*: power level too low/],
+  ban: ['membership', /below the ban level$/],
+  banTarget: ['membership', /may not ban .*: power level not above theirs/],
+  unban: ['membership', /below the ban level, needed to unban/],
+  restricted: ['membership', /lacks the invite level/],
+} as const;
+const REDACTION = ['redaction', /may not redact events of other servers/] as const;
+const ABOVE = ['power_levels', /above their own level/] as const;
+const EQUAL_OR_ABOVE = ['power_levels', /(equal to|above) their own level/] as const;
 
 // Sending: "If the event type's required power level is greater than the
 // sender's power level, reject", the required level being `events[type]`,
@@ -81,14 +103,14 @@ for (const level of AROUND) {
   ];
   for (const [what, stateKey, levels] of sends) {
     const type = stateKey === undefined ? 'm.room.message' : 'm.room.topic';
-    add(`send ${what} = ${R}: sender at ${level}`, ALL, 'power_level', (v) => {
+    add(`send ${what} = ${R}: sender at ${level}`, ALL, SEND, (v) => {
       const r = room(v, { users: users(v, { [B]: level }), ...levels });
       r.member(B, 'join');
       return [r.request(r.make(type, stateKey, B, { body: 'x' }).event), level >= R];
     });
   }
   // The sender's level from users_default when `users` has no entry.
-  add(`send a message, events_default = ${R}: sender at users_default ${level}`, ALL, 'power_level', (v) => {
+  add(`send a message, events_default = ${R}: sender at users_default ${level}`, ALL, SEND, (v) => {
     const r = room(v, { users: users(v, {}), users_default: level, events_default: R });
     r.member(B, 'join');
     return [r.request(r.make('m.room.message', undefined, B, { body: 'x' }).event), level >= R];
@@ -96,7 +118,7 @@ for (const level of AROUND) {
   // "If type is m.room.third_party_invite: allow if and only if sender's
   // current power level is greater than or equal to the invite level"
   // (state_default 100 shows the send level is not what counts).
-  add(`third-party invite, invite = ${R}: sender at ${level}`, ALL, 'power_level', (v) => {
+  add(`third-party invite, invite = ${R}: sender at ${level}`, ALL, THIRD_PARTY, (v) => {
     const r = room(v, { users: users(v, { [B]: level }), invite: R, state_default: 100 });
     r.member(B, 'join');
     const event = r.make('m.room.third_party_invite', 'tok', B, { display_name: 'c...', public_key: 'AAAA' });
@@ -119,7 +141,7 @@ for (const [name, required] of [
 ] as const) {
   const action = name.replace('default ', '') as keyof typeof DEFAULTS;
   for (const level of [required - 1, required, required + 1]) {
-    add(`${name} = ${required}: sender at ${level}`, ALL, 'membership', (v) => {
+    add(`${name} = ${required}: sender at ${level}`, ALL, MEMBERSHIP[action], (v) => {
       const levels: JsonObject = { users: users(v, { [B]: level, [C]: -10 }) };
       if (!name.startsWith('default')) levels[action] = required;
       const r = room(v, levels);
@@ -138,13 +160,18 @@ for (const [name, required] of [
 // power level" (the sender well above the kick and ban levels).
 for (const action of ['kick', 'ban'] as const) {
   for (const target of [59, 60, 61]) {
-    add(`${action}: sender at 60, target at ${target}`, ALL, 'membership', (v) => {
-      const r = room(v, { users: users(v, { [B]: 60, [C]: target }), kick: R, ban: R });
-      r.member(B, 'join');
-      r.member(C, 'join');
-      const membership = action === 'kick' ? 'leave' : 'ban';
-      return [r.request(r.make('m.room.member', C, B, { membership }).event), target < 60];
-    });
+    add(
+      `${action}: sender at 60, target at ${target}`,
+      ALL,
+      MEMBERSHIP[action === 'ban' ? 'banTarget' : 'kick'],
+      (v) => {
+        const r = room(v, { users: users(v, { [B]: 60, [C]: target }), kick: R, ban: R });
+        r.member(B, 'join');
+        r.member(C, 'join');
+        const membership = action === 'kick' ? 'leave' : 'ban';
+        return [r.request(r.make('m.room.member', C, B, { membership }).event), target < 60];
+      },
+    );
   }
 }
 
@@ -156,7 +183,7 @@ for (const level of AROUND) {
     ['ban', { ban: R, kick: 0 }],
     ['kick', { ban: 0, kick: R }],
   ] as const) {
-    add(`unban, ${which} = ${R}: sender at ${level}`, ALL, 'membership', (v) => {
+    add(`unban, ${which} = ${R}: sender at ${level}`, ALL, MEMBERSHIP[which === 'ban' ? 'unban' : 'kick'], (v) => {
       const r = room(v, { users: users(v, { [B]: level }), ...levels });
       r.member(B, 'join');
       r.member(C, 'ban', A);
@@ -165,7 +192,7 @@ for (const level of AROUND) {
   }
 }
 for (const target of [59, 60, 61]) {
-  add(`unban: sender at 60, target at ${target}`, ALL, 'membership', (v) => {
+  add(`unban: sender at 60, target at ${target}`, ALL, MEMBERSHIP.kick, (v) => {
     const r = room(v, { users: users(v, { [B]: 60, [C]: target }), ban: R, kick: R });
     r.member(B, 'join');
     r.member(C, 'ban', A);
@@ -177,7 +204,7 @@ for (const target of [59, 60, 61]) {
 // join_authorised_via_users_server ... has a power level greater than or
 // equal to the invite level".
 for (const level of AROUND) {
-  add(`restricted join, invite = ${R}: authorising user at ${level}`, from(8), 'membership', (v) => {
+  add(`restricted join, invite = ${R}: authorising user at ${level}`, from(8), MEMBERSHIP.restricted, (v) => {
     const r = room(v, { users: users(v, { [C]: level }), invite: R });
     r.add('m.room.join_rules', '', A, { join_rule: 'restricted', allow: [] });
     r.member(C, 'join');
@@ -195,7 +222,7 @@ for (const [name, required, levels] of [
   ['default redact', 50, {}],
 ] as const) {
   for (const level of [required - 1, required, required + 1]) {
-    add(`redaction of another server's event, ${name} = ${required}: sender at ${level}`, ALL, 'redaction', (v) => {
+    add(`redaction of another server's event, ${name} = ${required}: sender at ${level}`, ALL, REDACTION, (v) => {
       const r = room(v, { users: users(v, { [B]: level }), ...levels });
       r.member(B, 'join');
       const target = '$victim:a.org';
@@ -238,21 +265,21 @@ for (const path of [...SCALARS.map((k) => [k]), ['events', 'm.room.topic'], ['no
   const checked = (v: string) => path[0] !== 'notifications' || Number(v) >= 6;
   for (const level of AROUND) {
     // "If the new value is higher than the sender's current power level, reject."
-    add(`power levels: ${name} from 10 to ${level}, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+    add(`power levels: ${name} from 10 to ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
       change(v, at(path, 10), at(path, level)),
       !checked(v) || level <= SENDER,
     ]);
     // "If the current value is higher than the sender's current power level, reject."
-    add(`power levels: ${name} from ${level} to 10, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+    add(`power levels: ${name} from ${level} to 10, sender at ${SENDER}`, ALL, ABOVE, (v) => [
       change(v, at(path, level), at(path, 10)),
       !checked(v) || level <= SENDER,
     ]);
     // Added and removed values are changes too.
-    add(`power levels: ${name} added at ${level}, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+    add(`power levels: ${name} added at ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
       change(v, {}, at(path, level)),
       !checked(v) || level <= SENDER,
     ]);
-    add(`power levels: ${name} at ${level} removed, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+    add(`power levels: ${name} at ${level} removed, sender at ${SENDER}`, ALL, ABOVE, (v) => [
       change(v, at(path, level), {}),
       !checked(v) || level <= SENDER,
     ]);
@@ -262,25 +289,25 @@ for (const path of [...SCALARS.map((k) => [k]), ['events', 'm.room.topic'], ['no
 // below the sender's ("If the current value is greater than or equal to the
 // sender's current power level, reject"), and set to at most the sender's.
 for (const level of AROUND) {
-  add(`power levels: carol from ${level} to 10, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+  add(`power levels: carol from ${level} to 10, sender at ${SENDER}`, ALL, EQUAL_OR_ABOVE, (v) => [
     change(v, { users: { [C]: level } }, { users: { [C]: 10 } }),
     level < SENDER,
   ]);
-  add(`power levels: carol at ${level} removed, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+  add(`power levels: carol at ${level} removed, sender at ${SENDER}`, ALL, EQUAL_OR_ABOVE, (v) => [
     change(v, { users: { [C]: level } }, {}),
     level < SENDER,
   ]);
-  add(`power levels: carol from 10 to ${level}, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+  add(`power levels: carol from 10 to ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
     change(v, { users: { [C]: 10 } }, { users: { [C]: level } }),
     level <= SENDER,
   ]);
-  add(`power levels: carol added at ${level}, sender at ${SENDER}`, ALL, 'power_levels', (v) => [
+  add(`power levels: carol added at ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
     change(v, {}, { users: { [C]: level } }),
     level <= SENDER,
   ]);
   // The sender's own entry, equal to their level, is theirs to change
   // ("other than the sender's own entry"); up, only to their level.
-  add(`power levels: bob (the sender, at ${SENDER}) sets himself to ${level}`, ALL, 'power_levels', (v) => [
+  add(`power levels: bob (the sender, at ${SENDER}) sets himself to ${level}`, ALL, ABOVE, (v) => [
     change(v, {}, { users: { [B]: level } }),
     level <= SENDER,
   ]);
@@ -294,7 +321,7 @@ for (const [name, sender, target, allowed] of [
   ['a user at 2^53 − 1 kicks the creator', C, A, false],
   ['a user at 2^53 − 1 kicks an additional creator', C, D, false],
 ] as const) {
-  add(`creators: ${name}`, ['12'], 'membership', (v) => {
+  add(`creators: ${name}`, ['12'], MEMBERSHIP.kick, (v) => {
     const r = room(v, { users: { [C]: MAX } }, { additional_creators: [D] });
     r.member(C, 'join');
     r.member(D, 'join');
@@ -308,7 +335,7 @@ for (const [name, sender, allowed] of [
 ] as const) {
   // From 2^53 − 1 to 0: "the current value is higher than the sender's" for
   // everyone but a creator.
-  add(`creators: ${name} lowers ban from 2^53 − 1`, ['12'], 'power_levels', (v) => {
+  add(`creators: ${name} lowers ban from 2^53 − 1`, ['12'], ABOVE, (v) => {
     const r = room(v, { users: { [C]: MAX - 1 }, ban: MAX }, { additional_creators: [D] });
     r.member(C, 'join');
     r.member(D, 'join');
@@ -318,13 +345,15 @@ for (const [name, sender, allowed] of [
 }
 
 describe('auth rules at every boundary', () => {
-  it.each(CASES)('$name', ({ request, version, allowed, rule }) => {
+  it.each(CASES)('$name', ({ request, version, allowed, rule, reason }) => {
     const result = checkEventAuth(
       partialPdu(request.event as JsonObject),
       (request.auth_events as JsonObject[]).map(partialPdu),
       getRoomVersion(version),
     );
-    expect(result, JSON.stringify(result)).toEqual(allowed ? { allowed } : expect.objectContaining({ allowed, rule }));
+    expect(result, JSON.stringify(result)).toEqual(
+      allowed ? { allowed } : expect.objectContaining({ allowed, rule, reason: expect.stringMatching(reason) }),
+    );
   });
 
   it('Synapse gives the same verdicts', async () => {

@@ -287,6 +287,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'federate',
+    reason: /m.federate is false/,
     request: (v) => {
       const room = basic(v, 'public', {}, { 'm.federate': false });
       room.member(B, 'join');
@@ -299,6 +300,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: (v) => Number(v) <= 5,
     rule: 'sender_not_joined',
+    reason: /@bob:b.org is not in the room/,
     request: (v) => {
       const room = basic(v, 'public');
       return room.request(room.make('m.room.aliases', 'b.org', B, { aliases: ['#x:b.org'] }).event);
@@ -309,9 +311,35 @@ const CASES: Case[] = [
     versions: range(1, 5),
     allowed: false,
     rule: 'aliases',
+    reason: /state key must be the sender's server/,
     request: (v) => {
       const room = basic(v, 'public');
       return room.request(room.make('m.room.aliases', 'a.org', B, { aliases: ['#x:a.org'] }).event);
+    },
+  },
+  {
+    name: 'aliases: "If event has no state_key, reject" — an empty state key (v1–v5)',
+    versions: range(1, 5),
+    allowed: false,
+    rule: 'aliases',
+    reason: /non-empty state key/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.aliases', '', B, { aliases: ['#x:b.org'] }).event);
+    },
+  },
+  {
+    // Synapse reads the domain of a string redacts; one without a server
+    // name cannot be judged.
+    name: 'redaction (v1–v2): a redacts without a server name is malformed',
+    versions: range(1, 2),
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /redacts/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.redaction', undefined, B, {}, { extra: { redacts: '$victim' } }).event);
     },
   },
   // Membership: join.
@@ -788,6 +816,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'state_key',
+    reason: /Only @bob:b.org may send state with that state key/,
     request: (v) => basic(v, 'public').request(basic(v, 'public').make('m.custom', B, A, {}).event),
   },
   {
@@ -817,6 +846,7 @@ const CASES: Case[] = [
     versions: range(1, 9),
     allowed: false,
     rule: 'malformed_content',
+    reason: /^Content the rules must read is malformed: /,
     request: (v) => {
       const room = basic(v, 'public', { users: { [A]: 100, [B]: '50.9' } });
       room.member(B, 'join');
@@ -972,6 +1002,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: (v) => Number(v) >= 3,
     rule: 'redaction',
+    reason: /may not redact events of other servers/,
     request: (v) => {
       const room = basic(v, 'public');
       room.member(B, 'join');
