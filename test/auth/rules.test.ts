@@ -318,6 +318,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'aliases: "If event has no state_key, reject" (v1–v5)',
+    versions: range(1, 5),
+    allowed: false,
+    rule: 'aliases',
+    reason: /must be a state event/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.aliases', undefined, B, { aliases: ['#x:b.org'] }).event);
+    },
+  },
+  {
     name: 'aliases: "If event has no state_key, reject" — an empty state key (v1–v5)',
     versions: range(1, 5),
     allowed: false,
