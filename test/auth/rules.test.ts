@@ -31,6 +31,17 @@ function basic(v: string, joinRule = 'invite', levels: JsonObject = {}, createCo
   return room;
 }
 
+/**
+ * The auth events of a join whose authorising user the selection cannot
+ * name (not a string): the create event (cited before v12), the power
+ * levels and the join rules.
+ */
+function levelsAndRules(room: Room): string[] {
+  const types = ['m.room.power_levels', 'm.room.join_rules'];
+  if (room.version !== '12') types.push('m.room.create');
+  return types.map((t) => room.idOf(room.state.get(t, '') as JsonObject));
+}
+
 /** `users` for the power levels: from v12 the creator (alice) must not appear, before it she is at 100. */
 function usersOf(v: string, users: JsonObject = {}): JsonObject {
   return v === '12' ? users : { [A]: 100, ...users };
@@ -406,6 +417,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'membership',
+    reason: /is not invited to the room/,
     request: (v) => {
       const room = basic(v, 'invite');
       return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
@@ -461,6 +473,7 @@ const CASES: Case[] = [
     versions: range(8),
     allowed: false,
     rule: 'membership',
+    reason: /needs join_authorised_via_users_server/,
     request: (v) =>
       basic(v, 'restricted').request(basic(v, 'restricted').make('m.room.member', B, B, { membership: 'join' }).event),
   },
@@ -477,6 +490,219 @@ const CASES: Case[] = [
       );
     },
   },
+  // Membership: what mutation testing found unpinned (issue 16).
+  {
+    name: "federate: m.federate false also rejects a member event whose target is of another server than the creator's",
+    versions: ALL,
+    allowed: false,
+    rule: 'federate',
+    reason: /m.federate is false/,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': false });
+      return room.request(room.make('m.room.member', B, A, { membership: 'invite' }).event);
+    },
+  },
+  {
+    // Only a join takes the creator's first-join path; a ban of the creator
+    // straight after the create event is judged by the usual rules.
+    name: "join: the creator's first-join exception is for joins only (a ban of the creator by a non-member)",
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = new Room(v);
+      const create = room.idOf(room.state.get('m.room.create', '') as JsonObject);
+      return room.request(room.make('m.room.member', A, B, { membership: 'ban' }, { prev: [create] }).event);
+    },
+  },
+  {
+    name: "join: the creator's first-join exception needs the create event as the only prev event (two prev events)",
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /is not invited to the room/,
+    request: (v) => {
+      const room = new Room(v);
+      const create = room.idOf(room.state.get('m.room.create', '') as JsonObject);
+      const rules = room.add('m.room.join_rules', '', A, { join_rule: 'invite' }).id;
+      return room.request(room.make('m.room.member', A, A, { membership: 'join' }, { prev: [create, rules] }).event);
+    },
+  },
+  {
+    name: "join: the creator's rejoin after leaving is an ordinary join (its prev event is not the create event)",
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /is not invited to the room/,
+    request: (v) => {
+      const room = basic(v, 'invite');
+      room.member(A, 'leave');
+      return room.request(room.make('m.room.member', A, A, { membership: 'join' }).event);
+    },
+  },
+  {
+    // Synapse reads content["membership"] of the sender's member event.
+    name: "a member event without membership in the state cannot be read (the sender's)",
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.add('m.room.member', B, B, {});
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }).event);
+    },
+  },
+  {
+    name: 'a member event without membership cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, B, {}).event);
+    },
+  },
+  {
+    name: 'leave: "If the sender matches state_key, allow if and only if that user’s current membership state is invite, join, or knock" (none)',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'leave: a knocking user may withdraw the knock (v7 on; knock is unknown before)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 7,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'knock');
+      room.member(B, 'knock');
+      return room.request(room.make('m.room.member', B, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'ban: an invited user may not ban themselves ("If the sender’s current membership state is not join, reject")',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'ban' }).event);
+    },
+  },
+  {
+    name: 'leave: an invited user may not kick another',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'public', { users: usersOf(v, { [B]: 100 }) });
+      room.member(C, 'join');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', C, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    // "If membership is invite and content has a third_party_invite": a
+    // join carrying one is an ordinary join.
+    name: 'join: a third_party_invite in a join is not a third-party invite',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, B, { membership: 'join', third_party_invite: {} }).event);
+    },
+  },
+  {
+    name: 'join: restricted, an invited user joins without an authorising user (v8 on)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 8,
+    rule: 'membership',
+    reason: /The join rule "restricted" does not let @bob:b.org join/,
+    request: (v) => {
+      const room = basic(v, 'restricted');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: restricted, an authorising user null is none (v8 on)',
+    versions: range(8),
+    allowed: false,
+    rule: 'membership',
+    reason: /needs join_authorised_via_users_server/,
+    request: (v) => {
+      const room = basic(v, 'restricted');
+      const content = { membership: 'join', join_authorised_via_users_server: null };
+      return room.request(room.make('m.room.member', B, B, content, { auth: levelsAndRules(room) }).event);
+    },
+  },
+  {
+    name: 'join: restricted, an authorising user that is a list (v8 on)',
+    versions: range(8),
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'restricted');
+      const content = { membership: 'join', join_authorised_via_users_server: [A] };
+      return room.request(room.make('m.room.member', B, B, content, { auth: levelsAndRules(room) }).event);
+    },
+  },
+  {
+    name: 'join: restricted, the authorising user has the invite level but is not joined (v8 on)',
+    versions: range(8),
+    allowed: false,
+    rule: 'membership',
+    reason: /The authorising user "@carol:c.org" is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'restricted', { users: usersOf(v, { [C]: 100 }) });
+      room.member(C, 'invite', A);
+      const content = { membership: 'join', join_authorised_via_users_server: C };
+      return room.request(room.make('m.room.member', B, B, content).event);
+    },
+  },
+  {
+    name: 'join: an unknown join rule lets nobody join, not even the invited ("Otherwise, reject")',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /The join rule "private" does not let @bob:b.org join/,
+    request: (v) => {
+      const room = basic(v, 'private');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  // Knocks: "If the sender’s current membership is not ban, invite, or join, allow. Otherwise, reject."
+  ...(
+    [
+      ['join', /is already in the room/],
+      ['invite', /is already invited/],
+      ['ban', /is banned from the room/],
+    ] as const
+  ).map(
+    ([membership, reason]): Case => ({
+      name: `knock: "If the sender’s current membership is not ban, invite, or join, allow" (${membership}: reject, v7 on)`,
+      versions: range(7),
+      allowed: false,
+      rule: 'membership',
+      reason,
+      request: (v) => {
+        const room = basic(v, 'knock');
+        room.member(B, membership, membership === 'join' ? B : A);
+        return room.request(room.make('m.room.member', B, B, { membership: 'knock' }).event);
+      },
+    }),
+  ),
   // Membership: invite.
   {
     name: 'invite: a member with the invite level may invite',
