@@ -86,8 +86,16 @@ const MEMBERSHIP = {
   restricted: ['membership', /lacks the invite level/],
 } as const;
 const REDACTION = ['redaction', /may not redact events of other servers/] as const;
-const ABOVE = ['power_levels', /above their own level/] as const;
-const EQUAL_OR_ABOVE = ['power_levels', /(equal to|above) their own level/] as const;
+/**
+ * A change to `level` (named as the reason names it: `ban`,
+ * `events["m.room.topic"]`) above the sender's level, or (`equal`) a
+ * change to another user's level equal to or above it.
+ */
+function changeOf(level: string, equal = false): readonly [AuthRule, RegExp] {
+  const name = level.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const how = equal ? '(: above|, equal to)' : ': above';
+  return ['power_levels', new RegExp(`may not change ${name}${how} their own level`)];
+}
 
 // Sending: "If the event type's required power level is greater than the
 // sender's power level, reject", the required level being `events[type]`,
@@ -261,25 +269,26 @@ function at(path: readonly string[], value: JsonValue | undefined): JsonObject {
 const SCALARS = ['users_default', 'events_default', 'state_default', 'ban', 'redact', 'kick', 'invite'];
 for (const path of [...SCALARS.map((k) => [k]), ['events', 'm.room.topic'], ['notifications', 'room']]) {
   const name = path.join('.');
+  const reason = changeOf(path.length === 1 ? name : `${path[0]}["${path[1]}"]`);
   // notifications are checked from v6 (limitNotificationsPowerLevels).
   const checked = (v: string) => path[0] !== 'notifications' || Number(v) >= 6;
   for (const level of AROUND) {
     // "If the new value is higher than the sender's current power level, reject."
-    add(`power levels: ${name} from 10 to ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
+    add(`power levels: ${name} from 10 to ${level}, sender at ${SENDER}`, ALL, reason, (v) => [
       change(v, at(path, 10), at(path, level)),
       !checked(v) || level <= SENDER,
     ]);
     // "If the current value is higher than the sender's current power level, reject."
-    add(`power levels: ${name} from ${level} to 10, sender at ${SENDER}`, ALL, ABOVE, (v) => [
+    add(`power levels: ${name} from ${level} to 10, sender at ${SENDER}`, ALL, reason, (v) => [
       change(v, at(path, level), at(path, 10)),
       !checked(v) || level <= SENDER,
     ]);
     // Added and removed values are changes too.
-    add(`power levels: ${name} added at ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
+    add(`power levels: ${name} added at ${level}, sender at ${SENDER}`, ALL, reason, (v) => [
       change(v, {}, at(path, level)),
       !checked(v) || level <= SENDER,
     ]);
-    add(`power levels: ${name} at ${level} removed, sender at ${SENDER}`, ALL, ABOVE, (v) => [
+    add(`power levels: ${name} at ${level} removed, sender at ${SENDER}`, ALL, reason, (v) => [
       change(v, at(path, level), {}),
       !checked(v) || level <= SENDER,
     ]);
@@ -289,25 +298,25 @@ for (const path of [...SCALARS.map((k) => [k]), ['events', 'm.room.topic'], ['no
 // below the sender's ("If the current value is greater than or equal to the
 // sender's current power level, reject"), and set to at most the sender's.
 for (const level of AROUND) {
-  add(`power levels: carol from ${level} to 10, sender at ${SENDER}`, ALL, EQUAL_OR_ABOVE, (v) => [
+  add(`power levels: carol from ${level} to 10, sender at ${SENDER}`, ALL, changeOf(`users["${C}"]`, true), (v) => [
     change(v, { users: { [C]: level } }, { users: { [C]: 10 } }),
     level < SENDER,
   ]);
-  add(`power levels: carol at ${level} removed, sender at ${SENDER}`, ALL, EQUAL_OR_ABOVE, (v) => [
+  add(`power levels: carol at ${level} removed, sender at ${SENDER}`, ALL, changeOf(`users["${C}"]`, true), (v) => [
     change(v, { users: { [C]: level } }, {}),
     level < SENDER,
   ]);
-  add(`power levels: carol from 10 to ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
+  add(`power levels: carol from 10 to ${level}, sender at ${SENDER}`, ALL, changeOf(`users["${C}"]`), (v) => [
     change(v, { users: { [C]: 10 } }, { users: { [C]: level } }),
     level <= SENDER,
   ]);
-  add(`power levels: carol added at ${level}, sender at ${SENDER}`, ALL, ABOVE, (v) => [
+  add(`power levels: carol added at ${level}, sender at ${SENDER}`, ALL, changeOf(`users["${C}"]`), (v) => [
     change(v, {}, { users: { [C]: level } }),
     level <= SENDER,
   ]);
   // The sender's own entry, equal to their level, is theirs to change
   // ("other than the sender's own entry"); up, only to their level.
-  add(`power levels: bob (the sender, at ${SENDER}) sets himself to ${level}`, ALL, ABOVE, (v) => [
+  add(`power levels: bob (the sender, at ${SENDER}) sets himself to ${level}`, ALL, changeOf(`users["${B}"]`), (v) => [
     change(v, {}, { users: { [B]: level } }),
     level <= SENDER,
   ]);
@@ -335,7 +344,7 @@ for (const [name, sender, allowed] of [
 ] as const) {
   // From 2^53 − 1 to 0: "the current value is higher than the sender's" for
   // everyone but a creator.
-  add(`creators: ${name} lowers ban from 2^53 − 1`, ['12'], ABOVE, (v) => {
+  add(`creators: ${name} lowers ban from 2^53 − 1`, ['12'], changeOf('ban'), (v) => {
     const r = room(v, { users: { [C]: MAX - 1 }, ban: MAX }, { additional_creators: [D] });
     r.member(C, 'join');
     r.member(D, 'join');

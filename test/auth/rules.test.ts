@@ -1223,6 +1223,90 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'power levels: an additional creator among several must not appear in users (v12)',
+    versions: ['12'],
+    allowed: false,
+    rule: 'power_levels',
+    reason: /An additional creator must not appear in users/,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { additional_creators: [B, C] });
+      return room.request(room.make('m.room.power_levels', '', A, { users: { [C]: 100 } }).event);
+    },
+  },
+  // "If the users property in content is not an object with keys that are
+  // valid user IDs with values that are integers (or a string that is an
+  // integer), reject."
+  {
+    // Synapse iterates users.items(): a list has none.
+    name: 'power levels: users that is a list cannot be read',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.power_levels', '', A, { users: [] }).event);
+    },
+  },
+  ...['carol', '@carol', 'carol:c.org'].map(
+    (key): Case => ({
+      name: `power levels: a users key that is not a user ID (${key})`,
+      versions: ALL,
+      allowed: false,
+      rule: 'power_levels',
+      reason: new RegExp(`"${key}" in users is not a user ID`),
+      request: (v) => {
+        const room = basic(v, 'public');
+        return room.request(room.make('m.room.power_levels', '', A, { users: usersOf(v, { [key]: 10 }) }).event);
+      },
+    }),
+  ),
+  // From v10: "If any of the properties users_default, events_default,
+  // state_default, ban, redact, kick, or invite in content are present and
+  // not an integer, reject. If either of the properties events or
+  // notifications in content are present and not an object with values that
+  // are integers, reject." (and users' values, by the rule above).
+  ...(
+    [
+      ['users', (v: string) => ({ users: usersOf(v, { [C]: '10' }) })],
+      ['events', (v: string) => ({ users: usersOf(v), events: { 'm.room.name': 50, 'm.room.topic': '50' } })],
+      ['notifications', (v: string) => ({ users: usersOf(v), notifications: { room: '50' } })],
+    ] as const
+  ).map(
+    ([map, content]): Case => ({
+      name: `power levels: from v10 a string among the values of ${map} is not an integer`,
+      versions: ALL,
+      allowed: (v) => Number(v) < 10,
+      rule: 'power_levels',
+      reason: new RegExp(`${map} must map to integers`),
+      request: (v) => {
+        const room = basic(v, 'public');
+        return room.request(room.make('m.room.power_levels', '', A, content(v)).event);
+      },
+    }),
+  ),
+  {
+    // Synapse reads the event's state key to find the current levels.
+    name: 'power levels: an m.room.power_levels event without a state key cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.power_levels', undefined, A, { users: usersOf(v) }).event);
+    },
+  },
+  {
+    name: 'power levels: from v10 events that is not an object',
+    versions: range(10),
+    allowed: false,
+    rule: 'power_levels',
+    reason: /events must map to integers/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.power_levels', '', A, { users: usersOf(v), events: 'x' }).event);
+    },
+  },
+  {
     name: 'creators outrank every level (v12): a creator bans a user at 100; before v12 an equal level cannot',
     versions: ALL,
     allowed: (v) => v === '12',
