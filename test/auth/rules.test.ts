@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { answerLine } from '../../conformance/src/runner.js';
-import { type AuthRule, checkAuthRules, checkEventAuth, StateMap } from '../../src/auth/index.js';
+import { type AuthRule, checkAuthRules, checkEventAuth, checkSoftFail, StateMap } from '../../src/auth/index.js';
 import { type JsonObject, parseJson } from '../../src/canonicaljson/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
@@ -801,6 +801,55 @@ const CASES: Case[] = [
     },
   },
   {
+    // Synapse skips key IDs that are not ed25519:… and tries the next.
+    name: 'third-party invite: a signature under a key ID that is not ed25519 is skipped, not tried',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      const event = thirdPartyInvite(room);
+      const signed = ((event.content as JsonObject).third_party_invite as JsonObject).signed as JsonObject;
+      // "a:0" sorts before "ed25519:0", so it would be tried first.
+      ((signed.signatures as JsonObject)['id.org'] as JsonObject)['a:0'] = 'AAAA';
+      return room.request(event);
+    },
+  },
+  ...(
+    [
+      // As Python says it (AttributeError), reading the signatures' items,
+      // then each server's keys.
+      ['signatures that is not an object', { signatures: 'x' }, /'str' object has no attribute 'items'/],
+      ["a server's signatures that are not an object", { signatures: { 'id.org': 'x' } }, /has no attribute 'keys'/],
+      ['a token that is a list (unhashable)', { token: ['tok'] }, undefined],
+    ] as const
+  ).map(
+    ([what, spoilt, reason]): Case => ({
+      // Synapse raises reading them.
+      name: `third-party invite: ${what} cannot be read`,
+      versions: ALL,
+      allowed: false,
+      rule: 'malformed_content',
+      ...(reason === undefined ? {} : { reason }),
+      request: (v) => {
+        const room = thirdPartyRoom(v);
+        const event = thirdPartyInvite(room);
+        Object.assign(((event.content as JsonObject).third_party_invite as JsonObject).signed as JsonObject, spoilt);
+        return room.request(event);
+      },
+    }),
+  ),
+  {
+    name: 'third-party invite: a public key that is not 32 bytes cannot be read',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /exactly 32 bytes/,
+    request: (v) => {
+      const room = thirdPartyRoom(v, { public_key: encodeBase64(key.publicKey.subarray(0, 31)) });
+      return room.request(thirdPartyInvite(room));
+    },
+  },
+  {
     name: 'third-party invite: "If mxid does not match state_key, reject"',
     versions: ALL,
     allowed: false,
@@ -1453,6 +1502,42 @@ describe('auth rules: named cases from the spec', () => {
     // Without the room_id it is allowed: the room_id alone rejects it.
     const { room_id: _, ...without } = create;
     expect(checkEventAuth(partialPdu(without), [], getRoomVersion('12'))).toEqual({ allowed: true });
+  });
+
+  it('third-party invite: a token that is a list cannot be read by the rule itself (checkAuthRules), nor by soft failure', async () => {
+    // checkEventAuth and checkSoftFail stop at the auth event selection,
+    // which cannot use such a token; checkAuthRules, given a state, reaches
+    // the third-party invite rule, which must not take the token for one it
+    // cannot find. Synapse raises (unhashable): its soft_fail answer is not
+    // allowed.
+    const requests = ALL.map((v) => {
+      const room = thirdPartyRoom(v);
+      const event = thirdPartyInvite(room);
+      (((event.content as JsonObject).third_party_invite as JsonObject).signed as JsonObject).token = ['tok'];
+      const malformed = { allowed: false, rule: 'malformed_content' };
+      expect(checkAuthRules(partialPdu(event), room.state, room.rules), v).toMatchObject(malformed);
+      expect(checkSoftFail(partialPdu(event), room.state, room.rules), v).toMatchObject(malformed);
+      return JSON.stringify(room.softFailRequest(event));
+    });
+    for (const answer of await askSynapse(requests))
+      expect(JSON.parse(answer)).toMatchObject({ ok: true, allowed: false });
+  });
+
+  it('third-party invite: a token that is a number names no m.room.third_party_invite, not even one with that number as its state key', async () => {
+    // Synapse looks the token up as it is: 5 is not the state key "5".
+    const requests = ALL.map((v) => {
+      const room = thirdPartyRoom(v);
+      room.add('m.room.third_party_invite', '5', A, { display_name: 'b...', public_key: encodeBase64(key.publicKey) });
+      const event = thirdPartyInvite(room);
+      const invite = (event.content as JsonObject).third_party_invite as JsonObject;
+      invite.signed = signJson({ mxid: B, token: 5, sender: A }, 'id.org', 'ed25519:0', key);
+      const rejected = { allowed: false, rule: 'third_party_invite' };
+      expect(checkAuthRules(partialPdu(event), room.state, room.rules), v).toMatchObject(rejected);
+      expect(checkSoftFail(partialPdu(event), room.state, room.rules), v).toMatchObject(rejected);
+      return JSON.stringify(room.softFailRequest(event));
+    });
+    for (const answer of await askSynapse(requests))
+      expect(JSON.parse(answer)).toMatchObject({ ok: true, allowed: false });
   });
 
   it.each(ALL)('v%s checkAuthRules judges a create event by the create rules, with no state', (v) => {
