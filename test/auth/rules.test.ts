@@ -389,6 +389,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'membership',
+    reason: /Users may only join for themselves/,
     request: (v) => {
       const room = basic(v, 'public');
       return room.request(room.make('m.room.member', B, A, { membership: 'join' }).event);
@@ -406,6 +407,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'membership',
+    reason: /@bob:b.org is banned from the room/,
     request: (v) => {
       const room = basic(v, 'public');
       room.member(B, 'ban', A);
@@ -682,6 +684,40 @@ const CASES: Case[] = [
       return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
     },
   },
+  {
+    name: 'federate: m.federate true lets users of other servers in',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': true });
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  // "If the join_rule is invite": a room without join rules, or join rules
+  // without join_rule, is invite-only (Synapse's default).
+  {
+    name: 'join: an invited user joins a room that has no join rules (invite-only by default)',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = new Room(v, A, createContent(v));
+      room.member(A, 'join');
+      room.add('m.room.power_levels', '', A, { users: usersOf(v) });
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: an invited user joins a room whose join rules have no join_rule (invite-only by default)',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.add('m.room.join_rules', '', A, {});
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
   // Knocks: "If the sender’s current membership is not ban, invite, or join, allow. Otherwise, reject."
   ...(
     [
@@ -875,6 +911,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'third_party_invite',
+    reason: /@bob:b.org is banned from the room/,
     request: (v) => {
       const room = thirdPartyRoom(v);
       room.member(B, 'ban', A);
@@ -1019,6 +1056,7 @@ const CASES: Case[] = [
     versions: range(7),
     allowed: false,
     rule: 'membership',
+    reason: /does not allow knocking/,
     request: (v) =>
       basic(v, 'invite').request(basic(v, 'invite').make('m.room.member', B, B, { membership: 'knock' }).event),
   },
@@ -1037,6 +1075,7 @@ const CASES: Case[] = [
     versions: range(7),
     allowed: false,
     rule: 'membership',
+    reason: /Users may only knock for themselves/,
     request: (v) =>
       basic(v, 'knock').request(basic(v, 'knock').make('m.room.member', B, A, { membership: 'knock' }).event),
   },
@@ -1539,6 +1578,23 @@ describe('auth rules: named cases from the spec', () => {
     for (const answer of await askSynapse(requests))
       expect(JSON.parse(answer)).toMatchObject({ ok: true, allowed: false });
   });
+
+  it.each(ALL)(
+    'v%s checkAuthRules: a member event without membership, or a list as authorising user, cannot be read by the rules',
+    (v) => {
+      // checkEventAuth stops at the auth event selection, which cannot read
+      // them either (the named cases above); given a state, the membership
+      // rules must not take them for something they can judge.
+      const room = basic(v, 'restricted');
+      const malformed = { allowed: false, rule: 'malformed_content' };
+      const noMembership = room.make('m.room.member', B, B, {}, { auth: [] }).event;
+      expect(checkAuthRules(partialPdu(noMembership), room.state, room.rules)).toMatchObject(malformed);
+      if (!room.rules.auth.restrictedJoins) return;
+      const content = { membership: 'join', join_authorised_via_users_server: [A] };
+      const listed = room.make('m.room.member', B, B, content, { auth: [] }).event;
+      expect(checkAuthRules(partialPdu(listed), room.state, room.rules)).toMatchObject(malformed);
+    },
+  );
 
   it.each(ALL)('v%s checkAuthRules judges a create event by the create rules, with no state', (v) => {
     // Called directly (checkEventAuth takes the create event aside before
