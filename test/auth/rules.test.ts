@@ -718,6 +718,57 @@ const CASES: Case[] = [
       return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
     },
   },
+  // IDs without a server name: the rules read the server of the sender, the
+  // state key of a member event and (v1–v2) the event ID, and Synapse
+  // refuses to judge an event whose IDs have none.
+  {
+    name: 'a sender without a server name cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /sender is not an identifier with a server name/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.message', undefined, '@bob', { body: 'x' }).event);
+    },
+  },
+  {
+    name: "a room whose create event's sender has no server name: its events cannot be judged",
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /sender is not an identifier with a server name/,
+    request: (v) => {
+      const room = new Room(v, '@alice', Number(v) >= 11 ? {} : { creator: '@alice' }, '!room:a.org');
+      room.member('@alice', 'join');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }).event);
+    },
+  },
+  {
+    name: 'a member event whose state key has no server name cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /state_key is not an identifier with a server name/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', 'bob', A, { membership: 'invite' }).event);
+    },
+  },
+  {
+    name: 'redaction (v1–v2): an event ID without a server name cannot be judged',
+    versions: range(1, 2),
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /event_id is not an identifier with a server name/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      const extra = { redacts: '$victim:a.org', event_id: '$redaction' };
+      return room.request(room.make('m.room.redaction', undefined, B, {}, { extra }).event);
+    },
+  },
   // Knocks: "If the sender’s current membership is not ban, invite, or join, allow. Otherwise, reject."
   ...(
     [
