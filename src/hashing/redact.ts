@@ -82,7 +82,9 @@ export function redactEvent(event: JsonObject, rules: RoomVersionRules): JsonObj
   }
   // v12 create events have no room ID (MSC4291): one that carries a room_id
   // loses it, as in Synapse, so it cannot change the room ID derived from it.
-  if (rules.eventFormat.roomIdIsCreateEventHash && event.type === 'm.room.create' && event.state_key === '') {
+  // Synapse drops it from every m.room.create event, whatever its state key
+  // (or none): so must we, or such an event's ID differs from Synapse's.
+  if (rules.eventFormat.roomIdIsCreateEventHash && event.type === 'm.room.create') {
     delete out.room_id;
   }
   out.content = redactContent(event.type, event.content, rules);

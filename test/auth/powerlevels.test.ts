@@ -314,12 +314,15 @@ describe('malformed content: an InvalidInputError M_BAD_JSON (caused by the inte
   it('no create event: a user level cannot be worked out', () => {
     expectMalformed(() => userPowerLevel(new StateMap([powerLevels({ users: { [B]: 1 } })]), B, rules));
     expectMalformed(() => userPowerLevel(new StateMap(), B, rules));
+    // The error says what is missing.
+    expect(() => userPowerLevel(new StateMap(), B, rules)).toThrow(/create event/);
   });
 
   it('a v1–v10 create event without creator, where the creator is needed (no power levels)', () => {
     const c = partialPdu({ type: 'm.room.create', state_key: '', sender: A, content: { room_version: '9' } });
     expectMalformed(() => roomCreator(c, rules));
     expectMalformed(() => userPowerLevel(new StateMap([c]), A, rules));
+    expect(() => roomCreator(c, rules)).toThrow(/'creator'/);
     // With power levels the creator is not needed.
     expect(userPowerLevel(new StateMap([c, powerLevels({ users: { [A]: 100 } })]), A, rules)).toBe(100);
   });

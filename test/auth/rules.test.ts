@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { answerLine } from '../../conformance/src/runner.js';
-import { type AuthRule, checkEventAuth } from '../../src/auth/index.js';
+import { type AuthRule, checkAuthRules, checkEventAuth, checkSoftFail, StateMap } from '../../src/auth/index.js';
 import { type JsonObject, parseJson } from '../../src/canonicaljson/index.js';
 import { getRoomVersion } from '../../src/roomversions/index.js';
 import { encodeBase64, SigningKey, signJson } from '../../src/signing/index.js';
@@ -29,6 +29,17 @@ function basic(v: string, joinRule = 'invite', levels: JsonObject = {}, createCo
   room.add('m.room.power_levels', '', A, { users, ...levels });
   room.add('m.room.join_rules', '', A, { join_rule: joinRule });
   return room;
+}
+
+/**
+ * The auth events of a join whose authorising user the selection cannot
+ * name (not a string): the create event (cited before v12), the power
+ * levels and the join rules.
+ */
+function levelsAndRules(room: Room): string[] {
+  const types = ['m.room.power_levels', 'm.room.join_rules'];
+  if (room.version !== '12') types.push('m.room.create');
+  return types.map((t) => room.idOf(room.state.get(t, '') as JsonObject));
 }
 
 /** `users` for the power levels: from v12 the creator (alice) must not appear, before it she is at 100. */
@@ -282,12 +293,25 @@ const CASES: Case[] = [
       return room.request(room.make('m.room.member', '@al2:a.org', '@al2:a.org', { membership: 'join' }).event);
     },
   },
+  {
+    name: 'federate: m.federate false rejects any event of another server, not only its joins',
+    versions: ALL,
+    allowed: false,
+    rule: 'federate',
+    reason: /m.federate is false/,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': false });
+      room.member(B, 'join');
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }).event);
+    },
+  },
   // m.room.aliases, special in v1–v5 only.
   {
     name: 'aliases: "If event has no state_key, reject" / own server name allowed without membership (v1–v5); v6 on, ordinary rules',
     versions: ALL,
     allowed: (v) => Number(v) <= 5,
     rule: 'sender_not_joined',
+    reason: /@bob:b.org is not in the room/,
     request: (v) => {
       const room = basic(v, 'public');
       return room.request(room.make('m.room.aliases', 'b.org', B, { aliases: ['#x:b.org'] }).event);
@@ -298,9 +322,46 @@ const CASES: Case[] = [
     versions: range(1, 5),
     allowed: false,
     rule: 'aliases',
+    reason: /state key must be the sender's server/,
     request: (v) => {
       const room = basic(v, 'public');
       return room.request(room.make('m.room.aliases', 'a.org', B, { aliases: ['#x:a.org'] }).event);
+    },
+  },
+  {
+    name: 'aliases: "If event has no state_key, reject" (v1–v5)',
+    versions: range(1, 5),
+    allowed: false,
+    rule: 'aliases',
+    reason: /must be a state event/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.aliases', undefined, B, { aliases: ['#x:b.org'] }).event);
+    },
+  },
+  {
+    name: 'aliases: "If event has no state_key, reject" — an empty state key (v1–v5)',
+    versions: range(1, 5),
+    allowed: false,
+    rule: 'aliases',
+    reason: /non-empty state key/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.aliases', '', B, { aliases: ['#x:b.org'] }).event);
+    },
+  },
+  {
+    // Synapse reads the domain of a string redacts; one without a server
+    // name cannot be judged.
+    name: 'redaction (v1–v2): a redacts without a server name is malformed',
+    versions: range(1, 2),
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /redacts/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.redaction', undefined, B, {}, { extra: { redacts: '$victim' } }).event);
     },
   },
   // Membership: join.
@@ -328,6 +389,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'membership',
+    reason: /Users may only join for themselves/,
     request: (v) => {
       const room = basic(v, 'public');
       return room.request(room.make('m.room.member', B, A, { membership: 'join' }).event);
@@ -345,6 +407,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'membership',
+    reason: /@bob:b.org is banned from the room/,
     request: (v) => {
       const room = basic(v, 'public');
       room.member(B, 'ban', A);
@@ -356,6 +419,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'membership',
+    reason: /is not invited to the room/,
     request: (v) => {
       const room = basic(v, 'invite');
       return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
@@ -411,6 +475,7 @@ const CASES: Case[] = [
     versions: range(8),
     allowed: false,
     rule: 'membership',
+    reason: /needs join_authorised_via_users_server/,
     request: (v) =>
       basic(v, 'restricted').request(basic(v, 'restricted').make('m.room.member', B, B, { membership: 'join' }).event),
   },
@@ -427,6 +492,304 @@ const CASES: Case[] = [
       );
     },
   },
+  // Membership: what mutation testing found unpinned (issue 16).
+  {
+    name: "federate: m.federate false also rejects a member event whose target is of another server than the creator's",
+    versions: ALL,
+    allowed: false,
+    rule: 'federate',
+    reason: /m.federate is false/,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': false });
+      return room.request(room.make('m.room.member', B, A, { membership: 'invite' }).event);
+    },
+  },
+  {
+    // Only a join takes the creator's first-join path; a ban of the creator
+    // straight after the create event is judged by the usual rules.
+    name: "join: the creator's first-join exception is for joins only (a ban of the creator by a non-member)",
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = new Room(v);
+      const create = room.idOf(room.state.get('m.room.create', '') as JsonObject);
+      return room.request(room.make('m.room.member', A, B, { membership: 'ban' }, { prev: [create] }).event);
+    },
+  },
+  {
+    name: "join: the creator's first-join exception needs the create event as the only prev event (two prev events)",
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /is not invited to the room/,
+    request: (v) => {
+      const room = new Room(v);
+      const create = room.idOf(room.state.get('m.room.create', '') as JsonObject);
+      const rules = room.add('m.room.join_rules', '', A, { join_rule: 'invite' }).id;
+      return room.request(room.make('m.room.member', A, A, { membership: 'join' }, { prev: [create, rules] }).event);
+    },
+  },
+  {
+    name: "join: the creator's rejoin after leaving is an ordinary join (its prev event is not the create event)",
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /is not invited to the room/,
+    request: (v) => {
+      const room = basic(v, 'invite');
+      room.member(A, 'leave');
+      return room.request(room.make('m.room.member', A, A, { membership: 'join' }).event);
+    },
+  },
+  {
+    // Synapse reads content["membership"] of the sender's member event.
+    name: "a member event without membership in the state cannot be read (the sender's)",
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.add('m.room.member', B, B, {});
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }).event);
+    },
+  },
+  {
+    name: 'a member event without membership cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, B, {}).event);
+    },
+  },
+  {
+    name: 'leave: "If the sender matches state_key, allow if and only if that user’s current membership state is invite, join, or knock" (none)',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'leave: a knocking user may withdraw the knock (v7 on; knock is unknown before)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 7,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'knock');
+      room.member(B, 'knock');
+      return room.request(room.make('m.room.member', B, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    name: 'ban: an invited user may not ban themselves ("If the sender’s current membership state is not join, reject")',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'ban' }).event);
+    },
+  },
+  {
+    name: 'leave: an invited user may not kick another',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /@bob:b.org is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'public', { users: usersOf(v, { [B]: 100 }) });
+      room.member(C, 'join');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', C, B, { membership: 'leave' }).event);
+    },
+  },
+  {
+    // "If membership is invite and content has a third_party_invite": a
+    // join carrying one is an ordinary join.
+    name: 'join: a third_party_invite in a join is not a third-party invite',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', B, B, { membership: 'join', third_party_invite: {} }).event);
+    },
+  },
+  {
+    name: 'join: restricted, an invited user joins without an authorising user (v8 on)',
+    versions: ALL,
+    allowed: (v) => Number(v) >= 8,
+    rule: 'membership',
+    reason: /The join rule "restricted" does not let @bob:b.org join/,
+    request: (v) => {
+      const room = basic(v, 'restricted');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: restricted, an authorising user null is none (v8 on)',
+    versions: range(8),
+    allowed: false,
+    rule: 'membership',
+    reason: /needs join_authorised_via_users_server/,
+    request: (v) => {
+      const room = basic(v, 'restricted');
+      const content = { membership: 'join', join_authorised_via_users_server: null };
+      return room.request(room.make('m.room.member', B, B, content, { auth: levelsAndRules(room) }).event);
+    },
+  },
+  {
+    name: 'join: restricted, an authorising user that is a list (v8 on)',
+    versions: range(8),
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'restricted');
+      const content = { membership: 'join', join_authorised_via_users_server: [A] };
+      return room.request(room.make('m.room.member', B, B, content, { auth: levelsAndRules(room) }).event);
+    },
+  },
+  {
+    name: 'join: restricted, the authorising user has the invite level but is not joined (v8 on)',
+    versions: range(8),
+    allowed: false,
+    rule: 'membership',
+    reason: /The authorising user "@carol:c.org" is not in the room/,
+    request: (v) => {
+      const room = basic(v, 'restricted', { users: usersOf(v, { [C]: 100 }) });
+      room.member(C, 'invite', A);
+      const content = { membership: 'join', join_authorised_via_users_server: C };
+      return room.request(room.make('m.room.member', B, B, content).event);
+    },
+  },
+  {
+    name: 'join: an unknown join rule lets nobody join, not even the invited ("Otherwise, reject")',
+    versions: ALL,
+    allowed: false,
+    rule: 'membership',
+    reason: /The join rule "private" does not let @bob:b.org join/,
+    request: (v) => {
+      const room = basic(v, 'private');
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'federate: m.federate true lets users of other servers in',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { 'm.federate': true });
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  // "If the join_rule is invite": a room without join rules, or join rules
+  // without join_rule, is invite-only (Synapse's default).
+  {
+    name: 'join: an invited user joins a room that has no join rules (invite-only by default)',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = new Room(v, A, createContent(v));
+      room.member(A, 'join');
+      room.add('m.room.power_levels', '', A, { users: usersOf(v) });
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  {
+    name: 'join: an invited user joins a room whose join rules have no join_rule (invite-only by default)',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.add('m.room.join_rules', '', A, {});
+      room.member(B, 'invite', A);
+      return room.request(room.make('m.room.member', B, B, { membership: 'join' }).event);
+    },
+  },
+  // IDs without a server name: the rules read the server of the sender, the
+  // state key of a member event and (v1–v2) the event ID, and Synapse
+  // refuses to judge an event whose IDs have none.
+  {
+    name: 'a sender without a server name cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /sender is not an identifier with a server name/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.message', undefined, '@bob', { body: 'x' }).event);
+    },
+  },
+  {
+    name: "a room whose create event's sender has no server name: its events cannot be judged",
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /sender is not an identifier with a server name/,
+    request: (v) => {
+      const room = new Room(v, '@alice', Number(v) >= 11 ? {} : { creator: '@alice' }, '!room:a.org');
+      room.member('@alice', 'join');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }).event);
+    },
+  },
+  {
+    name: 'a member event whose state key has no server name cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /state_key is not an identifier with a server name/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.member', 'bob', A, { membership: 'invite' }).event);
+    },
+  },
+  {
+    name: 'redaction (v1–v2): an event ID without a server name cannot be judged',
+    versions: range(1, 2),
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /event_id is not an identifier with a server name/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      const extra = { redacts: '$victim:a.org', event_id: '$redaction' };
+      return room.request(room.make('m.room.redaction', undefined, B, {}, { extra }).event);
+    },
+  },
+  // Knocks: "If the sender’s current membership is not ban, invite, or join, allow. Otherwise, reject."
+  ...(
+    [
+      ['join', /is already in the room/],
+      ['invite', /is already invited/],
+      ['ban', /is banned from the room/],
+    ] as const
+  ).map(
+    ([membership, reason]): Case => ({
+      name: `knock: "If the sender’s current membership is not ban, invite, or join, allow" (${membership}: reject, v7 on)`,
+      versions: range(7),
+      allowed: false,
+      rule: 'membership',
+      reason,
+      request: (v) => {
+        const room = basic(v, 'knock');
+        room.member(B, membership, membership === 'join' ? B : A);
+        return room.request(room.make('m.room.member', B, B, { membership: 'knock' }).event);
+      },
+    }),
+  ),
   // Membership: invite.
   {
     name: 'invite: a member with the invite level may invite',
@@ -525,6 +888,55 @@ const CASES: Case[] = [
     },
   },
   {
+    // Synapse skips key IDs that are not ed25519:… and tries the next.
+    name: 'third-party invite: a signature under a key ID that is not ed25519 is skipped, not tried',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = thirdPartyRoom(v);
+      const event = thirdPartyInvite(room);
+      const signed = ((event.content as JsonObject).third_party_invite as JsonObject).signed as JsonObject;
+      // "a:0" sorts before "ed25519:0", so it would be tried first.
+      ((signed.signatures as JsonObject)['id.org'] as JsonObject)['a:0'] = 'AAAA';
+      return room.request(event);
+    },
+  },
+  ...(
+    [
+      // As Python says it (AttributeError), reading the signatures' items,
+      // then each server's keys.
+      ['signatures that is not an object', { signatures: 'x' }, /'str' object has no attribute 'items'/],
+      ["a server's signatures that are not an object", { signatures: { 'id.org': 'x' } }, /has no attribute 'keys'/],
+      ['a token that is a list (unhashable)', { token: ['tok'] }, undefined],
+    ] as const
+  ).map(
+    ([what, spoilt, reason]): Case => ({
+      // Synapse raises reading them.
+      name: `third-party invite: ${what} cannot be read`,
+      versions: ALL,
+      allowed: false,
+      rule: 'malformed_content',
+      ...(reason === undefined ? {} : { reason }),
+      request: (v) => {
+        const room = thirdPartyRoom(v);
+        const event = thirdPartyInvite(room);
+        Object.assign(((event.content as JsonObject).third_party_invite as JsonObject).signed as JsonObject, spoilt);
+        return room.request(event);
+      },
+    }),
+  ),
+  {
+    name: 'third-party invite: a public key that is not 32 bytes cannot be read',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    reason: /exactly 32 bytes/,
+    request: (v) => {
+      const room = thirdPartyRoom(v, { public_key: encodeBase64(key.publicKey.subarray(0, 31)) });
+      return room.request(thirdPartyInvite(room));
+    },
+  },
+  {
     name: 'third-party invite: "If mxid does not match state_key, reject"',
     versions: ALL,
     allowed: false,
@@ -550,6 +962,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'third_party_invite',
+    reason: /@bob:b.org is banned from the room/,
     request: (v) => {
       const room = thirdPartyRoom(v);
       room.member(B, 'ban', A);
@@ -694,6 +1107,7 @@ const CASES: Case[] = [
     versions: range(7),
     allowed: false,
     rule: 'membership',
+    reason: /does not allow knocking/,
     request: (v) =>
       basic(v, 'invite').request(basic(v, 'invite').make('m.room.member', B, B, { membership: 'knock' }).event),
   },
@@ -712,6 +1126,7 @@ const CASES: Case[] = [
     versions: range(7),
     allowed: false,
     rule: 'membership',
+    reason: /Users may only knock for themselves/,
     request: (v) =>
       basic(v, 'knock').request(basic(v, 'knock').make('m.room.member', B, A, { membership: 'knock' }).event),
   },
@@ -777,7 +1192,18 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: false,
     rule: 'state_key',
+    reason: /Only @bob:b.org may send state with that state key/,
     request: (v) => basic(v, 'public').request(basic(v, 'public').make('m.custom', B, A, {}).event),
+  },
+  {
+    name: 'state_key: a state key that is the sender\'s own user ID is theirs ("does not match the sender")',
+    versions: ALL,
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public', { users: usersOf(v, { [B]: 50 }) });
+      room.member(B, 'join');
+      return room.request(room.make('m.custom', B, B, {}).event);
+    },
   },
   // Power levels.
   {
@@ -796,6 +1222,7 @@ const CASES: Case[] = [
     versions: range(1, 9),
     allowed: false,
     rule: 'malformed_content',
+    reason: /^Content the rules must read is malformed: /,
     request: (v) => {
       const room = basic(v, 'public', { users: { [A]: 100, [B]: '50.9' } });
       room.member(B, 'join');
@@ -935,6 +1362,90 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'power levels: an additional creator among several must not appear in users (v12)',
+    versions: ['12'],
+    allowed: false,
+    rule: 'power_levels',
+    reason: /An additional creator must not appear in users/,
+    request: (v) => {
+      const room = basic(v, 'public', {}, { additional_creators: [B, C] });
+      return room.request(room.make('m.room.power_levels', '', A, { users: { [C]: 100 } }).event);
+    },
+  },
+  // "If the users property in content is not an object with keys that are
+  // valid user IDs with values that are integers (or a string that is an
+  // integer), reject."
+  {
+    // Synapse iterates users.items(): a list has none.
+    name: 'power levels: users that is a list cannot be read',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.power_levels', '', A, { users: [] }).event);
+    },
+  },
+  ...['carol', '@carol', 'carol:c.org'].map(
+    (key): Case => ({
+      name: `power levels: a users key that is not a user ID (${key})`,
+      versions: ALL,
+      allowed: false,
+      rule: 'power_levels',
+      reason: new RegExp(`"${key}" in users is not a user ID`),
+      request: (v) => {
+        const room = basic(v, 'public');
+        return room.request(room.make('m.room.power_levels', '', A, { users: usersOf(v, { [key]: 10 }) }).event);
+      },
+    }),
+  ),
+  // From v10: "If any of the properties users_default, events_default,
+  // state_default, ban, redact, kick, or invite in content are present and
+  // not an integer, reject. If either of the properties events or
+  // notifications in content are present and not an object with values that
+  // are integers, reject." (and users' values, by the rule above).
+  ...(
+    [
+      ['users', (v: string) => ({ users: usersOf(v, { [C]: '10' }) })],
+      ['events', (v: string) => ({ users: usersOf(v), events: { 'm.room.name': 50, 'm.room.topic': '50' } })],
+      ['notifications', (v: string) => ({ users: usersOf(v), notifications: { room: '50' } })],
+    ] as const
+  ).map(
+    ([map, content]): Case => ({
+      name: `power levels: from v10 a string among the values of ${map} is not an integer`,
+      versions: ALL,
+      allowed: (v) => Number(v) < 10,
+      rule: 'power_levels',
+      reason: new RegExp(`${map} must map to integers`),
+      request: (v) => {
+        const room = basic(v, 'public');
+        return room.request(room.make('m.room.power_levels', '', A, content(v)).event);
+      },
+    }),
+  ),
+  {
+    // Synapse reads the event's state key to find the current levels.
+    name: 'power levels: an m.room.power_levels event without a state key cannot be judged',
+    versions: ALL,
+    allowed: false,
+    rule: 'malformed_content',
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.power_levels', undefined, A, { users: usersOf(v) }).event);
+    },
+  },
+  {
+    name: 'power levels: from v10 events that is not an object',
+    versions: range(10),
+    allowed: false,
+    rule: 'power_levels',
+    reason: /events must map to integers/,
+    request: (v) => {
+      const room = basic(v, 'public');
+      return room.request(room.make('m.room.power_levels', '', A, { users: usersOf(v), events: 'x' }).event);
+    },
+  },
+  {
     name: 'creators outrank every level (v12): a creator bans a user at 100; before v12 an equal level cannot',
     versions: ALL,
     allowed: (v) => v === '12',
@@ -951,6 +1462,7 @@ const CASES: Case[] = [
     versions: ALL,
     allowed: (v) => Number(v) >= 3,
     rule: 'redaction',
+    reason: /may not redact events of other servers/,
     request: (v) => {
       const room = basic(v, 'public');
       room.member(B, 'join');
@@ -967,6 +1479,30 @@ const CASES: Case[] = [
       const room = basic(v, 'public');
       room.member(B, 'join');
       return room.request(room.make('m.room.redaction', undefined, B, {}, { extra: { redacts: '$mine:b.org' } }).event);
+    },
+  },
+  {
+    // Synapse compares the domains only of a string `redacts`.
+    name: 'redaction (v1–v2): without a string redacts, a sender below the redact level is let through',
+    versions: range(1, 2),
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      return room.request(room.make('m.room.redaction', undefined, B, {}, { extra: { redacts: 5 } }).event);
+    },
+  },
+  {
+    // "If type is m.room.redaction": a redacts key on any other event is
+    // not a redaction.
+    name: 'redaction (v1–v2): the domain rule is for m.room.redaction only, not for another event with a redacts key',
+    versions: range(1, 2),
+    allowed: true,
+    request: (v) => {
+      const room = basic(v, 'public');
+      room.member(B, 'join');
+      const extra = { redacts: '$victim:a.org' };
+      return room.request(room.make('m.room.message', undefined, B, { body: 'x' }, { extra }).event);
     },
   },
 ];
@@ -1056,6 +1592,73 @@ describe('auth rules: named cases from the spec', () => {
     // Without the room_id it is allowed: the room_id alone rejects it.
     const { room_id: _, ...without } = create;
     expect(checkEventAuth(partialPdu(without), [], getRoomVersion('12'))).toEqual({ allowed: true });
+  });
+
+  it('third-party invite: a token that is a list cannot be read by the rule itself (checkAuthRules), nor by soft failure', async () => {
+    // checkEventAuth and checkSoftFail stop at the auth event selection,
+    // which cannot use such a token; checkAuthRules, given a state, reaches
+    // the third-party invite rule, which must not take the token for one it
+    // cannot find. Synapse raises (unhashable): its soft_fail answer is not
+    // allowed.
+    const requests = ALL.map((v) => {
+      const room = thirdPartyRoom(v);
+      const event = thirdPartyInvite(room);
+      (((event.content as JsonObject).third_party_invite as JsonObject).signed as JsonObject).token = ['tok'];
+      const malformed = { allowed: false, rule: 'malformed_content' };
+      expect(checkAuthRules(partialPdu(event), room.state, room.rules), v).toMatchObject(malformed);
+      expect(checkSoftFail(partialPdu(event), room.state, room.rules), v).toMatchObject(malformed);
+      return JSON.stringify(room.softFailRequest(event));
+    });
+    for (const answer of await askSynapse(requests))
+      expect(JSON.parse(answer)).toMatchObject({ ok: true, allowed: false });
+  });
+
+  it('third-party invite: a token that is a number names no m.room.third_party_invite, not even one with that number as its state key', async () => {
+    // Synapse looks the token up as it is: 5 is not the state key "5".
+    const requests = ALL.map((v) => {
+      const room = thirdPartyRoom(v);
+      room.add('m.room.third_party_invite', '5', A, { display_name: 'b...', public_key: encodeBase64(key.publicKey) });
+      const event = thirdPartyInvite(room);
+      const invite = (event.content as JsonObject).third_party_invite as JsonObject;
+      invite.signed = signJson({ mxid: B, token: 5, sender: A }, 'id.org', 'ed25519:0', key);
+      const rejected = { allowed: false, rule: 'third_party_invite' };
+      expect(checkAuthRules(partialPdu(event), room.state, room.rules), v).toMatchObject(rejected);
+      expect(checkSoftFail(partialPdu(event), room.state, room.rules), v).toMatchObject(rejected);
+      return JSON.stringify(room.softFailRequest(event));
+    });
+    for (const answer of await askSynapse(requests))
+      expect(JSON.parse(answer)).toMatchObject({ ok: true, allowed: false });
+  });
+
+  it.each(ALL)(
+    'v%s checkAuthRules: a member event without membership, or a list as authorising user, cannot be read by the rules',
+    (v) => {
+      // checkEventAuth stops at the auth event selection, which cannot read
+      // them either (the named cases above); given a state, the membership
+      // rules must not take them for something they can judge.
+      const room = basic(v, 'restricted');
+      const malformed = { allowed: false, rule: 'malformed_content' };
+      const noMembership = room.make('m.room.member', B, B, {}, { auth: [] }).event;
+      expect(checkAuthRules(partialPdu(noMembership), room.state, room.rules)).toMatchObject(malformed);
+      if (!room.rules.auth.restrictedJoins) return;
+      const content = { membership: 'join', join_authorised_via_users_server: [A] };
+      const listed = room.make('m.room.member', B, B, content, { auth: [] }).event;
+      expect(checkAuthRules(partialPdu(listed), room.state, room.rules)).toMatchObject(malformed);
+    },
+  );
+
+  it.each(ALL)('v%s checkAuthRules judges a create event by the create rules, with no state', (v) => {
+    // Called directly (checkEventAuth takes the create event aside before
+    // it): "If it has any previous events, reject".
+    const room = new Room(v);
+    const create = room.make('m.room.create', '', A, createContent(v), { prev: [] }).event;
+    const rules = getRoomVersion(v);
+    expect(checkAuthRules(partialPdu(create), new StateMap(), rules)).toEqual({ allowed: true });
+    const withPrev = { ...create, prev_events: room.make('m.room.create', '', A, createContent(v)).event.prev_events };
+    expect(checkAuthRules(partialPdu(withPrev), new StateMap(), rules)).toMatchObject({
+      allowed: false,
+      rule: 'create',
+    });
   });
 
   it('Synapse gives the same verdicts', async () => {

@@ -156,6 +156,17 @@ describe('redactEvent: content keys by event type and version', () => {
     delete e.content;
     expect(() => redactEvent(e, rv('10'))).toThrow(InvalidInputError);
     expect(() => redactEvent({ ...event('x', {}), type: 5 }, rv('10'))).toThrow(InvalidInputError);
+    // As documented: M_BAD_JSON, saying what is missing.
+    expect(() => redactEvent(e, rv('10'))).toThrow(expect.objectContaining({ errcode: 'M_BAD_JSON' }));
+    expect(() => redactEvent(e, rv('10'))).toThrow(/content/);
+    expect(() => redactEvent({ ...event('x', {}), type: 5 }, rv('10'))).toThrow(
+      expect.objectContaining({ errcode: 'M_BAD_JSON', message: expect.stringMatching(/type/) }),
+    );
+  });
+
+  it('keeps third_party_invite.signed for member events only (v11 on; Synapse drops it from a message)', () => {
+    const content = { body: 'x', third_party_invite: { signed: { mxid: '@u:x' } } };
+    expect(redactEvent(event('m.room.message', content), rv('11')).content).toEqual({});
   });
 
   it('gives empty content when content is not an object, and never modifies its input', () => {
@@ -192,6 +203,29 @@ describe('redactEvent: v12 create events', () => {
     expect(redactEvent(create, rv('12')).room_id).toBeUndefined();
     expect(redactEvent(create, rv('11')).room_id).toBe('!x');
     expect(redactEvent({ ...create, type: 'm.room.member' }, rv('12')).room_id).toBe('!x');
+  });
+
+  it('drops the room_id of every v12 m.room.create event, whatever its state key, as Synapse does', () => {
+    // Synapse's redact_event_dict (asked through the oracle) drops room_id
+    // from a v12 m.room.create event with the state key "x" or none, so
+    // that event's ID is the hash without it; v11 keeps it.
+    const create = {
+      type: 'm.room.create',
+      room_id: '!r',
+      sender: '@u:x',
+      content: { room_version: '12' },
+      auth_events: [],
+      prev_events: [],
+      depth: 1,
+      origin_server_ts: 1,
+      hashes: { sha256: 'aGFzaA' },
+      signatures: {},
+    };
+    expect(redactEvent(create, rv('12')).room_id).toBeUndefined();
+    expect(redactEvent({ ...create, state_key: 'x' }, rv('12')).room_id).toBeUndefined();
+    expect(redactEvent({ ...create, state_key: 'x' }, rv('11')).room_id).toBe('!r');
+    // Synapse's event ID for it (the oracle's event_id op).
+    expect(eventId({ ...create, state_key: 'x' }, rv('12'))).toBe('$ysLcuotNUI1cCPer60AM_X60OPsHTM5R-rrdLezd2Q8');
   });
 });
 

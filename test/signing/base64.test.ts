@@ -44,7 +44,10 @@ describe('unpadded Base64', () => {
   it(`decodes exactly as Synapse's unpaddedbase64 does (${vectors.cases.length} cases)`, () => {
     for (const c of vectors.cases) {
       if (c.error !== undefined) {
-        expect(() => decodeBase64(c.input), JSON.stringify(c.input)).toThrow(InvalidInputError);
+        // The documented error: InvalidInputError, M_INVALID_PARAM.
+        expect(() => decodeBase64(c.input), JSON.stringify(c.input)).toThrow(
+          expect.objectContaining({ name: 'InvalidInputError', errcode: 'M_INVALID_PARAM' }),
+        );
       } else {
         expect(Buffer.from(decodeBase64(c.input)).toString('hex'), JSON.stringify(c.input)).toBe(c.bytes);
       }
@@ -53,5 +56,12 @@ describe('unpadded Base64', () => {
 
   it('refuses non-ASCII input with a typed error', () => {
     expect(() => decodeBase64('ab\u00e9d')).toThrow(InvalidInputError);
+  });
+
+  it("says why it refuses (the causes its contract lists, as Python's binascii names them)", () => {
+    expect(() => decodeBase64('Zm9v\u00e9')).toThrow(/outside ASCII/);
+    expect(() => decodeBase64('Zm9vY')).toThrow(/one data character more than a multiple of four/);
+    expect(() => decodeBase64('Zm9vY=')).toThrow(/one data character more than a multiple of four/);
+    expect(() => decodeBase64('Zm9vYm=x')).toThrow(/padding/);
   });
 });
