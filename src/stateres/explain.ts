@@ -21,8 +21,9 @@ import { separate, type TracedCheck } from './v2.js';
 export interface ExplainedCheck {
   /** The event. */
   readonly eventId: string;
-  /** Its type and state key. */
+  /** Its type. */
   readonly type: string;
+  /** Its state key (none for a message, which the checks skip). */
   readonly stateKey: string | undefined;
   /**
    * The ordering that brought it to the checks: `power` (the reverse
@@ -40,7 +41,7 @@ export interface ExplainedCheck {
    * event selection cannot read.
    */
   readonly outcome: 'allowed' | 'rejected' | 'skipped';
-  /** The auth rule that rejected it. */
+  /** The auth rule that rejected it (an `AuthRule` of matrix-serverlib/auth). */
   readonly rule?: string;
   /** Why. */
   readonly reason?: string;
@@ -48,7 +49,9 @@ export interface ExplainedCheck {
 
 /** One conflicted type and state key. */
 export interface ExplainedConflict {
+  /** The event type. */
   readonly type: string;
+  /** The state key. */
   readonly stateKey: string;
   /** The events the state sets map it to, in the order first met across the sets. */
   readonly candidates: readonly string[];
