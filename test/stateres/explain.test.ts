@@ -9,21 +9,11 @@ import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/canonicaljson/index.js';
 import type { Pdu } from '../../src/events/index.js';
 import { explainResolution, memoryLoader, resolveState, type StateIds } from '../../src/stateres/index.js';
-import { Room } from '../auth/room.js';
+import { forkedRoom } from './forks.js';
 
-/** A room where alice (100) made it public and bob joined; the fork's events are made on that state. */
-function forkedRoom(version: string) {
-  const room = new Room(version, '@alice:a.org');
-  room.member('@alice:a.org', 'join');
-  room.add('m.room.power_levels', '', '@alice:a.org', { users: { '@alice:a.org': 100 } });
-  room.add('m.room.join_rules', '', '@alice:a.org', { join_rule: 'public' });
-  room.member('@bob:b.org', 'join');
-  const base = room.currentState();
-  const fork = (type: string, stateKey: string, sender: string, content: JsonObject) => {
-    const made = room.make(type, stateKey, sender, content);
-    room.events.set(made.id, made.event as Pdu);
-    return made.id;
-  };
+/** The forked room, with the fork's makers giving IDs and a state of the base plus given events. */
+function fixture(version: string) {
+  const { room, base, fork } = forkedRoom(version);
   const stateOf = (...ids: string[]): StateIds => {
     const state = new Map<string, Map<string, string>>();
     for (const e of [...base, ...ids.map((id) => room.events.get(id) as Pdu)]) {
@@ -33,13 +23,15 @@ function forkedRoom(version: string) {
     }
     return state;
   };
-  return { room, fork, stateOf, loader: () => memoryLoader(room.events, room.rules) };
+  const forkId = (type: string, stateKey: string, sender: string, content: JsonObject) =>
+    room.idOf(fork(type, stateKey, sender, content));
+  return { room, fork: forkId, stateOf, loader: () => memoryLoader(room.events, room.rules) };
 }
 
 describe('explainResolution', () => {
   for (const version of ['2', '11', '12']) {
     it(`names the candidates, their checks in mainline order and the winner (v${version})`, async () => {
-      const { room, fork, stateOf, loader } = forkedRoom(version);
+      const { room, fork, stateOf, loader } = fixture(version);
       const one = fork('m.room.topic', '', '@alice:a.org', { topic: 'one' });
       const two = fork('m.room.topic', '', '@alice:a.org', { topic: 'two' });
       // Carol is not in the room: the auth rules refuse her topic.
@@ -64,7 +56,7 @@ describe('explainResolution', () => {
   }
 
   it('orders power events by their sender’s level, and says who lost to a ban', async () => {
-    const { room, fork, stateOf, loader } = forkedRoom('11');
+    const { room, fork, stateOf, loader } = fixture('11');
     const ban = fork('m.room.member', '@bob:b.org', '@alice:a.org', { membership: 'ban' });
     const topic = fork('m.room.topic', '', '@bob:b.org', { topic: 'bob' });
     const x = await explainResolution(room.rules, [stateOf(ban), stateOf(topic)], loader());
@@ -87,7 +79,7 @@ describe('explainResolution', () => {
   });
 
   it('v1: the candidates and the winner, its checks not traced', async () => {
-    const { room, fork, stateOf, loader } = forkedRoom('1');
+    const { room, fork, stateOf, loader } = fixture('1');
     const one = fork('m.room.topic', '', '@alice:a.org', { topic: 'one' });
     const two = fork('m.room.topic', '', '@alice:a.org', { topic: 'two' });
     const sets = [stateOf(one), stateOf(two)];

@@ -17,8 +17,9 @@ import {
   type StateIds,
   type StateResolutionError,
 } from '../../src/stateres/index.js';
-import { Room } from '../auth/room.js';
+import type { Room } from '../auth/room.js';
 import { rejection } from './dag.js';
+import { forkedRoom } from './forks.js';
 import { rumaCases } from './ruma.js';
 
 /** A state of the events `events` (each a state event), by ID. */
@@ -35,25 +36,6 @@ function stateOf(room: Room, events: Iterable<JsonObject>): Map<string, Map<stri
 /** The state as sorted `type|state_key=id` lines, for comparing. */
 function lines(state: StateIds, name: (id: string) => string = (id) => id): string[] {
   return [...state].flatMap(([type, byKey]) => [...byKey].map(([k, id]) => `${type}|${k}=${name(id)}`)).sort();
-}
-
-/**
- * A room of `version`: alice creates it, bob joins (public), then the
- * fork's events are made on that state without entering it.
- */
-function forkedRoom(version: string) {
-  const room = new Room(version, '@alice:a.org');
-  room.member('@alice:a.org', 'join');
-  room.add('m.room.power_levels', '', '@alice:a.org', { users: { '@alice:a.org': 100 } });
-  room.add('m.room.join_rules', '', '@alice:a.org', { join_rule: 'public' });
-  room.member('@bob:b.org', 'join');
-  const base = room.currentState();
-  const fork = (type: string, stateKey: string, sender: string, content: JsonObject) => {
-    const made = room.make(type, stateKey, sender, content);
-    room.events.set(made.id, made.event as Pdu);
-    return made.event;
-  };
-  return { room, base, fork };
 }
 
 describe("ruma's fixtures (MIT, ruma/ruma crates/ruma-state-res)", () => {
